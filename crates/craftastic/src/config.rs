@@ -1,0 +1,221 @@
+//! Configuration from flags and environment variables, validated before anything starts.
+//! Each problem is reported as one line naming the variable and what is wrong with it.
+//! Secrets (`JWT_SECRET`, `SERVER_ENCRYPTION_KEY`) are read from the environment or the data
+//! dir only, never from flags, so that they stay out of process lists.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// A configuration problem: the variable and a sentence about it.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn bad(message: impl Into<String>) -> ConfigError {
+    ConfigError(message.into())
+}
+
+/// Where state lives; shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Folder for the SQLite database, generated secrets and (later) repositories.
+    /// Default: $XDG_DATA_HOME/craftastic or ~/.local/share/craftastic.
+    #[arg(long, env = "CRAFTASTIC_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`. Default: SQLite in the data dir.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// A tracing filter: error, warn, info, debug, trace, or per-module directives.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true)]
+    pub log_level: String,
+    /// `text` for people, `json` for log collectors.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; 0.0.0.0 to listen on every interface.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, env = "PORT", default_value = "3000")]
+    pub port: String,
+    /// Whether anyone may create an account (`true`/`false`). The first account is admin.
+    #[arg(long, env = "ALLOW_REGISTRATION", default_value = "true")]
+    pub allow_registration: String,
+    /// An extra browser origin allowed to call the API, e.g. http://localhost:5173.
+    #[arg(long, env = "CORS_ORIGIN")]
+    pub cors_origin: Option<String>,
+    /// Lifetime of access tokens in seconds (60 to 86400).
+    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "900")]
+    pub access_token_ttl: String,
+    /// Lifetime of refresh tokens in days (1 to 365).
+    #[arg(long, env = "REFRESH_TOKEN_TTL_DAYS", default_value = "30")]
+    pub refresh_token_ttl_days: String,
+}
+
+pub enum Database {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+pub struct Storage {
+    pub data_dir: PathBuf,
+    pub database: Database,
+}
+
+impl StorageArgs {
+    pub fn resolve(&self) -> Result<Storage, ConfigError> {
+        let data_dir = match &self.data_dir {
+            Some(dir) if dir.as_os_str().is_empty() => {
+                return Err(bad("CRAFTASTIC_DATA_DIR must not be empty"));
+            }
+            Some(dir) => dir.clone(),
+            None => default_data_dir().ok_or_else(|| {
+                bad("CRAFTASTIC_DATA_DIR is not set and neither XDG_DATA_HOME nor HOME is; set CRAFTASTIC_DATA_DIR")
+            })?,
+        };
+        let database = match self.database_url.as_deref().map(str::trim) {
+            None | Some("") => Database::Sqlite(data_dir.join("craftastic.db")),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Database::Postgres(url.to_owned())
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = path.split('?').next().unwrap_or_default();
+                if path.is_empty() || path == ":memory:" {
+                    return Err(bad("DATABASE_URL must name a SQLite file, e.g. sqlite:///var/lib/craftastic/craftastic.db"));
+                }
+                Database::Sqlite(PathBuf::from(path))
+            }
+            Some(_) => {
+                return Err(bad(
+                    "DATABASE_URL must start with sqlite:// or postgres:// (leave it unset for SQLite in the data dir)",
+                ));
+            }
+        };
+        Ok(Storage { data_dir, database })
+    }
+}
+
+fn default_data_dir() -> Option<PathBuf> {
+    let non_empty = |v: std::ffi::OsString| (!v.is_empty()).then(|| PathBuf::from(v));
+    std::env::var_os("XDG_DATA_HOME")
+        .and_then(non_empty)
+        .map(|d| d.join("craftastic"))
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(non_empty)
+                .map(|h| h.join(".local/share/craftastic"))
+        })
+}
+
+pub struct ServeConfig {
+    pub addr: SocketAddr,
+    pub allow_registration: bool,
+    pub cors_origin: Option<axum::http::HeaderValue>,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+impl ServeArgs {
+    pub fn resolve(&self) -> Result<ServeConfig, ConfigError> {
+        let ip: IpAddr = self.host.trim().parse().map_err(|_| {
+            bad(format!("HOST must be an IP address such as 127.0.0.1 or 0.0.0.0, not {:?}", self.host))
+        })?;
+        let port: u16 = self
+            .port
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad(format!("PORT must be a number from 1 to 65535, not {:?}", self.port)))?;
+        let allow_registration = parse_bool(&self.allow_registration)
+            .ok_or_else(|| bad(format!("ALLOW_REGISTRATION must be true or false, not {:?}", self.allow_registration)))?;
+        let cors_origin = self.cors_origin.as_deref().map(str::trim).filter(|o| !o.is_empty()).map(parse_origin).transpose()?;
+        let access_ttl = parse_range(&self.access_token_ttl, 60, 86_400)
+            .ok_or_else(|| bad(format!("ACCESS_TOKEN_TTL must be a number of seconds from 60 to 86400, not {:?}", self.access_token_ttl)))?;
+        let refresh_days = parse_range(&self.refresh_token_ttl_days, 1, 365).ok_or_else(|| {
+            bad(format!("REFRESH_TOKEN_TTL_DAYS must be a number of days from 1 to 365, not {:?}", self.refresh_token_ttl_days))
+        })?;
+        Ok(ServeConfig {
+            addr: SocketAddr::new(ip, port),
+            allow_registration,
+            cors_origin,
+            access_ttl: Duration::from_secs(access_ttl),
+            refresh_ttl: Duration::from_secs(refresh_days * 86_400),
+        })
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_range(s: &str, min: u64, max: u64) -> Option<u64> {
+    s.trim().parse().ok().filter(|v| (min..=max).contains(v))
+}
+
+fn parse_origin(s: &str) -> Result<axum::http::HeaderValue, ConfigError> {
+    let err = || bad(format!("CORS_ORIGIN must be an origin such as http://localhost:5173 (scheme and host, no path), not {s:?}"));
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).ok_or_else(err)?;
+    if rest.is_empty() || rest.contains('/') || rest.contains(char::is_whitespace) {
+        return Err(err());
+    }
+    axum::http::HeaderValue::from_str(s).map_err(|_| err())
+}
+
+/// `SERVER_ENCRYPTION_KEY`: 64 hex digits, or exactly 32 characters taken as bytes.
+pub fn parse_encryption_key(raw: &str) -> Result<[u8; 32], ConfigError> {
+    let err = || bad("SERVER_ENCRYPTION_KEY must be 32 characters or 64 hex digits (generate one with: openssl rand -hex 32)");
+    if raw.len() == 64 {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(raw, &mut key).map_err(|_| err())?;
+        return Ok(key);
+    }
+    <[u8; 32]>::try_from(raw.as_bytes()).map_err(|_| err())
+}
+
+/// `JWT_SECRET`: at least 32 bytes, so that HS256 keys cannot be guessed.
+pub fn check_jwt_secret(raw: &str) -> Result<(), ConfigError> {
+    if raw.len() < 32 {
+        return Err(bad("JWT_SECRET must be at least 32 characters (generate one with: openssl rand -hex 32)"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encryption_key_forms() {
+        assert_eq!(parse_encryption_key(&"ab".repeat(32)).unwrap(), [0xab; 32]);
+        assert_eq!(parse_encryption_key(&"k".repeat(32)).unwrap(), [b'k'; 32]);
+        let e = parse_encryption_key("short").unwrap_err().0;
+        assert_eq!(e.lines().count(), 1);
+        assert!(e.starts_with("SERVER_ENCRYPTION_KEY must be 32 characters or 64 hex digits"));
+        assert!(parse_encryption_key(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn origins() {
+        assert!(parse_origin("http://localhost:5173").is_ok());
+        assert!(parse_origin("https://x.example/path").is_err());
+        assert!(parse_origin("localhost").is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! Domain values that can only hold valid data. Input is parsed into these once, at the
+//! edge (HTTP handlers, the command line); everything deeper trusts them.
+
+mod account;
+mod ids;
+
+pub use account::{Email, Password, UserName};
+pub use ids::UserId;
+
+/// Why a value was refused: the field it came from and one sentence a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}

@@ -1,0 +1,162 @@
+//! The one error type of the HTTP layer and the JSON body every failure has:
+//! `{"error": "...", "code": "...", "details": {...}}`.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use craftastic_domain::ValidationError;
+use craftastic_service::ServiceError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// What every 4xx and 5xx answer carries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// One sentence a person can act on.
+    #[schema(example = "password must be at least 10 characters")]
+    pub error: String,
+    /// A stable snake_case code for programs.
+    #[schema(example = "invalid_input")]
+    pub code: String,
+    /// Extra facts, e.g. one message per field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Option<serde_json::Value>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: None, retry_after: None }
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in first: send the header Authorization: Bearer <access token>",
+        )
+    }
+
+    /// Several field errors at once, so that a form can show them all.
+    pub fn invalid_fields(errors: Vec<ValidationError>) -> Self {
+        let message = errors.first().map(|e| e.message.clone()).unwrap_or_default();
+        let details = errors
+            .iter()
+            .map(|e| (e.field.to_owned(), serde_json::Value::String(e.message.clone())))
+            .collect::<serde_json::Map<_, _>>();
+        Self {
+            details: Some(serde_json::json!({ "fields": details })),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message)
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        Self::invalid_fields(vec![e])
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(v) => v.into(),
+            ServiceError::Unauthorized { code, message } => {
+                Self::new(StatusCode::UNAUTHORIZED, code, message)
+            }
+            ServiceError::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
+            ServiceError::NotFound(what) => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+            }
+            ServiceError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            ServiceError::TooMany(secs) => Self {
+                retry_after: Some(secs),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    format!("too many failed attempts; try again in {secs} seconds"),
+                )
+            },
+            ServiceError::Unavailable(message) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
+            ServiceError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl ApiError {
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on the server; it has been logged",
+        )
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send a JSON body with the header Content-Type: application/json",
+            ),
+            JsonRejection::JsonSyntaxError(e) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!("the body is not valid JSON: {}", inner_message(&e.body_text())),
+            ),
+            JsonRejection::JsonDataError(e) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                format!("the body does not have the expected fields: {}", inner_message(&e.body_text())),
+            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
+            other => Self::new(other.status(), "bad_request", other.body_text()),
+        }
+    }
+}
+
+pub fn payload_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body is larger than the {} KiB limit", crate::BODY_LIMIT / 1024),
+    )
+}
+
+/// serde's message without axum's "Failed to deserialize…" prefix.
+fn inner_message(text: &str) -> &str {
+    text.rsplit_once(": ").map_or(text, |(_, m)| m)
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: self.message, code: self.code.to_owned(), details: self.details };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

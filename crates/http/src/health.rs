@@ -1,0 +1,72 @@
+//! Operations: liveness, readiness and metrics. These sit outside `/api` and need no token.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::extract::Json;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok` when every check passed, else `unavailable`.
+    pub status: &'static str,
+    /// Each dependency and what it answered: `ok` or the reason it is not ready.
+    pub checks: std::collections::BTreeMap<&'static str, String>,
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "Up", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+}
+
+/// The process can serve: its database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "A dependency does not answer", body = Readiness),
+    ))]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let mut checks = std::collections::BTreeMap::new();
+    let database = match state.services.store.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database does not answer");
+            "database does not answer".to_owned()
+        }
+    };
+    checks.insert("database", database);
+    let ready = checks.values().all(|v| v == "ok");
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(Readiness { status: if ready { "ok" } else { "unavailable" }, checks }))
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Metrics", content_type = "text/plain", body = String)))]
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        state.metrics.render(),
+    )
+}

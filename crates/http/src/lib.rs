@@ -1,0 +1,152 @@
+//! The HTTP layer: thin handlers that parse and validate input, call one service function
+//! and map its error. [`app`] builds the whole router; [`serve`] runs it on a listener until
+//! a shutdown future completes, so that tests boot the real server on port 0.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod health;
+mod metrics;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
+use craftastic_service::Services;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+pub use crate::metrics::Metrics;
+
+/// The largest request body accepted; bigger ones answer 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Settings of the HTTP layer itself.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// A browser origin besides the server's own that may call the API (`CORS_ORIGIN`).
+    pub cors_origin: Option<HeaderValue>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Craftastic",
+        description = "Per-branch development containers with persistent terminals.",
+        license(name = "AGPL-3.0-only")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Accounts and tokens"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The routes and their OpenAPI document, from the same handler definitions.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(health::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document that [`app`] serves at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+pub fn app(state: AppState, settings: &HttpSettings) -> Router {
+    let (router, doc) = routes();
+    let doc = Arc::new(doc);
+    let request_id = HeaderName::from_static("x-request-id");
+    let mut router = router
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
+    if let Some(origin) = &settings.cors_origin {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(origin.clone())
+                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .max_age(Duration::from_secs(600)),
+        );
+    }
+    router.with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route for {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not accept {method}", uri.path()),
+    )
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in
+/// flight.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

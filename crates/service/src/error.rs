@@ -1,0 +1,47 @@
+use craftastic_domain::ValidationError;
+use craftastic_store::StoreError;
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// The one error type of the service layer. Each variant maps to one HTTP status in
+/// `craftastic-http`; messages are sentences a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Input that parsed but broke a rule (422), with the field it came from.
+    #[error("{0}")]
+    Invalid(#[from] ValidationError),
+    /// Missing or bad credentials (401).
+    #[error("{message}")]
+    Unauthorized { code: &'static str, message: &'static str },
+    /// Allowed for nobody in this configuration (403); never used to hide an object.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// A missing object, or one that belongs to somebody else (404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A name or value that is already taken, or a state that forbids the change (409).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// Too many attempts (429); the number is seconds until the next one may succeed.
+    #[error("too many attempts; try again in {0} seconds")]
+    TooMany(u64),
+    /// A feature that is not configured on this server (503).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Anything else (500). The text is logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => ServiceError::Conflict {
+                code: "conflict",
+                message: format!("{what} is already taken"),
+            },
+            StoreError::NotFound => ServiceError::NotFound("object"),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}

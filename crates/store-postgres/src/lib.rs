@@ -1,0 +1,438 @@
+//! The PostgreSQL store, chosen with `DATABASE_URL=postgres://…`, for installations that
+//! want their state in a server they already back up.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use craftastic_domain::{Email, UserId, UserName};
+use craftastic_store::*;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Serialises "is this the first user?" decisions across connections.
+const FIRST_USER_LOCK: i64 = 0x6372_6166_7431;
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url).map_err(backend)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        Ok(Self { pool })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => backend(e),
+    }
+}
+
+const USER_COLUMNS: &str =
+    "id, email, name, password_hash, is_admin, github_username, created_at, updated_at";
+
+fn user_from_row(row: &PgRow) -> User {
+    User {
+        id: UserId(row.get("id")),
+        email: Email::from_trusted(row.get("email")),
+        name: UserName::from_trusted(row.get("name")),
+        password_hash: row.get("password_hash"),
+        is_admin: row.get("is_admin"),
+        github_username: row.get("github_username"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    }
+}
+
+fn audit_from_row(row: &PgRow) -> AuditEntry {
+    let user_id: Option<Uuid> = row.get("user_id");
+    AuditEntry {
+        id: row.get("id"),
+        user_id: user_id.map(UserId),
+        action: row.get("action"),
+        target: row.get("target"),
+        outcome: row.get("outcome"),
+        details: row.get("details"),
+        at: row.get("at"),
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        if user.admin == AdminGrant::IfFirst {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(FIRST_USER_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        let sql = format!(
+            "INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at)
+             VALUES ($1, $2, $3, $4,
+                     CASE WHEN $5::int = 2 THEN NOT EXISTS (SELECT 1 FROM users) ELSE $5::int = 1 END,
+                     $6, $6)
+             RETURNING {USER_COLUMNS}"
+        );
+        let grant: i32 = match user.admin {
+            AdminGrant::No => 0,
+            AdminGrant::Yes => 1,
+            AdminGrant::IfFirst => 2,
+        };
+        let row = sqlx::query(&sql)
+            .bind(user.id.0)
+            .bind(user.email.as_str())
+            .bind(user.name.as_str())
+            .bind(&user.password_hash)
+            .bind(grant)
+            .bind(user.now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(conflict("email"))?;
+        tx.commit().await.map_err(backend)?;
+        Ok(user_from_row(&row))
+    }
+
+    async fn get_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(row.as_ref().map(user_from_row))
+    }
+
+    async fn get_user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        let row = sqlx::query(&sql)
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(row.as_ref().map(user_from_row))
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn update_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(password_hash)
+            .bind(Utc::now())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token.id)
+        .bind(token.user_id.0)
+        .bind(token.family_id)
+        .bind(&token.token_hash)
+        .bind(token.created_at)
+        .bind(token.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict("refresh token"))?;
+        Ok(())
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        next: NextRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The row lock taken by UPDATE makes a concurrent second use see `used_at` set.
+        let consumed = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1
+             WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $1
+             RETURNING user_id, family_id",
+        )
+        .bind(now)
+        .bind(presented_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let Some(row) = consumed {
+            let user_id = UserId(row.get("user_id"));
+            let family_id: Uuid = row.get("family_id");
+            sqlx::query(
+                "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(next.id)
+            .bind(user_id.0)
+            .bind(family_id)
+            .bind(&next.token_hash)
+            .bind(next.created_at)
+            .bind(next.expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict("refresh token"))?;
+            tx.commit().await.map_err(backend)?;
+            return Ok(Rotation::Rotated { user_id, family_id });
+        }
+        let known = sqlx::query(
+            "SELECT user_id, family_id, used_at IS NOT NULL OR revoked_at IS NOT NULL AS spent
+             FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(presented_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(row) = known else {
+            return Ok(Rotation::Unknown);
+        };
+        if !row.get::<bool, _>("spent") {
+            return Ok(Rotation::Expired);
+        }
+        let user_id = UserId(row.get("user_id"));
+        let family_id: Uuid = row.get("family_id");
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(family_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Rotation::Reused { user_id, family_id })
+    }
+
+    async fn revoke_refresh_family_of(&self, user: UserId, token_hash: &[u8]) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1
+             WHERE revoked_at IS NULL AND family_id =
+                 (SELECT family_id FROM refresh_tokens WHERE token_hash = $2 AND user_id = $3)",
+        )
+        .bind(Utc::now())
+        .bind(token_hash)
+        .bind(user.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user: UserId,
+        keep_family: Option<Uuid>,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1
+             WHERE user_id = $2 AND revoked_at IS NULL
+               AND ($3::uuid IS NULL OR family_id <> $3::uuid)",
+        )
+        .bind(Utc::now())
+        .bind(user.0)
+        .bind(keep_family)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn refresh_family_live(&self, family: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = $1
+                 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2)",
+        )
+        .bind(family)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (user_id, action, target, outcome, details, at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(entry.user_id.map(|u| u.0))
+        .bind(&entry.action)
+        .bind(&entry.target)
+        .bind(&entry.outcome)
+        .bind(&entry.details)
+        .bind(entry.at)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, user: Option<UserId>, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, action, target, outcome, details, at FROM audit_log
+             WHERE $1::uuid IS NULL OR user_id = $1::uuid ORDER BY id DESC LIMIT $2",
+        )
+        .bind(user.map(|u| u.0))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows.iter().map(audit_from_row).collect())
+    }
+
+    async fn secret_key_ids(&self) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT split_part(github_token, '.', 1) FROM users WHERE github_token IS NOT NULL
+             UNION SELECT split_part(sealed_value, '.', 1) FROM agent_credentials
+             UNION SELECT key_id FROM encryption_canaries",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn key_canary(&self, key_id: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT sealed FROM encryption_canaries WHERE key_id = $1")
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn put_key_canary(&self, key_id: &str, sealed: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO encryption_canaries (key_id, sealed, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key_id) DO NOTHING",
+        )
+        .bind(key_id)
+        .bind(sealed)
+        .bind(Utc::now())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Migrations for PostgresStore {
+    async fn migrate_up(&self) -> StoreResult<Vec<i64>> {
+        let before = applied_versions(&self.pool).await?;
+        MIGRATOR.run(&self.pool).await.map_err(backend)?;
+        let after = applied_versions(&self.pool).await?;
+        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+    }
+
+    async fn migrate_down(&self, target: i64) -> StoreResult<Vec<i64>> {
+        let before = applied_versions(&self.pool).await?;
+        MIGRATOR.undo(&self.pool, target).await.map_err(backend)?;
+        let after = applied_versions(&self.pool).await?;
+        let mut reverted: Vec<i64> = before.into_iter().filter(|v| !after.contains(v)).collect();
+        reverted.reverse();
+        Ok(reverted)
+    }
+
+    async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {
+        let applied: Vec<(i64, DateTime<Utc>)> = if migrations_table_exists(&self.pool).await? {
+            sqlx::query_as("SELECT version, installed_on FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?
+        } else {
+            Vec::new()
+        };
+        Ok(MIGRATOR
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| MigrationStatus {
+                version: m.version,
+                description: m.description.to_string(),
+                applied_at: applied.iter().find(|(v, _)| *v == m.version).map(|(_, at)| *at),
+            })
+            .collect())
+    }
+
+    async fn schema_fingerprint(&self) -> StoreResult<Vec<String>> {
+        let mut lines: Vec<String> = sqlx::query_scalar(
+            "SELECT format('column %s.%s %s null=%s default=%s', table_name, column_name,
+                           data_type, is_nullable, coalesce(column_default, ''))
+             FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'
+             UNION ALL
+             SELECT format('constraint %s.%s %s', rel.relname, con.conname,
+                           pg_get_constraintdef(con.oid))
+             FROM pg_constraint con JOIN pg_class rel ON rel.oid = con.conrelid
+             WHERE rel.relnamespace = current_schema()::regnamespace
+               AND rel.relname <> '_sqlx_migrations'
+             UNION ALL
+             SELECT format('index %s', indexdef) FROM pg_indexes
+             WHERE schemaname = current_schema() AND tablename <> '_sqlx_migrations'",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        lines.sort();
+        Ok(lines)
+    }
+}
+
+async fn migrations_table_exists(pool: &PgPool) -> StoreResult<bool> {
+    sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(pool)
+        .await
+        .map_err(backend)
+}
+
+async fn applied_versions(pool: &PgPool) -> StoreResult<Vec<i64>> {
+    if !migrations_table_exists(pool).await? {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .map_err(backend)
+}

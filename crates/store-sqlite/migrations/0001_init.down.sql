@@ -1,0 +1,10 @@
+DROP TABLE encryption_canaries;
+DROP TABLE audit_log;
+DROP TABLE deployments;
+DROP TABLE sessions;
+DROP TABLE agent_credentials;
+DROP TABLE agents;
+DROP TABLE workspaces;
+DROP TABLE environments;
+DROP TABLE refresh_tokens;
+DROP TABLE users;

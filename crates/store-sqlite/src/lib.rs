@@ -1,0 +1,476 @@
+//! The SQLite store: the default, one file under the data dir, in WAL mode with foreign keys
+//! enforced. Ids are stored as UUID text and times as fixed-width RFC 3339 UTC text, so that
+//! rows stay readable with the `sqlite3` shell and times sort as text.
+
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use craftastic_domain::{Email, UserId, UserName};
+use craftastic_store::*;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use uuid::Uuid;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://path` or a plain path).
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(backend)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        Ok(Self { pool })
+    }
+
+    /// Opens the database file at `path`, creating it readable by its owner only (it holds
+    /// password hashes); SQLite gives its -wal and -shm files the same mode.
+    pub async fn open_file(path: &Path) -> StoreResult<Self> {
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(backend)?;
+        }
+        Self::connect(&format!("sqlite://{}", path.display())).await
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+/// Maps a unique violation to `Conflict(what)`, anything else to `Backend`.
+fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => backend(e),
+    }
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time {s:?}: {e}")))
+}
+
+
+fn parse_uuid(s: &str) -> StoreResult<Uuid> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("uuid {s:?}: {e}")))
+}
+
+const USER_COLUMNS: &str =
+    "id, email, name, password_hash, is_admin, github_username, created_at, updated_at";
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<User> {
+    Ok(User {
+        id: UserId(parse_uuid(row.get("id"))?),
+        email: Email::from_trusted(row.get("email")),
+        name: UserName::from_trusted(row.get("name")),
+        password_hash: row.get("password_hash"),
+        is_admin: row.get("is_admin"),
+        github_username: row.get("github_username"),
+        created_at: parse_ts(row.get("created_at"))?,
+        updated_at: parse_ts(row.get("updated_at"))?,
+    })
+}
+
+fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
+    let user_id: Option<String> = row.get("user_id");
+    let details: String = row.get("details");
+    Ok(AuditEntry {
+        id: row.get("id"),
+        user_id: user_id.as_deref().map(parse_uuid).transpose()?.map(UserId),
+        action: row.get("action"),
+        target: row.get("target"),
+        outcome: row.get("outcome"),
+        details: serde_json::from_str(&details)
+            .map_err(|e| StoreError::Corrupt(format!("audit details: {e}")))?,
+        at: parse_ts(row.get("at"))?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn create_user(&self, user: NewUser) -> StoreResult<User> {
+        // One statement, so SQLite's single writer decides "first" atomically.
+        let grant: i64 = match user.admin {
+            AdminGrant::No => 0,
+            AdminGrant::Yes => 1,
+            AdminGrant::IfFirst => 2,
+        };
+        let sql = format!(
+            "INSERT INTO users (id, email, name, password_hash, is_admin, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4,
+                     CASE WHEN ?5 = 2 THEN NOT EXISTS (SELECT 1 FROM users) ELSE ?5 END,
+                     ?6, ?6)
+             RETURNING {USER_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(user.id.to_string())
+            .bind(user.email.as_str())
+            .bind(user.name.as_str())
+            .bind(&user.password_hash)
+            .bind(grant)
+            .bind(ts(user.now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(conflict("email"))?;
+        user_from_row(&row)
+    }
+
+    async fn get_user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn get_user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1");
+        let row = sqlx::query(&sql)
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn update_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3")
+            .bind(password_hash)
+            .bind(ts(Utc::now()))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(token.id.to_string())
+        .bind(token.user_id.to_string())
+        .bind(token.family_id.to_string())
+        .bind(&token.token_hash)
+        .bind(ts(token.created_at))
+        .bind(ts(token.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(conflict("refresh token"))?;
+        Ok(())
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        next: NextRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The UPDATE comes first so that the transaction takes the write lock at once.
+        let consumed = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = ?1
+             WHERE token_hash = ?2 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?1
+             RETURNING user_id, family_id",
+        )
+        .bind(ts(now))
+        .bind(presented_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if let Some(row) = consumed {
+            let user_id = UserId(parse_uuid(row.get("user_id"))?);
+            let family_id = parse_uuid(row.get("family_id"))?;
+            sqlx::query(
+                "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .bind(next.id.to_string())
+            .bind(user_id.to_string())
+            .bind(family_id.to_string())
+            .bind(&next.token_hash)
+            .bind(ts(next.created_at))
+            .bind(ts(next.expires_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict("refresh token"))?;
+            tx.commit().await.map_err(backend)?;
+            return Ok(Rotation::Rotated { user_id, family_id });
+        }
+        let known = sqlx::query(
+            "SELECT user_id, family_id, used_at IS NOT NULL OR revoked_at IS NOT NULL AS spent
+             FROM refresh_tokens WHERE token_hash = ?1",
+        )
+        .bind(presented_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(row) = known else {
+            return Ok(Rotation::Unknown);
+        };
+        if !row.get::<bool, _>("spent") {
+            return Ok(Rotation::Expired);
+        }
+        let user_id = UserId(parse_uuid(row.get("user_id"))?);
+        let family_id = parse_uuid(row.get("family_id"))?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = ?1 WHERE family_id = ?2 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(family_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Rotation::Reused { user_id, family_id })
+    }
+
+    async fn revoke_refresh_family_of(&self, user: UserId, token_hash: &[u8]) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = ?1
+             WHERE revoked_at IS NULL AND family_id =
+                 (SELECT family_id FROM refresh_tokens WHERE token_hash = ?2 AND user_id = ?3)",
+        )
+        .bind(ts(Utc::now()))
+        .bind(token_hash)
+        .bind(user.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user: UserId,
+        keep_family: Option<Uuid>,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = ?1
+             WHERE user_id = ?2 AND revoked_at IS NULL AND (?3 IS NULL OR family_id <> ?3)",
+        )
+        .bind(ts(Utc::now()))
+        .bind(user.to_string())
+        .bind(keep_family.map(|f| f.to_string()))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn refresh_family_live(&self, family: Uuid, now: DateTime<Utc>) -> StoreResult<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ?1
+                 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?2)",
+        )
+        .bind(family.to_string())
+        .bind(ts(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (user_id, action, target, outcome, details, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(entry.user_id.map(|u| u.to_string()))
+        .bind(&entry.action)
+        .bind(&entry.target)
+        .bind(&entry.outcome)
+        .bind(entry.details.to_string())
+        .bind(ts(entry.at))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, user: Option<UserId>, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, action, target, outcome, details, at FROM audit_log
+             WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(user.map(|u| u.to_string()))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    async fn secret_key_ids(&self) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT substr(github_token, 1, instr(github_token, '.') - 1) FROM users
+                 WHERE github_token IS NOT NULL
+             UNION SELECT substr(sealed_value, 1, instr(sealed_value, '.') - 1) FROM agent_credentials
+             UNION SELECT key_id FROM encryption_canaries",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn key_canary(&self, key_id: &str) -> StoreResult<Option<String>> {
+        sqlx::query_scalar("SELECT sealed FROM encryption_canaries WHERE key_id = ?1")
+            .bind(key_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn put_key_canary(&self, key_id: &str, sealed: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO encryption_canaries (key_id, sealed, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key_id) DO NOTHING",
+        )
+        .bind(key_id)
+        .bind(sealed)
+        .bind(ts(Utc::now()))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Migrations for SqliteStore {
+    async fn migrate_up(&self) -> StoreResult<Vec<i64>> {
+        let before = applied_versions(&self.pool).await?;
+        MIGRATOR.run(&self.pool).await.map_err(backend)?;
+        let after = applied_versions(&self.pool).await?;
+        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+    }
+
+    async fn migrate_down(&self, target: i64) -> StoreResult<Vec<i64>> {
+        let before = applied_versions(&self.pool).await?;
+        MIGRATOR.undo(&self.pool, target).await.map_err(backend)?;
+        let after = applied_versions(&self.pool).await?;
+        let mut reverted: Vec<i64> = before.into_iter().filter(|v| !after.contains(v)).collect();
+        reverted.reverse();
+        Ok(reverted)
+    }
+
+    async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>> {
+        let applied: Vec<(i64, String)> = if migrations_table_exists(&self.pool).await? {
+            sqlx::query_as("SELECT version, installed_on FROM _sqlx_migrations WHERE success")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?
+        } else {
+            Vec::new()
+        };
+        MIGRATOR
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| {
+                let applied_at = applied
+                    .iter()
+                    .find(|(v, _)| *v == m.version)
+                    .map(|(_, at)| parse_sqlite_datetime(at))
+                    .transpose()?;
+                Ok(MigrationStatus {
+                    version: m.version,
+                    description: m.description.to_string(),
+                    applied_at,
+                })
+            })
+            .collect()
+    }
+
+    async fn schema_fingerprint(&self) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT type, name, sql FROM sqlite_master
+             WHERE name NOT LIKE 'sqlite_%' AND name <> '_sqlx_migrations'
+             ORDER BY type, name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(rows
+            .into_iter()
+            .map(|(kind, name, sql)| format!("{kind} {name}: {}", sql.unwrap_or_default()))
+            .collect())
+    }
+}
+
+async fn migrations_table_exists(pool: &SqlitePool) -> StoreResult<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+    )
+    .fetch_one(pool)
+    .await
+    .map_err(backend)
+}
+
+async fn applied_versions(pool: &SqlitePool) -> StoreResult<Vec<i64>> {
+    if !migrations_table_exists(pool).await? {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .map_err(backend)
+}
+
+/// sqlx records `installed_on` with SQLite's `CURRENT_TIMESTAMP` (`YYYY-MM-DD HH:MM:SS`, UTC).
+fn parse_sqlite_datetime(s: &str) -> StoreResult<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.and_utc())
+        .or_else(|_| parse_ts(s))
+}

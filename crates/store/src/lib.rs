@@ -1,0 +1,103 @@
+//! The storage seam: one [`Store`] trait that the services use, implemented by
+//! `craftastic-store-sqlite` and `craftastic-store-postgres`, each with its own
+//! reversible migrations. The conformance stories in `craftastic-testkit` drive both.
+
+mod model;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use craftastic_domain::{Email, UserId};
+use uuid::Uuid;
+
+pub use model::*;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken; the payload names what was taken (e.g. `email`).
+    #[error("{0} is already taken")]
+    Conflict(&'static str),
+    #[error("not found")]
+    NotFound,
+    /// Data in the database that the code cannot read (a bug or a hand edit).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Everything the services need from a database. Implementations keep the rules that the
+/// database itself can keep (uniqueness, cascades, atomic rotation), so that callers cannot
+/// forget them.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Which backend this is (`sqlite` or `postgres`), for logs and `/metrics`.
+    fn backend(&self) -> &'static str;
+
+    // Users.
+
+    /// Creates a user. Fails with `Conflict("email")` when the email is taken. With
+    /// [`AdminGrant::IfFirst`] the user is admin exactly when no other user exists, decided
+    /// atomically so that two concurrent first registrations cannot both become admin.
+    async fn create_user(&self, user: NewUser) -> StoreResult<User>;
+    async fn get_user(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn get_user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    async fn count_users(&self) -> StoreResult<i64>;
+    /// Fails with `NotFound` when the user is gone.
+    async fn update_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
+
+    // Refresh tokens.
+
+    async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()>;
+    /// Consumes the live token with this hash and stores `next` in its family, in one
+    /// transaction. A token that was already used or revoked revokes its whole family.
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &[u8],
+        next: NextRefreshToken,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Rotation>;
+    /// Revokes the family of the token with this hash if it belongs to `user`; returns
+    /// whether anything was revoked.
+    async fn revoke_refresh_family_of(&self, user: UserId, token_hash: &[u8]) -> StoreResult<bool>;
+    /// Revokes every refresh token of `user` except those in `keep_family`; returns how
+    /// many were revoked.
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user: UserId,
+        keep_family: Option<Uuid>,
+    ) -> StoreResult<u64>;
+    /// Whether this family still has a live (unused, unrevoked) token.
+    async fn refresh_family_live(&self, family: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    // Audit log.
+
+    async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()>;
+    /// The newest entries first.
+    async fn list_audit(&self, user: Option<UserId>, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+
+    // Encryption keys.
+
+    /// The ids of every key that encrypted something stored, canaries included.
+    async fn secret_key_ids(&self) -> StoreResult<Vec<String>>;
+    async fn key_canary(&self, key_id: &str) -> StoreResult<Option<String>>;
+    async fn put_key_canary(&self, key_id: &str, sealed: &str) -> StoreResult<()>;
+}
+
+/// Schema migrations, driven by `craftastic migrate` and at `serve` start.
+#[async_trait]
+pub trait Migrations: Send + Sync {
+    /// Applies every pending migration; returns the versions applied.
+    async fn migrate_up(&self) -> StoreResult<Vec<i64>>;
+    /// Reverts applied migrations newer than `target`, newest first; returns the versions
+    /// reverted.
+    async fn migrate_down(&self, target: i64) -> StoreResult<Vec<i64>>;
+    async fn migration_status(&self) -> StoreResult<Vec<MigrationStatus>>;
+    /// A normalised description of the schema (tables, columns, indexes, foreign keys), so
+    /// that tests can compare two schemas.
+    async fn schema_fingerprint(&self) -> StoreResult<Vec<String>>;
+}
