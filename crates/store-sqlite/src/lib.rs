@@ -182,6 +182,18 @@ impl Store for SqliteStore {
             .map_err(backend)
     }
 
+    async fn delete_user(&self, id: UserId) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM users WHERE id = ?1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn update_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
         let done = sqlx::query("UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3")
             .bind(password_hash)

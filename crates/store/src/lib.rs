@@ -47,6 +47,8 @@ pub trait Store: Send + Sync + 'static {
     async fn get_user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn get_user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     async fn count_users(&self) -> StoreResult<i64>;
+    /// Deletes the user and, by cascade, everything the user owns. Fails with `NotFound`.
+    async fn delete_user(&self, id: UserId) -> StoreResult<()>;
     /// Fails with `NotFound` when the user is gone.
     async fn update_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
 

@@ -1,14 +1,223 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Test support: a fresh database per test on either backend, and the real server booted on
+//! port 0 against it. PostgreSQL comes from `TEST_DATABASE_URL` (the README's test command
+//! starts a throwaway server); without it the PostgreSQL tests fail, they never skip.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+use craftastic_http::{AppState, HttpSettings, Metrics};
+use craftastic_service::Services;
+use craftastic_service::auth::AuthSettings;
+use craftastic_service::crypto::Cipher;
+use craftastic_service::tokens::TokenKeys;
+use craftastic_store::{Migrations, Store};
+use craftastic_store_postgres::PostgresStore;
+use craftastic_store_sqlite::SqliteStore;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+pub const JWT_SECRET: &[u8] = b"test jwt secret that is long enough";
+pub const ENCRYPTION_KEY: [u8; 32] = [42; 32];
+
+/// Both traits of a store, so that tests can migrate and use one handle.
+pub trait AnyStore: Store + Migrations {}
+impl<T: Store + Migrations> AnyStore for T {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// A fresh, empty database (not migrated); removed when dropped.
+pub struct TestDb {
+    pub store: Arc<dyn AnyStore>,
+    pub url: String,
+    _guard: Guard,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+enum Guard {
+    Dir(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+/// The admin URL of the test PostgreSQL server.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_DATABASE_URL is not set, and this test needs PostgreSQL. Run the README's test \
+             command (./scripts/test), which starts a throwaway server, or point TEST_DATABASE_URL \
+             at a server where this user may create databases."
+        )
+    })
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("test.db");
+                let store = SqliteStore::open_file(&path).await.expect("open SQLite");
+                Self { store: Arc::new(store), url: format!("sqlite://{}", path.display()), _guard: Guard::Dir(dir) }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("craftastic_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!("cannot connect to TEST_DATABASE_URL ({e}); is the PostgreSQL server running?")
+                });
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+                let url = with_database(&admin_url, &name);
+                let store = PostgresStore::connect(&url).await.expect("connect to test database");
+                Self { store: Arc::new(store), url, _guard: Guard::Postgres { admin_url, name } }
+            }
+        }
     }
+
+    /// A fresh database with every migration applied.
+    pub async fn migrated(backend: Backend) -> Self {
+        let db = Self::new(backend).await;
+        db.store.migrate_up().await.expect("migrate up");
+        db
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Guard::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime; a thread with its own runtime may block.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                rt.block_on(async {
+                    let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_and_path = &base[scheme_end..];
+    let host = host_and_path.split('/').next().unwrap_or_default();
+    let mut out = format!("{}{host}/{name}", &base[..scheme_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+pub struct ServerOptions {
+    pub allow_registration: bool,
+    pub access_ttl: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self { allow_registration: true, access_ttl: Duration::from_secs(900) }
+    }
+}
+
+/// The real HTTP server on 127.0.0.1:0 over a fresh, migrated database.
+pub struct TestServer {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db: TestDb,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, ServerOptions::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, options: ServerOptions) -> Self {
+        let db = TestDb::migrated(backend).await;
+        let store: Arc<dyn Store> = db.store.clone();
+        let cipher = Cipher::new(&ENCRYPTION_KEY);
+        cipher.check_store(store.as_ref()).await.expect("encryption key check");
+        let services = Services::new(store.clone(), cipher, AuthSettings {
+            keys: TokenKeys::new(JWT_SECRET),
+            access_ttl: options.access_ttl,
+            refresh_ttl: Duration::from_secs(86_400),
+            allow_registration: options.allow_registration,
+        });
+        let state = AppState { services, metrics: Arc::new(Metrics::new(store.backend())) };
+        let app = craftastic_http::app(state, &HttpSettings::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(craftastic_http::serve(listener, app, async {
+            let _ = rx.await;
+        }).into_future());
+        Self { base: format!("http://{addr}"), http: reqwest::Client::new(), db, shutdown: Some(tx) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request and returns the status and the JSON body (`Null` when empty).
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method.parse().expect("method"), self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, json)
+    }
+
+    /// Registers a user and returns the answer body (user, accessToken, refreshToken).
+    pub async fn register(&self, email: &str, password: &str) -> Value {
+        let (status, body) = self
+            .call("POST", "/api/auth/register", None, Some(json!({"email": email, "password": password, "name": "Test User"})))
+            .await;
+        assert_eq!(status, 201, "register {email}: {body}");
+        body
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Runs each named story (an `async fn(Backend)`) as one test per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    super::$story($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    super::$story($crate::Backend::Postgres).await
+                }
+            )*
+        }
+    };
 }
