@@ -138,8 +138,7 @@ impl ServeArgs {
             .trim()
             .parse()
             .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(|| bad(format!("PORT must be a number from 1 to 65535, not {:?}", self.port)))?;
+            .ok_or_else(|| bad(format!("PORT must be a number from 0 to 65535 (0: any free port), not {:?}", self.port)))?;
         let allow_registration = parse_bool(&self.allow_registration)
             .ok_or_else(|| bad(format!("ALLOW_REGISTRATION must be true or false, not {:?}", self.allow_registration)))?;
         let cors_origin = self.cors_origin.as_deref().map(str::trim).filter(|o| !o.is_empty()).map(parse_origin).transpose()?;

@@ -119,7 +119,10 @@ fn init_tracing(args: &StorageArgs) -> Result<(), ConfigError> {
             args.log_level
         ))
     })?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     match args.log_format.as_str() {
         "text" => builder.init(),
         "json" => builder.json().init(),
