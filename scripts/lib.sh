@@ -1,6 +1,10 @@
 # Shared helpers of the run and test commands. Sourced, not run.
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+if [ -t 2 ]; then
+    say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+else
+    say() { printf '==> %s\n' "$*" >&2; }
+fi
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # apt_install PACKAGE...: installs the Debian packages that are missing.

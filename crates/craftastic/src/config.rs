@@ -91,10 +91,14 @@ impl StorageArgs {
                 Database::Postgres(url.to_owned())
             }
             Some(url) if url.starts_with("sqlite:") => {
-                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
                 let path = path.split('?').next().unwrap_or_default();
                 if path.is_empty() || path == ":memory:" {
-                    return Err(bad("DATABASE_URL must name a SQLite file, e.g. sqlite:///var/lib/craftastic/craftastic.db"));
+                    return Err(bad(
+                        "DATABASE_URL must name a SQLite file, e.g. sqlite:///var/lib/craftastic/craftastic.db",
+                    ));
                 }
                 Database::Sqlite(PathBuf::from(path))
             }
@@ -131,21 +135,41 @@ pub struct ServeConfig {
 impl ServeArgs {
     pub fn resolve(&self) -> Result<ServeConfig, ConfigError> {
         let ip: IpAddr = self.host.trim().parse().map_err(|_| {
-            bad(format!("HOST must be an IP address such as 127.0.0.1 or 0.0.0.0, not {:?}", self.host))
+            bad(format!(
+                "HOST must be an IP address such as 127.0.0.1 or 0.0.0.0, not {:?}",
+                self.host
+            ))
         })?;
-        let port: u16 = self
-            .port
-            .trim()
-            .parse()
-            .ok()
-            .ok_or_else(|| bad(format!("PORT must be a number from 0 to 65535 (0: any free port), not {:?}", self.port)))?;
-        let allow_registration = parse_bool(&self.allow_registration)
-            .ok_or_else(|| bad(format!("ALLOW_REGISTRATION must be true or false, not {:?}", self.allow_registration)))?;
-        let cors_origin = self.cors_origin.as_deref().map(str::trim).filter(|o| !o.is_empty()).map(parse_origin).transpose()?;
-        let access_ttl = parse_range(&self.access_token_ttl, 60, 86_400)
-            .ok_or_else(|| bad(format!("ACCESS_TOKEN_TTL must be a number of seconds from 60 to 86400, not {:?}", self.access_token_ttl)))?;
+        let port: u16 = self.port.trim().parse().ok().ok_or_else(|| {
+            bad(format!(
+                "PORT must be a number from 0 to 65535 (0: any free port), not {:?}",
+                self.port
+            ))
+        })?;
+        let allow_registration = parse_bool(&self.allow_registration).ok_or_else(|| {
+            bad(format!(
+                "ALLOW_REGISTRATION must be true or false, not {:?}",
+                self.allow_registration
+            ))
+        })?;
+        let cors_origin = self
+            .cors_origin
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(parse_origin)
+            .transpose()?;
+        let access_ttl = parse_range(&self.access_token_ttl, 60, 86_400).ok_or_else(|| {
+            bad(format!(
+                "ACCESS_TOKEN_TTL must be a number of seconds from 60 to 86400, not {:?}",
+                self.access_token_ttl
+            ))
+        })?;
         let refresh_days = parse_range(&self.refresh_token_ttl_days, 1, 365).ok_or_else(|| {
-            bad(format!("REFRESH_TOKEN_TTL_DAYS must be a number of days from 1 to 365, not {:?}", self.refresh_token_ttl_days))
+            bad(format!(
+                "REFRESH_TOKEN_TTL_DAYS must be a number of days from 1 to 365, not {:?}",
+                self.refresh_token_ttl_days
+            ))
         })?;
         Ok(ServeConfig {
             addr: SocketAddr::new(ip, port),
@@ -170,8 +194,15 @@ fn parse_range(s: &str, min: u64, max: u64) -> Option<u64> {
 }
 
 fn parse_origin(s: &str) -> Result<axum::http::HeaderValue, ConfigError> {
-    let err = || bad(format!("CORS_ORIGIN must be an origin such as http://localhost:5173 (scheme and host, no path), not {s:?}"));
-    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).ok_or_else(err)?;
+    let err = || {
+        bad(format!(
+            "CORS_ORIGIN must be an origin such as http://localhost:5173 (scheme and host, no path), not {s:?}"
+        ))
+    };
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or_else(err)?;
     if rest.is_empty() || rest.contains('/') || rest.contains(char::is_whitespace) {
         return Err(err());
     }
@@ -180,7 +211,11 @@ fn parse_origin(s: &str) -> Result<axum::http::HeaderValue, ConfigError> {
 
 /// `SERVER_ENCRYPTION_KEY`: 64 hex digits, or exactly 32 characters taken as bytes.
 pub fn parse_encryption_key(raw: &str) -> Result<[u8; 32], ConfigError> {
-    let err = || bad("SERVER_ENCRYPTION_KEY must be 32 characters or 64 hex digits (generate one with: openssl rand -hex 32)");
+    let err = || {
+        bad(
+            "SERVER_ENCRYPTION_KEY must be 32 characters or 64 hex digits (generate one with: openssl rand -hex 32)",
+        )
+    };
     if raw.len() == 64 {
         let mut key = [0u8; 32];
         hex::decode_to_slice(raw, &mut key).map_err(|_| err())?;
@@ -192,7 +227,9 @@ pub fn parse_encryption_key(raw: &str) -> Result<[u8; 32], ConfigError> {
 /// `JWT_SECRET`: at least 32 bytes, so that HS256 keys cannot be guessed.
 pub fn check_jwt_secret(raw: &str) -> Result<(), ConfigError> {
     if raw.len() < 32 {
-        return Err(bad("JWT_SECRET must be at least 32 characters (generate one with: openssl rand -hex 32)"));
+        return Err(bad(
+            "JWT_SECRET must be at least 32 characters (generate one with: openssl rand -hex 32)",
+        ));
     }
     Ok(())
 }

@@ -12,10 +12,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use craftastic_domain::{Email, Password, UserName};
 use craftastic_http::{AppState, HttpSettings, Metrics};
+use craftastic_service::Services;
 use craftastic_service::auth::AuthSettings;
 use craftastic_service::crypto::Cipher;
 use craftastic_service::tokens::TokenKeys;
-use craftastic_service::Services;
 use craftastic_store::{AdminGrant, Migrations, Store};
 use craftastic_store_postgres::PostgresStore;
 use craftastic_store_sqlite::SqliteStore;
@@ -24,7 +24,11 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{ConfigError, Database, ServeArgs, Storage, StorageArgs};
 
 #[derive(Parser)]
-#[command(name = "craftastic", version, about = "Per-branch development containers with persistent terminals")]
+#[command(
+    name = "craftastic",
+    version,
+    about = "Per-branch development containers with persistent terminals"
+)]
 struct Cli {
     #[command(flatten)]
     storage: StorageArgs,
@@ -90,7 +94,10 @@ fn main() -> ExitCode {
         eprintln!("craftastic: {e}");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("craftastic: cannot start the async runtime: {e}");
@@ -126,7 +133,11 @@ fn init_tracing(args: &StorageArgs) -> Result<(), ConfigError> {
     match args.log_format.as_str() {
         "text" => builder.init(),
         "json" => builder.json().init(),
-        other => return Err(ConfigError(format!("LOG_FORMAT must be text or json, not {other:?}"))),
+        other => {
+            return Err(ConfigError(format!(
+                "LOG_FORMAT must be text or json, not {other:?}"
+            )));
+        }
     }
     Ok(())
 }
@@ -145,14 +156,18 @@ async fn open_store(storage: &Storage) -> anyhow::Result<Arc<dyn AnyStore>> {
         Database::Sqlite(path) => {
             tracing::info!(path = %path.display(), "using SQLite");
             Arc::new(
-                SqliteStore::open_file(path)
-                    .await
-                    .with_context(|| format!("cannot open the SQLite database {}", path.display()))?,
+                SqliteStore::open_file(path).await.with_context(|| {
+                    format!("cannot open the SQLite database {}", path.display())
+                })?,
             )
         }
         Database::Postgres(url) => {
             tracing::info!("using PostgreSQL");
-            Arc::new(PostgresStore::connect(url).await.context("cannot connect to PostgreSQL (DATABASE_URL)")?)
+            Arc::new(
+                PostgresStore::connect(url)
+                    .await
+                    .context("cannot connect to PostgreSQL (DATABASE_URL)")?,
+            )
         }
     })
 }
@@ -161,29 +176,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let storage = cli.storage.resolve()?;
     match cli.command {
         Command::Serve(args) => serve(storage, args).await,
-        Command::Migrate { action: MigrateAction::Create { name, crates_dir } } => {
-            migrate_create(&name, &crates_dir)
-        }
+        Command::Migrate {
+            action: MigrateAction::Create { name, crates_dir },
+        } => migrate_create(&name, &crates_dir),
         Command::Migrate { action } => {
             let store = open_store(&storage).await?;
             migrate(store.as_ref(), action).await
         }
-        Command::User { action: UserAction::Create { email, name, admin } } => {
+        Command::User {
+            action: UserAction::Create { email, name, admin },
+        } => {
             let email = Email::parse(&email).map_err(|e| ConfigError(e.message))?;
             let name = UserName::parse(&name).map_err(|e| ConfigError(e.message))?;
             let password = read_password()?;
             let store = open_store(&storage).await?;
             store.migrate_up().await?;
             let store: Arc<dyn Store> = store;
-            let auth = craftastic_service::auth::Auth::new(store, AuthSettings {
-                keys: TokenKeys::new(&[0; 32]),
-                access_ttl: std::time::Duration::from_secs(60),
-                refresh_ttl: std::time::Duration::from_secs(60),
-                allow_registration: false,
-            });
-            let grant = if admin { AdminGrant::Yes } else { AdminGrant::No };
-            let user = auth.create_user(email, password, name, grant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("created {} ({}){}", user.email, user.id, if user.is_admin { ", admin" } else { "" });
+            let auth = craftastic_service::auth::Auth::new(
+                store,
+                AuthSettings {
+                    keys: TokenKeys::new(&[0; 32]),
+                    access_ttl: std::time::Duration::from_secs(60),
+                    refresh_ttl: std::time::Duration::from_secs(60),
+                    allow_registration: false,
+                },
+            );
+            let grant = if admin {
+                AdminGrant::Yes
+            } else {
+                AdminGrant::No
+            };
+            let user = auth
+                .create_user(email, password, name, grant)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created {} ({}){}",
+                user.email,
+                user.id,
+                if user.is_admin { ", admin" } else { "" }
+            );
             Ok(())
         }
     }
@@ -225,7 +257,10 @@ async fn migrate(store: &dyn AnyStore, action: MigrateAction) -> anyhow::Result<
         }
         MigrateAction::Status => {
             for m in store.migration_status().await? {
-                let state = m.applied_at.map_or_else(|| "pending".to_owned(), |t| format!("applied {}", t.to_rfc3339()));
+                let state = m.applied_at.map_or_else(
+                    || "pending".to_owned(),
+                    |t| format!("applied {}", t.to_rfc3339()),
+                );
                 println!("{:>4}  {:<30} {state}", m.version, m.description);
             }
         }
@@ -235,7 +270,11 @@ async fn migrate(store: &dyn AnyStore, action: MigrateAction) -> anyhow::Result<
 }
 
 fn migrate_create(name: &str, crates_dir: &std::path::Path) -> anyhow::Result<()> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
         return Err(ConfigError(format!(
             "migration name must be lower-case letters, digits and underscores, not {name:?}"
         ))
@@ -245,11 +284,18 @@ fn migrate_create(name: &str, crates_dir: &std::path::Path) -> anyhow::Result<()
     let mut next = 1;
     for dir in &dirs {
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            ConfigError(format!("cannot read {} ({e}); run this in a source checkout or pass --crates-dir", dir.display()))
+            ConfigError(format!(
+                "cannot read {} ({e}); run this in a source checkout or pass --crates-dir",
+                dir.display()
+            ))
         })?;
         for entry in entries.flatten() {
             let file = entry.file_name();
-            let version = file.to_string_lossy().split('_').next().and_then(|v| v.parse::<i64>().ok());
+            let version = file
+                .to_string_lossy()
+                .split('_')
+                .next()
+                .and_then(|v| v.parse::<i64>().ok());
             next = next.max(version.map_or(1, |v| v + 1));
         }
     }
@@ -268,36 +314,61 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let config = args.resolve()?;
     let secrets_dir = storage.data_dir.join("secrets");
-    let (jwt_secret, jwt_origin) = secrets::load_or_generate("JWT_SECRET", &secrets_dir, "jwt-secret")?;
+    let (jwt_secret, jwt_origin) =
+        secrets::load_or_generate("JWT_SECRET", &secrets_dir, "jwt-secret")?;
     config::check_jwt_secret(&jwt_secret)?;
-    let (key, key_origin) = secrets::load_or_generate("SERVER_ENCRYPTION_KEY", &secrets_dir, "encryption-key")?;
+    let (key, key_origin) =
+        secrets::load_or_generate("SERVER_ENCRYPTION_KEY", &secrets_dir, "encryption-key")?;
     let key = config::parse_encryption_key(&key)?;
     secrets::log_origin("JWT_SECRET", &jwt_origin);
     secrets::log_origin("SERVER_ENCRYPTION_KEY", &key_origin);
 
     let store = open_store(&storage).await?;
-    for v in store.migrate_up().await.context("cannot migrate the database")? {
+    for v in store
+        .migrate_up()
+        .await
+        .context("cannot migrate the database")?
+    {
         tracing::info!(version = v, "applied migration");
     }
     let cipher = Cipher::new(&key);
-    cipher.check_store(store.as_ref()).await.map_err(ConfigError)?;
+    cipher
+        .check_store(store.as_ref())
+        .await
+        .map_err(ConfigError)?;
     tracing::info!(key_id = cipher.key_id(), "encryption key checked");
 
     let store: Arc<dyn Store> = store;
     let backend = store.backend();
-    let services = Services::new(store, cipher, AuthSettings {
-        keys: TokenKeys::new(jwt_secret.as_bytes()),
-        access_ttl: config.access_ttl,
-        refresh_ttl: config.refresh_ttl,
-        allow_registration: config.allow_registration,
-    });
-    let state = AppState { services, metrics: Arc::new(Metrics::new(backend)) };
-    let app = craftastic_http::app(state, &HttpSettings { cors_origin: config.cors_origin });
+    let services = Services::new(
+        store,
+        cipher,
+        AuthSettings {
+            keys: TokenKeys::new(jwt_secret.as_bytes()),
+            access_ttl: config.access_ttl,
+            refresh_ttl: config.refresh_ttl,
+            allow_registration: config.allow_registration,
+        },
+    );
+    let state = AppState {
+        services,
+        metrics: Arc::new(Metrics::new(backend)),
+    };
+    let app = craftastic_http::app(
+        state,
+        &HttpSettings {
+            cors_origin: config.cors_origin,
+        },
+    );
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| ConfigError(format!("cannot listen on {} (HOST/PORT): {e}", config.addr)))?;
     let addr = listener.local_addr()?;
-    let shown = if addr.ip().is_unspecified() { format!("http://localhost:{}", addr.port()) } else { format!("http://{addr}") };
+    let shown = if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    };
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
     println!("Craftastic is running at {shown}");
     craftastic_http::serve(listener, app, shutdown_signal()).await?;

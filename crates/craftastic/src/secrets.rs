@@ -18,7 +18,11 @@ pub enum Origin {
 
 /// The value of `var` if set, else the content of `<dir>/<file>`, else a new random
 /// 32-byte value in hex written there.
-pub fn load_or_generate(var: &str, dir: &Path, file: &str) -> Result<(String, Origin), ConfigError> {
+pub fn load_or_generate(
+    var: &str,
+    dir: &Path,
+    file: &str,
+) -> Result<(String, Origin), ConfigError> {
     if let Ok(value) = std::env::var(var) {
         if !value.is_empty() {
             return Ok((value, Origin::Environment));
@@ -34,8 +38,12 @@ pub fn load_or_generate(var: &str, dir: &Path, file: &str) -> Result<(String, Or
                     path.display()
                 )));
             }
-            let value = fs::read_to_string(&path)
-                .map_err(|e| ConfigError(format!("{var} is not set and {} cannot be read: {e}", path.display())))?;
+            let value = fs::read_to_string(&path).map_err(|e| {
+                ConfigError(format!(
+                    "{var} is not set and {} cannot be read: {e}",
+                    path.display()
+                ))
+            })?;
             Ok((value.trim().to_owned(), Origin::Stored(path)))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -58,7 +66,10 @@ pub fn load_or_generate(var: &str, dir: &Path, file: &str) -> Result<(String, Or
                 .map_err(|e| ConfigError(format!("cannot write {}: {e}", path.display())))?;
             Ok((value, Origin::Generated(path)))
         }
-        Err(e) => Err(ConfigError(format!("{var} is not set and {} cannot be read: {e}", path.display()))),
+        Err(e) => Err(ConfigError(format!(
+            "{var} is not set and {} cannot be read: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -69,6 +80,9 @@ pub fn log_origin(var: &str, origin: &Origin) {
             "{var} was not set: generated one and stored it in {} (mode 0600); keep that file to keep sessions and secrets valid",
             path.display()
         ),
-        Origin::Stored(path) => tracing::info!("{var} was not set: using the one stored in {}", path.display()),
+        Origin::Stored(path) => tracing::info!(
+            "{var} was not set: using the one stored in {}",
+            path.display()
+        ),
     }
 }

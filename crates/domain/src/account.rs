@@ -118,7 +118,10 @@ impl UserName {
             ));
         }
         if name.chars().any(char::is_control) {
-            return Err(ValidationError::new("name", "name must not contain control characters"));
+            return Err(ValidationError::new(
+                "name",
+                "name must not contain control characters",
+            ));
         }
         Ok(Self(name.to_owned()))
     }
@@ -144,8 +147,19 @@ mod tests {
 
     #[test]
     fn email_is_normalised_and_checked() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "@example.com", "ada@", "a@b@c", "ada @x.org", "ada@.org"] {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "a@b@c",
+            "ada @x.org",
+            "ada@.org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Email::parse(&format!("{}@x.org", "a".repeat(260))).is_err());
@@ -157,7 +171,10 @@ mod tests {
         assert!(Password::new("long enough!".into(), "password").is_ok());
         assert!(Password::new("x".repeat(2000), "password").is_err());
         assert!(Password::existing("short".into(), "password").is_ok());
-        assert_eq!(format!("{:?}", Password::existing("secret".into(), "p").unwrap()), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::existing("secret".into(), "p").unwrap()),
+            "Password(***)"
+        );
     }
 
     #[test]

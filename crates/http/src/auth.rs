@@ -63,7 +63,11 @@ pub struct TokensView {
 
 impl From<Grant> for TokensView {
     fn from(g: Grant) -> Self {
-        Self { access_token: g.access_token, refresh_token: g.refresh_token, expires_in: g.expires_in }
+        Self {
+            access_token: g.access_token,
+            refresh_token: g.refresh_token,
+            expires_in: g.expires_in,
+        }
     }
 }
 
@@ -140,7 +144,13 @@ async fn register(
         UserName::parse(&body.name),
     )?;
     let (user, grant) = state.services.auth.register(email, password, name).await?;
-    Ok((StatusCode::CREATED, Json(SignedIn { user: user.into(), tokens: grant.into() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(SignedIn {
+            user: user.into(),
+            tokens: grant.into(),
+        }),
+    ))
 }
 
 /// Sign in with email and password.
@@ -151,11 +161,17 @@ async fn register(
         (status = 401, description = "Email or password is wrong", body = ErrorBody),
         (status = 429, description = "Too many failed attempts for this email", body = ErrorBody),
     ))]
-async fn login(State(state): State<AppState>, Json(body): Json<LoginRequest>) -> ApiResult<Json<SignedIn>> {
+async fn login(
+    State(state): State<AppState>,
+    Json(body): Json<LoginRequest>,
+) -> ApiResult<Json<SignedIn>> {
     let email = Email::parse(&body.email)?;
     let password = Password::existing(body.password, "password")?;
     let (user, grant) = state.services.auth.login(email, password).await?;
-    Ok(Json(SignedIn { user: user.into(), tokens: grant.into() }))
+    Ok(Json(SignedIn {
+        user: user.into(),
+        tokens: grant.into(),
+    }))
 }
 
 /// Exchange a refresh token for a new pair. The presented token stops working; presenting
@@ -166,8 +182,18 @@ async fn login(State(state): State<AppState>, Json(body): Json<LoginRequest>) ->
         (status = 200, description = "New tokens", body = TokensView),
         (status = 401, description = "Unknown, expired or reused refresh token", body = ErrorBody),
     ))]
-async fn refresh(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> ApiResult<Json<TokensView>> {
-    Ok(Json(state.services.auth.refresh(&body.refresh_token).await?.into()))
+async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> ApiResult<Json<TokensView>> {
+    Ok(Json(
+        state
+            .services
+            .auth
+            .refresh(&body.refresh_token)
+            .await?
+            .into(),
+    ))
 }
 
 /// End the sign-in that this refresh token belongs to.
@@ -228,8 +254,16 @@ async fn change_password(
     let new = Password::new(body.new_password, "newPassword");
     let (current, new) = match (current, new) {
         (Ok(c), Ok(n)) => (c, n),
-        (c, n) => return Err(ApiError::invalid_fields([c.err(), n.err()].into_iter().flatten().collect())),
+        (c, n) => {
+            return Err(ApiError::invalid_fields(
+                [c.err(), n.err()].into_iter().flatten().collect(),
+            ));
+        }
     };
-    state.services.auth.change_password(who, current, new).await?;
+    state
+        .services
+        .auth
+        .change_password(who, current, new)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -34,7 +34,13 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None, retry_after: None }
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
     }
 
     pub fn unauthenticated() -> Self {
@@ -47,10 +53,18 @@ impl ApiError {
 
     /// Several field errors at once, so that a form can show them all.
     pub fn invalid_fields(errors: Vec<ValidationError>) -> Self {
-        let message = errors.first().map(|e| e.message.clone()).unwrap_or_default();
+        let message = errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
         let details = errors
             .iter()
-            .map(|e| (e.field.to_owned(), serde_json::Value::String(e.message.clone())))
+            .map(|e| {
+                (
+                    e.field.to_owned(),
+                    serde_json::Value::String(e.message.clone()),
+                )
+            })
             .collect::<serde_json::Map<_, _>>();
         Self {
             details: Some(serde_json::json!({ "fields": details })),
@@ -72,11 +86,17 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthorized { code, message } => {
                 Self::new(StatusCode::UNAUTHORIZED, code, message)
             }
-            ServiceError::Forbidden { code, message } => Self::new(StatusCode::FORBIDDEN, code, message),
-            ServiceError::NotFound(what) => {
-                Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+            ServiceError::Forbidden { code, message } => {
+                Self::new(StatusCode::FORBIDDEN, code, message)
             }
-            ServiceError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            ServiceError::NotFound(what) => Self::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+            ),
+            ServiceError::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
             ServiceError::TooMany(secs) => Self {
                 retry_after: Some(secs),
                 ..Self::new(
@@ -117,12 +137,18 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::JsonSyntaxError(e) => Self::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_json",
-                format!("the body is not valid JSON: {}", inner_message(&e.body_text())),
+                format!(
+                    "the body is not valid JSON: {}",
+                    inner_message(&e.body_text())
+                ),
             ),
             JsonRejection::JsonDataError(e) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_input",
-                format!("the body does not have the expected fields: {}", inner_message(&e.body_text())),
+                format!(
+                    "the body does not have the expected fields: {}",
+                    inner_message(&e.body_text())
+                ),
             ),
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
             other => Self::new(other.status(), "bad_request", other.body_text()),
@@ -134,7 +160,10 @@ pub fn payload_too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
-        format!("the request body is larger than the {} KiB limit", crate::BODY_LIMIT / 1024),
+        format!(
+            "the request body is larger than the {} KiB limit",
+            crate::BODY_LIMIT / 1024
+        ),
     )
 }
 
@@ -145,7 +174,11 @@ fn inner_message(text: &str) -> &str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: self.message, code: self.code.to_owned(), details: self.details };
+        let body = ErrorBody {
+            error: self.message,
+            code: self.code.to_owned(),
+            details: self.details,
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
@@ -153,7 +186,9 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(secs) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -37,7 +37,10 @@ pub struct Readiness {
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "Up", body = Health)))]
 async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
 /// The process can serve: its database answers.
@@ -57,8 +60,18 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
     };
     checks.insert("database", database);
     let ready = checks.values().all(|v| v == "ok");
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(Readiness { status: if ready { "ok" } else { "unavailable" }, checks }))
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            status: if ready { "ok" } else { "unavailable" },
+            checks,
+        }),
+    )
 }
 
 /// Prometheus metrics in the text exposition format.
@@ -66,7 +79,10 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
     responses((status = 200, description = "Metrics", content_type = "text/plain", body = String)))]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.metrics.render(),
     )
 }

@@ -62,9 +62,18 @@ impl Metrics {
             "Time to answer an HTTP request",
             latency.clone(),
         );
-        registry.register("http_requests_in_flight", "HTTP requests being answered", in_flight.clone());
+        registry.register(
+            "http_requests_in_flight",
+            "HTTP requests being answered",
+            in_flight.clone(),
+        );
         registry.register("build_info", "Version and storage backend", info);
-        Self { registry, requests, latency, in_flight }
+        Self {
+            registry,
+            requests,
+            latency,
+            in_flight,
+        }
     }
 
     pub fn render(&self) -> String {
@@ -88,11 +97,18 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     metrics.in_flight.dec();
     metrics
         .latency
-        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
         .observe(started.elapsed().as_secs_f64());
     metrics
         .requests
-        .get_or_create(&RequestLabels { method, route, status: response.status().as_u16() })
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status: response.status().as_u16(),
+        })
         .inc();
     response
 }

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use craftastic_domain::{Email, Password, UserId, UserName};
-use craftastic_store::{AdminGrant, NewAuditEntry, NewRefreshToken, NewUser, NextRefreshToken, Rotation, Store, User};
+use craftastic_store::{
+    AdminGrant, NewAuditEntry, NewRefreshToken, NewUser, NextRefreshToken, Rotation, Store, User,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -49,7 +51,11 @@ const BAD_REFRESH: ServiceError = ServiceError::Unauthorized {
 
 impl Auth {
     pub fn new(store: Arc<dyn Store>, settings: AuthSettings) -> Self {
-        Self { store, settings, limiter: Arc::new(LoginLimiter::default()) }
+        Self {
+            store,
+            settings,
+            limiter: Arc::new(LoginLimiter::default()),
+        }
     }
 
     pub fn access_ttl(&self) -> Duration {
@@ -64,16 +70,31 @@ impl Auth {
     /// Creates an account and signs it in. The first account becomes admin.
     /// Fails: registration closed → 403 `registration_closed`; email taken → 409
     /// `email_taken`.
-    pub async fn register(&self, email: Email, password: Password, name: UserName) -> ServiceResult<(User, Grant)> {
+    pub async fn register(
+        &self,
+        email: Email,
+        password: Password,
+        name: UserName,
+    ) -> ServiceResult<(User, Grant)> {
         if !self.settings.allow_registration {
             return Err(ServiceError::Forbidden {
                 code: "registration_closed",
-                message: "registration is closed on this server; ask an admin to create your account".into(),
+                message:
+                    "registration is closed on this server; ask an admin to create your account"
+                        .into(),
             });
         }
-        let user = self.create_user(email, password, name, AdminGrant::IfFirst).await?;
+        let user = self
+            .create_user(email, password, name, AdminGrant::IfFirst)
+            .await?;
         let grant = self.start_family(user.id).await?;
-        self.audit(Some(user.id), "auth.register", "ok", json!({ "admin": user.is_admin })).await;
+        self.audit(
+            Some(user.id),
+            "auth.register",
+            "ok",
+            json!({ "admin": user.is_admin }),
+        )
+        .await;
         Ok((user, grant))
     }
 
@@ -88,7 +109,14 @@ impl Auth {
     ) -> ServiceResult<User> {
         let password_hash = passwords::hash(password).await?;
         self.store
-            .create_user(NewUser { id: UserId::new(), email, name, password_hash, admin, now: Utc::now() })
+            .create_user(NewUser {
+                id: UserId::new(),
+                email,
+                name,
+                password_hash,
+                admin,
+                now: Utc::now(),
+            })
             .await
             .map_err(|e| match e {
                 craftastic_store::StoreError::Conflict(_) => ServiceError::Conflict {
@@ -105,15 +133,18 @@ impl Auth {
     pub async fn login(&self, email: Email, password: Password) -> ServiceResult<(User, Grant)> {
         self.limiter.check(email.as_str())?;
         let user = self.store.get_user_by_email(&email).await?;
-        let ok = passwords::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+        let ok =
+            passwords::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| ok) else {
             self.limiter.failed(email.as_str());
-            self.audit(None, "auth.login", "invalid_credentials", json!({})).await;
+            self.audit(None, "auth.login", "invalid_credentials", json!({}))
+                .await;
             return Err(BAD_CREDENTIALS);
         };
         self.limiter.succeeded(email.as_str());
         let grant = self.start_family(user.id).await?;
-        self.audit(Some(user.id), "auth.login", "ok", json!({})).await;
+        self.audit(Some(user.id), "auth.login", "ok", json!({}))
+            .await;
         Ok((user, grant))
     }
 
@@ -130,14 +161,28 @@ impl Auth {
             expires_at: now + self.settings.refresh_ttl,
         };
         let presented = tokens::hash_refresh_token(refresh_token);
-        match self.store.rotate_refresh_token(&presented, next, now).await? {
+        match self
+            .store
+            .rotate_refresh_token(&presented, next, now)
+            .await?
+        {
             Rotation::Rotated { user_id, family_id } => {
                 let access_token = self.access_token(user_id, family_id)?;
-                Ok(Grant { access_token, refresh_token: token, expires_in: self.settings.access_ttl.as_secs() })
+                Ok(Grant {
+                    access_token,
+                    refresh_token: token,
+                    expires_in: self.settings.access_ttl.as_secs(),
+                })
             }
             Rotation::Reused { user_id, family_id } => {
                 tracing::warn!(%user_id, %family_id, "refresh token reused; family revoked");
-                self.audit(Some(user_id), "auth.refresh", "reuse_detected", json!({ "family": family_id })).await;
+                self.audit(
+                    Some(user_id),
+                    "auth.refresh",
+                    "reuse_detected",
+                    json!({ "family": family_id }),
+                )
+                .await;
                 Err(ServiceError::Unauthorized {
                     code: "refresh_token_reused",
                     message: "this refresh token was already used, so every sign-in made with it has been ended; sign in again",
@@ -151,35 +196,67 @@ impl Auth {
     /// changes nothing.
     pub async fn logout(&self, who: Principal, refresh_token: &str) -> ServiceResult<()> {
         let hash = tokens::hash_refresh_token(refresh_token);
-        let revoked = self.store.revoke_refresh_family_of(who.user_id, &hash).await?;
-        self.audit(Some(who.user_id), "auth.logout", if revoked { "ok" } else { "noop" }, json!({})).await;
+        let revoked = self
+            .store
+            .revoke_refresh_family_of(who.user_id, &hash)
+            .await?;
+        self.audit(
+            Some(who.user_id),
+            "auth.logout",
+            if revoked { "ok" } else { "noop" },
+            json!({}),
+        )
+        .await;
         Ok(())
     }
 
     /// Ends every sign-in of the user, this one included.
     pub async fn logout_all(&self, who: Principal) -> ServiceResult<()> {
-        let n = self.store.revoke_user_refresh_tokens(who.user_id, None).await?;
-        self.audit(Some(who.user_id), "auth.logout_all", "ok", json!({ "revoked": n })).await;
+        let n = self
+            .store
+            .revoke_user_refresh_tokens(who.user_id, None)
+            .await?;
+        self.audit(
+            Some(who.user_id),
+            "auth.logout_all",
+            "ok",
+            json!({ "revoked": n }),
+        )
+        .await;
         Ok(())
     }
 
     /// Fails: the user was deleted → 401 (the token outlived its account).
     pub async fn me(&self, who: Principal) -> ServiceResult<User> {
-        self.store.get_user(who.user_id).await?.ok_or(ServiceError::Unauthorized {
-            code: "invalid_token",
-            message: "this account no longer exists; sign in again",
-        })
+        self.store
+            .get_user(who.user_id)
+            .await?
+            .ok_or(ServiceError::Unauthorized {
+                code: "invalid_token",
+                message: "this account no longer exists; sign in again",
+            })
     }
 
     /// Changes the password and ends every other sign-in of the user; the caller's stays.
     /// Fails: wrong current password → 401 `invalid_credentials` (after the same checks as a
     /// login, so it cannot be used to guess faster).
-    pub async fn change_password(&self, who: Principal, current: Password, new: Password) -> ServiceResult<()> {
+    pub async fn change_password(
+        &self,
+        who: Principal,
+        current: Password,
+        new: Password,
+    ) -> ServiceResult<()> {
         let user = self.me(who).await?;
         self.limiter.check(user.email.as_str())?;
         if !passwords::verify(current, Some(user.password_hash)).await? {
             self.limiter.failed(user.email.as_str());
-            self.audit(Some(user.id), "auth.change_password", "invalid_credentials", json!({})).await;
+            self.audit(
+                Some(user.id),
+                "auth.change_password",
+                "invalid_credentials",
+                json!({}),
+            )
+            .await;
             return Err(ServiceError::Unauthorized {
                 code: "invalid_credentials",
                 message: "current password is wrong",
@@ -187,15 +264,26 @@ impl Auth {
         }
         let hash = passwords::hash(new).await?;
         self.store.update_password_hash(user.id, &hash).await?;
-        let n = self.store.revoke_user_refresh_tokens(user.id, Some(who.family_id)).await?;
-        self.audit(Some(user.id), "auth.change_password", "ok", json!({ "revokedOtherSignIns": n })).await;
+        let n = self
+            .store
+            .revoke_user_refresh_tokens(user.id, Some(who.family_id))
+            .await?;
+        self.audit(
+            Some(user.id),
+            "auth.change_password",
+            "ok",
+            json!({ "revokedOtherSignIns": n }),
+        )
+        .await;
         Ok(())
     }
 
     async fn start_family(&self, user_id: UserId) -> ServiceResult<Grant> {
         let family_id = Uuid::new_v4();
         let (token, hash) = tokens::new_refresh_token();
-        self.store.insert_refresh_token(self.new_token_row(user_id, family_id, hash)).await?;
+        self.store
+            .insert_refresh_token(self.new_token_row(user_id, family_id, hash))
+            .await?;
         Ok(Grant {
             access_token: self.access_token(user_id, family_id)?,
             refresh_token: token,
@@ -203,7 +291,12 @@ impl Auth {
         })
     }
 
-    fn new_token_row(&self, user_id: UserId, family_id: Uuid, token_hash: Vec<u8>) -> NewRefreshToken {
+    fn new_token_row(
+        &self,
+        user_id: UserId,
+        family_id: Uuid,
+        token_hash: Vec<u8>,
+    ) -> NewRefreshToken {
         let now = Utc::now();
         NewRefreshToken {
             id: Uuid::new_v4(),
@@ -217,12 +310,20 @@ impl Auth {
 
     fn access_token(&self, user_id: UserId, family_id: Uuid) -> ServiceResult<String> {
         let ttl = self.settings.access_ttl.as_secs() as i64;
-        self.settings.keys.issue(Principal { user_id, family_id }, Utc::now(), ttl)
+        self.settings
+            .keys
+            .issue(Principal { user_id, family_id }, Utc::now(), ttl)
     }
 
     /// The audit log must not turn a successful action into a failed one: a write error is
     /// logged and swallowed.
-    async fn audit(&self, user_id: Option<UserId>, action: &str, outcome: &str, details: serde_json::Value) {
+    async fn audit(
+        &self,
+        user_id: Option<UserId>,
+        action: &str,
+        outcome: &str,
+        details: serde_json::Value,
+    ) {
         let entry = NewAuditEntry {
             user_id,
             action: action.into(),
@@ -254,7 +355,9 @@ impl LoginLimiter {
         if let Some((count, since)) = map.get(email) {
             let elapsed = since.elapsed();
             if *count >= Self::MAX_FAILURES && elapsed < Self::WINDOW {
-                return Err(ServiceError::TooMany((Self::WINDOW - elapsed).as_secs().max(1)));
+                return Err(ServiceError::TooMany(
+                    (Self::WINDOW - elapsed).as_secs().max(1),
+                ));
             }
         }
         Ok(())

@@ -62,7 +62,13 @@ impl Cipher {
         let aad = self.aad(context);
         let ciphertext = self
             .aead
-            .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad: &aad })
+            .encrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
             .expect("AES-GCM encryption cannot fail for in-memory buffers");
         let mut blob = Vec::with_capacity(NONCE_LEN + ciphertext.len());
         blob.extend_from_slice(&nonce);
@@ -78,15 +84,24 @@ impl Cipher {
                 expected: self.key_id.clone(),
             });
         }
-        let blob = URL_SAFE_NO_PAD.decode(body).map_err(|_| CryptoError::Malformed)?;
+        let blob = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| CryptoError::Malformed)?;
         if blob.len() < NONCE_LEN {
             return Err(CryptoError::Malformed);
         }
         let (nonce, ciphertext) = blob.split_at(NONCE_LEN);
-        let nonce = Nonce::from(<[u8; NONCE_LEN]>::try_from(nonce).map_err(|_| CryptoError::Malformed)?);
+        let nonce =
+            Nonce::from(<[u8; NONCE_LEN]>::try_from(nonce).map_err(|_| CryptoError::Malformed)?);
         let aad = self.aad(context);
         self.aead
-            .decrypt(&nonce, Payload { msg: ciphertext, aad: &aad })
+            .decrypt(
+                &nonce,
+                Payload {
+                    msg: ciphertext,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| CryptoError::Tampered)
     }
 
@@ -115,12 +130,16 @@ impl Cipher {
             ));
         }
         match store.key_canary(&self.key_id).await.map_err(db)? {
-            Some(sealed) => self.open(&sealed, "encryption_canaries").map(drop).map_err(|e| {
-                format!("SERVER_ENCRYPTION_KEY does not open the stored canary: {e}")
-            }),
+            Some(sealed) => self
+                .open(&sealed, "encryption_canaries")
+                .map(drop)
+                .map_err(|e| format!("SERVER_ENCRYPTION_KEY does not open the stored canary: {e}")),
             None => {
                 let sealed = self.seal(CANARY_PLAINTEXT, "encryption_canaries");
-                store.put_key_canary(&self.key_id, &sealed).await.map_err(db)
+                store
+                    .put_key_canary(&self.key_id, &sealed)
+                    .await
+                    .map_err(db)
             }
         }
     }
@@ -136,16 +155,29 @@ mod tests {
         let sealed = cipher.seal(b"ghp_secret", "users.github_token:1");
         assert!(sealed.starts_with(&format!("{}.", cipher.key_id())));
         assert!(!sealed.contains("ghp_secret"));
-        assert_eq!(cipher.open(&sealed, "users.github_token:1").unwrap(), b"ghp_secret");
-        assert_eq!(cipher.open(&sealed, "users.github_token:2"), Err(CryptoError::Tampered));
-        assert_ne!(sealed, cipher.seal(b"ghp_secret", "users.github_token:1"), "nonces repeat");
+        assert_eq!(
+            cipher.open(&sealed, "users.github_token:1").unwrap(),
+            b"ghp_secret"
+        );
+        assert_eq!(
+            cipher.open(&sealed, "users.github_token:2"),
+            Err(CryptoError::Tampered)
+        );
+        assert_ne!(
+            sealed,
+            cipher.seal(b"ghp_secret", "users.github_token:1"),
+            "nonces repeat"
+        );
     }
 
     #[test]
     fn another_key_is_named_not_tried() {
         let sealed = Cipher::new(&[1; 32]).seal(b"x", "c");
         let other = Cipher::new(&[2; 32]);
-        assert!(matches!(other.open(&sealed, "c"), Err(CryptoError::WrongKey { .. })));
+        assert!(matches!(
+            other.open(&sealed, "c"),
+            Err(CryptoError::WrongKey { .. })
+        ));
         assert_eq!(other.open("garbage", "c"), Err(CryptoError::Malformed));
         let mut tampered = sealed.clone();
         tampered.pop();

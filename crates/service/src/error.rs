@@ -12,7 +12,10 @@ pub enum ServiceError {
     Invalid(#[from] ValidationError),
     /// Missing or bad credentials (401).
     #[error("{message}")]
-    Unauthorized { code: &'static str, message: &'static str },
+    Unauthorized {
+        code: &'static str,
+        message: &'static str,
+    },
     /// Allowed for nobody in this configuration (403); never used to hide an object.
     #[error("{message}")]
     Forbidden { code: &'static str, message: String },

@@ -25,6 +25,10 @@ pub struct Services {
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, cipher: crypto::Cipher, auth: auth::AuthSettings) -> Self {
-        Self { auth: auth::Auth::new(store.clone(), auth), store, cipher }
+        Self {
+            auth: auth::Auth::new(store.clone(), auth),
+            store,
+            cipher,
+        }
     }
 }

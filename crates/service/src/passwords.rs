@@ -3,8 +3,10 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use craftastic_domain::Password;
 
 use crate::{ServiceError, ServiceResult};
@@ -23,7 +25,9 @@ pub async fn verify(password: Password, stored: Option<String>) -> ServiceResult
         };
         let parsed = PasswordHash::new(&stored)
             .map_err(|e| ServiceError::Internal(format!("stored password hash unreadable: {e}")))?;
-        Ok(Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+        Ok(Argon2::default()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok())
     })
     .await?
 }

@@ -56,7 +56,12 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, who: Principal, now: DateTime<Utc>, ttl_secs: i64) -> ServiceResult<String> {
+    pub fn issue(
+        &self,
+        who: Principal,
+        now: DateTime<Utc>,
+        ttl_secs: i64,
+    ) -> ServiceResult<String> {
         let claims = Claims {
             sub: who.user_id.0,
             sid: who.family_id,
@@ -72,8 +77,8 @@ impl TokenKeys {
     /// Checks signature, algorithm, expiry, issuer and audience.
     pub fn verify(&self, token: &str) -> ServiceResult<Principal> {
         use jsonwebtoken::errors::ErrorKind;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(
-            |e| match e.kind() {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => ServiceError::Unauthorized {
                     code: "token_expired",
                     message: "access token expired; refresh it or sign in again",
@@ -82,9 +87,11 @@ impl TokenKeys {
                     code: "invalid_token",
                     message: "access token is not valid; sign in again",
                 },
-            },
-        )?;
-        Ok(Principal { user_id: UserId(data.claims.sub), family_id: data.claims.sid })
+            })?;
+        Ok(Principal {
+            user_id: UserId(data.claims.sub),
+            family_id: data.claims.sid,
+        })
     }
 }
 
@@ -106,7 +113,10 @@ mod tests {
     use super::*;
 
     fn who() -> Principal {
-        Principal { user_id: UserId::new(), family_id: Uuid::new_v4() }
+        Principal {
+            user_id: UserId::new(),
+            family_id: Uuid::new_v4(),
+        }
     }
 
     #[test]
@@ -120,9 +130,19 @@ mod tests {
     #[test]
     fn expired_forged_and_unsigned_tokens_are_refused() {
         let keys = TokenKeys::new(b"0123456789abcdef0123456789abcdef");
-        let old = keys.issue(who(), Utc::now() - chrono::Duration::hours(1), 60).unwrap();
-        assert!(matches!(keys.verify(&old), Err(ServiceError::Unauthorized { code: "token_expired", .. })));
-        let forged = TokenKeys::new(b"another secret, 32 bytes long!!!").issue(who(), Utc::now(), 60).unwrap();
+        let old = keys
+            .issue(who(), Utc::now() - chrono::Duration::hours(1), 60)
+            .unwrap();
+        assert!(matches!(
+            keys.verify(&old),
+            Err(ServiceError::Unauthorized {
+                code: "token_expired",
+                ..
+            })
+        ));
+        let forged = TokenKeys::new(b"another secret, 32 bytes long!!!")
+            .issue(who(), Utc::now(), 60)
+            .unwrap();
         assert!(keys.verify(&forged).is_err());
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let body = URL_SAFE_NO_PAD.encode(

@@ -82,7 +82,10 @@ fn audit_from_row(row: &PgRow) -> AuditEntry {
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -165,13 +168,14 @@ impl Store for PostgresStore {
     }
 
     async fn update_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-            .bind(password_hash)
-            .bind(Utc::now())
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        let done =
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(password_hash)
+                .bind(Utc::now())
+                .bind(id.0)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -403,7 +407,10 @@ impl Migrations for PostgresStore {
             .map(|m| MigrationStatus {
                 version: m.version,
                 description: m.description.to_string(),
-                applied_at: applied.iter().find(|(v, _)| *v == m.version).map(|(_, at)| *at),
+                applied_at: applied
+                    .iter()
+                    .find(|(v, _)| *v == m.version)
+                    .map(|(_, at)| *at),
             })
             .collect())
     }

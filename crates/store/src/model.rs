@@ -56,9 +56,15 @@ pub struct NextRefreshToken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// The token was live; it is now used and the new one is stored in its family.
-    Rotated { user_id: UserId, family_id: Uuid },
+    Rotated {
+        user_id: UserId,
+        family_id: Uuid,
+    },
     /// The token had been used or revoked before: its family is now revoked.
-    Reused { user_id: UserId, family_id: Uuid },
+    Reused {
+        user_id: UserId,
+        family_id: Uuid,
+    },
     Expired,
     Unknown,
 }

@@ -60,7 +60,11 @@ impl TestDb {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path = dir.path().join("test.db");
                 let store = SqliteStore::open_file(&path).await.expect("open SQLite");
-                Self { store: Arc::new(store), url: format!("sqlite://{}", path.display()), _guard: Guard::Dir(dir) }
+                Self {
+                    store: Arc::new(store),
+                    url: format!("sqlite://{}", path.display()),
+                    _guard: Guard::Dir(dir),
+                }
             }
             Backend::Postgres => {
                 let admin_url = postgres_admin_url();
@@ -68,10 +72,19 @@ impl TestDb {
                 let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap_or_else(|e| {
                     panic!("cannot connect to TEST_DATABASE_URL ({e}); is the PostgreSQL server running?")
                 });
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create database");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create database");
                 let url = with_database(&admin_url, &name);
-                let store = PostgresStore::connect(&url).await.expect("connect to test database");
-                Self { store: Arc::new(store), url, _guard: Guard::Postgres { admin_url, name } }
+                let store = PostgresStore::connect(&url)
+                    .await
+                    .expect("connect to test database");
+                Self {
+                    store: Arc::new(store),
+                    url,
+                    _guard: Guard::Postgres { admin_url, name },
+                }
             }
         }
     }
@@ -90,10 +103,16 @@ impl Drop for Guard {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // Drop runs inside the test's runtime; a thread with its own runtime may block.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async {
                     let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
-                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok()
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await
+                        .ok()
                 })
             })
             .join();
@@ -103,7 +122,9 @@ impl Drop for Guard {
 
 /// `url` with its database name replaced by `name`.
 pub fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_and_path = &base[scheme_end..];
     let host = host_and_path.split('/').next().unwrap_or_default();
@@ -122,7 +143,10 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self { allow_registration: true, access_ttl: Duration::from_secs(900) }
+        Self {
+            allow_registration: true,
+            access_ttl: Duration::from_secs(900),
+        }
     }
 }
 
@@ -143,22 +167,42 @@ impl TestServer {
         let db = TestDb::migrated(backend).await;
         let store: Arc<dyn Store> = db.store.clone();
         let cipher = Cipher::new(&ENCRYPTION_KEY);
-        cipher.check_store(store.as_ref()).await.expect("encryption key check");
-        let services = Services::new(store.clone(), cipher, AuthSettings {
-            keys: TokenKeys::new(JWT_SECRET),
-            access_ttl: options.access_ttl,
-            refresh_ttl: Duration::from_secs(86_400),
-            allow_registration: options.allow_registration,
-        });
-        let state = AppState { services, metrics: Arc::new(Metrics::new(store.backend())) };
+        cipher
+            .check_store(store.as_ref())
+            .await
+            .expect("encryption key check");
+        let services = Services::new(
+            store.clone(),
+            cipher,
+            AuthSettings {
+                keys: TokenKeys::new(JWT_SECRET),
+                access_ttl: options.access_ttl,
+                refresh_ttl: Duration::from_secs(86_400),
+                allow_registration: options.allow_registration,
+            },
+        );
+        let state = AppState {
+            services,
+            metrics: Arc::new(Metrics::new(store.backend())),
+        };
         let app = craftastic_http::app(state, &HttpSettings::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(craftastic_http::serve(listener, app, async {
-            let _ = rx.await;
-        }).into_future());
-        Self { base: format!("http://{addr}"), http: reqwest::Client::new(), db, shutdown: Some(tx) }
+        tokio::spawn(
+            craftastic_http::serve(listener, app, async {
+                let _ = rx.await;
+            })
+            .into_future(),
+        );
+        Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            db,
+            shutdown: Some(tx),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -166,8 +210,16 @@ impl TestServer {
     }
 
     /// Sends a request and returns the status and the JSON body (`Null` when empty).
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method.parse().expect("method"), self.url(path));
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().expect("method"), self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -177,14 +229,23 @@ impl TestServer {
         let res = req.send().await.expect("request");
         let status = res.status().as_u16();
         let text = res.text().await.expect("body");
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, json)
     }
 
     /// Registers a user and returns the answer body (user, accessToken, refreshToken).
     pub async fn register(&self, email: &str, password: &str) -> Value {
         let (status, body) = self
-            .call("POST", "/api/auth/register", None, Some(json!({"email": email, "password": password, "name": "Test User"})))
+            .call(
+                "POST",
+                "/api/auth/register",
+                None,
+                Some(json!({"email": email, "password": password, "name": "Test User"})),
+            )
             .await;
         assert_eq!(status, 201, "register {email}: {body}");
         body

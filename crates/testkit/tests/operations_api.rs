@@ -4,7 +4,11 @@
 use craftastic_testkit::{Backend, TestServer, on_both_backends};
 use serde_json::Value;
 
-on_both_backends!(health_readiness_and_metrics_answer, unknown_routes_and_methods_answer_in_the_error_format, every_documented_route_is_served);
+on_both_backends!(
+    health_readiness_and_metrics_answer,
+    unknown_routes_and_methods_answer_in_the_error_format,
+    every_documented_route_is_served
+);
 
 async fn health_readiness_and_metrics_answer(backend: Backend) {
     let s = TestServer::start(backend).await;
@@ -16,9 +20,18 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
     let res = s.http.get(s.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
-    assert!(text.contains(r#"craftastic_http_requests_total{method="GET",route="/readyz",status="200"} 1"#), "{text}");
+    assert!(
+        text.contains(
+            r#"craftastic_http_requests_total{method="GET",route="/readyz",status="200"} 1"#
+        ),
+        "{text}"
+    );
     assert!(text.contains("craftastic_http_request_duration_seconds_bucket"));
-    let store = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
+    let store = if backend == Backend::Sqlite {
+        "sqlite"
+    } else {
+        "postgres"
+    };
     assert!(text.contains(&format!(r#"store="{store}""#)));
     let res = s.http.get(s.url("/healthz")).send().await.unwrap();
     assert!(res.headers().contains_key("x-request-id"));
@@ -28,9 +41,17 @@ async fn unknown_routes_and_methods_answer_in_the_error_format(backend: Backend)
     let s = TestServer::start(backend).await;
     let (status, body) = s.call("GET", "/api/nothing-here", None, None).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
-    assert!(body["error"].as_str().unwrap().contains("/api/nothing-here"));
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("/api/nothing-here")
+    );
     let (status, body) = s.call("DELETE", "/api/auth/login", None, None).await;
-    assert_eq!((status, body["code"].as_str()), (405, Some("method_not_allowed")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
 }
 
 /// The served document lists every route; each answers with something other than the
@@ -46,7 +67,10 @@ async fn every_documented_route_is_served(backend: Backend) {
         for method in item.as_object().unwrap().keys() {
             let (status, body) = s.call(&method.to_uppercase(), &concrete, None, None).await;
             assert_ne!(status, 405, "{method} {path}: {body}");
-            let unrouted = status == 404 && body["error"].as_str().is_some_and(|e| e.starts_with("no route"));
+            let unrouted = status == 404
+                && body["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("no route"));
             assert!(!unrouted, "{method} {path} is documented but not served");
             let _: &Value = &body;
         }

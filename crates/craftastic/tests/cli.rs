@@ -1,0 +1,376 @@
+//! The `craftastic` binary as an operator meets it: started with no configuration, with bad
+//! configuration, with the wrong key, and its administration commands.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use craftastic_testkit::{Backend, TestDb};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_craftastic");
+
+/// The binary with a clean environment: only PATH and a HOME of the test's own.
+fn craftastic(home: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("PORT", "0");
+    cmd
+}
+
+struct Running {
+    child: Child,
+    base: String,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("Craftastic is running at ") {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let (etx, erx) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = etx.send(line);
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                let log: Vec<String> = erx.try_iter().collect();
+                panic!(
+                    "the server did not print its URL; stderr:\n{}",
+                    log.join("\n")
+                )
+            });
+        Self {
+            child,
+            base,
+            stderr: erx,
+        }
+    }
+
+    fn logs(&self) -> String {
+        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let res = reqwest::blocking::Client::new()
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .unwrap();
+        (res.status().as_u16(), res.json().unwrap_or(Value::Null))
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = reqwest::blocking::Client::new().get(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().unwrap();
+        (res.status().as_u16(), res.json().unwrap_or(Value::Null))
+    }
+
+    fn stop(mut self) -> String {
+        sigterm(self.child.id());
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "the server stops cleanly on SIGTERM: {status}"
+        );
+        self.logs()
+    }
+}
+
+fn sigterm(pid: u32) {
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+fn stderr_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn serve_with_no_configuration_generates_secrets_and_serves() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Running::start(craftastic(home.path()));
+    assert!(
+        server.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    assert_eq!(server.get("/healthz", None).0, 200);
+    let (status, body) = server.post(
+        "/api/auth/register",
+        json!({"email": "ada@example.com", "password": "long enough!", "name": "Ada"}),
+    );
+    assert_eq!(status, 201, "{body}");
+    let access = body["accessToken"].as_str().unwrap().to_owned();
+    let logs = server.stop();
+    assert!(
+        logs.contains("JWT_SECRET was not set: generated one"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("SERVER_ENCRYPTION_KEY was not set: generated one"),
+        "{logs}"
+    );
+
+    let data = home.path().join(".local/share/craftastic");
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("secrets")), 0o700);
+    assert_eq!(mode(&data.join("secrets/jwt-secret")), 0o600);
+    assert_eq!(mode(&data.join("secrets/encryption-key")), 0o600);
+    assert_eq!(mode(&data.join("craftastic.db")), 0o600);
+
+    // The next start reuses the stored secrets: the earlier token still works.
+    let server = Running::start(craftastic(home.path()));
+    let (status, me) = server.get("/api/auth/me", Some(&access));
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["email"], "ada@example.com");
+    let logs = server.stop();
+    assert!(
+        logs.contains("JWT_SECRET was not set: using the one stored in"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn a_key_that_cannot_decrypt_what_is_stored_stops_the_server() {
+    let home = tempfile::tempdir().unwrap();
+    Running::start(craftastic(home.path())).stop();
+    let out = craftastic(home.path())
+        .env("SERVER_ENCRYPTION_KEY", "ab".repeat(32))
+        .env("LOG_LEVEL", "warn")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines = stderr_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("craftastic: SERVER_ENCRYPTION_KEY (key id "),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains("cannot decrypt"), "{lines:?}");
+}
+
+#[test]
+fn bad_configuration_stops_with_one_line_naming_the_variable() {
+    let home = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        ("SERVER_ENCRYPTION_KEY", "too short"),
+        ("JWT_SECRET", "short"),
+        ("PORT", "http"),
+        ("PORT", "70000"),
+        ("HOST", "not an address"),
+        ("DATABASE_URL", "mysql://localhost/x"),
+        ("ALLOW_REGISTRATION", "maybe"),
+        ("CORS_ORIGIN", "localhost:5173"),
+        ("ACCESS_TOKEN_TTL", "5"),
+        ("LOG_LEVEL", "[["),
+        ("LOG_FORMAT", "xml"),
+    ] {
+        let out = craftastic(home.path())
+            .env(var, value)
+            .arg("serve")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}={value}");
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{var}={value}: {lines:?}");
+        assert!(
+            lines[0].starts_with(&format!("craftastic: {var} must ")),
+            "{var}={value}: {lines:?}"
+        );
+        assert!(
+            !lines[0].contains(value) || var != "SERVER_ENCRYPTION_KEY",
+            "a secret is echoed: {lines:?}"
+        );
+    }
+    assert!(
+        !home
+            .path()
+            .join(".local/share/craftastic/craftastic.db")
+            .exists(),
+        "nothing was created"
+    );
+}
+
+fn migrate(home: &Path, url: &str, args: &[&str]) -> String {
+    let out = craftastic(home)
+        .env("DATABASE_URL", url)
+        .arg("migrate")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "migrate {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn migrate_commands(backend: Backend) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(TestDb::new(backend));
+    let home = tempfile::tempdir().unwrap();
+    assert!(migrate(home.path(), &db.url, &["status"]).contains("pending"));
+    assert!(migrate(home.path(), &db.url, &["up"]).contains("applied 1"));
+    assert!(migrate(home.path(), &db.url, &["up"]).contains("up to date"));
+    let status = migrate(home.path(), &db.url, &["status"]);
+    assert!(
+        status.contains("init") && status.contains("applied 20"),
+        "{status}"
+    );
+    assert!(migrate(home.path(), &db.url, &["down", "--to", "0"]).contains("reverted 1"));
+    assert!(migrate(home.path(), &db.url, &["status"]).contains("pending"));
+    assert!(
+        rt.block_on(db.store.schema_fingerprint())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn migrate_up_down_status_on_sqlite() {
+    migrate_commands(Backend::Sqlite);
+}
+
+#[test]
+fn migrate_up_down_status_on_postgres() {
+    migrate_commands(Backend::Postgres);
+}
+
+#[test]
+fn migrate_create_adds_a_numbered_pair_to_both_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    for backend in ["store-sqlite", "store-postgres"] {
+        let m = dir.path().join(backend).join("migrations");
+        std::fs::create_dir_all(&m).unwrap();
+        std::fs::write(m.join("0001_init.up.sql"), "").unwrap();
+        std::fs::write(m.join("0001_init.down.sql"), "").unwrap();
+    }
+    let out = craftastic(dir.path())
+        .args(["migrate", "create", "add_colour", "--crates-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for backend in ["store-sqlite", "store-postgres"] {
+        for kind in ["up", "down"] {
+            assert!(
+                dir.path()
+                    .join(format!("{backend}/migrations/0002_add_colour.{kind}.sql"))
+                    .exists()
+            );
+        }
+    }
+    let out = craftastic(dir.path())
+        .args(["migrate", "create", "Bad Name"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn user_create(home: &Path, args: &[&str], password: &str) -> Output {
+    let mut child = craftastic(home)
+        .args(["user", "create"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn user_create_reads_the_password_from_stdin() {
+    let home = tempfile::tempdir().unwrap();
+    let out = user_create(
+        home.path(),
+        &["--email", "root@example.com", "--name", "Root", "--admin"],
+        "admin password",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("root@example.com"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("admin"));
+
+    let out = user_create(
+        home.path(),
+        &["--email", "x@example.com", "--name", "X"],
+        "short",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
+    let out = user_create(
+        home.path(),
+        &["--email", "root@example.com", "--name", "Again"],
+        "another password",
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+
+    let mut cmd = craftastic(home.path());
+    cmd.env("ALLOW_REGISTRATION", "false");
+    let server = Running::start(cmd);
+    let (status, body) = server.post(
+        "/api/auth/login",
+        json!({"email": "root@example.com", "password": "admin password"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["isAdmin"], true);
+    server.stop();
+}
