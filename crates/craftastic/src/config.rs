@@ -62,6 +62,8 @@ pub struct ServeArgs {
     /// Lifetime of refresh tokens in days (1 to 365).
     #[arg(long, env = "REFRESH_TOKEN_TTL_DAYS", default_value = "30")]
     pub refresh_token_ttl_days: String,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
 }
 
 pub enum Database {
@@ -253,5 +255,128 @@ mod tests {
         assert!(parse_origin("http://localhost:5173").is_ok());
         assert!(parse_origin("https://x.example/path").is_err());
         assert!(parse_origin("localhost").is_err());
+    }
+}
+
+/// Settings of workspace containers and of cloning (for `serve`).
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// The image every workspace container runs (build it with `craftastic image build`).
+    #[arg(long, env = "SANDBOX_IMAGE", default_value = "craftastic/sandbox:latest")]
+    pub sandbox_image: String,
+    /// Memory of each workspace container, e.g. 512m or 2g (no swap beyond it).
+    #[arg(long, env = "SANDBOX_MEMORY_LIMIT", default_value = "512m")]
+    pub sandbox_memory_limit: String,
+    /// CPUs of each workspace container, e.g. 0.5 or 2.
+    #[arg(long, env = "SANDBOX_CPU_LIMIT", default_value = "0.5")]
+    pub sandbox_cpu_limit: String,
+    /// Processes and threads of each workspace container.
+    #[arg(long, env = "SANDBOX_PIDS_LIMIT", default_value = "512")]
+    pub sandbox_pids_limit: String,
+    /// The uid of the image's `dev` user, which must own the bare clones. Default: 1000
+    /// when the server runs as root, else the server's own uid (`image build` builds the
+    /// image to match).
+    #[arg(long, env = "SANDBOX_UID")]
+    pub sandbox_uid: Option<String>,
+    /// Repository URL schemes that may be cloned, comma-separated (https, ssh, http).
+    #[arg(long, env = "CRAFTASTIC_REPO_SCHEMES", default_value = "https,ssh")]
+    pub repo_schemes: String,
+    /// Host folders whose repositories may be cloned by path, comma-separated.
+    #[arg(long, env = "CRAFTASTIC_LOCAL_REPO_ROOTS", default_value = "")]
+    pub local_repo_roots: String,
+    /// Seconds a clone may take before it is stopped.
+    #[arg(long, env = "CRAFTASTIC_CLONE_TIMEOUT", default_value = "600")]
+    pub clone_timeout: String,
+}
+
+pub struct Sandbox {
+    pub image: String,
+    pub memory_bytes: i64,
+    pub nano_cpus: i64,
+    pub pids: i64,
+    pub uid: Option<u32>,
+    pub policy: craftastic_domain::RepoPolicy,
+    pub clone_timeout: Duration,
+}
+
+impl SandboxArgs {
+    pub fn resolve(&self) -> Result<Sandbox, ConfigError> {
+        let image = self.sandbox_image.trim();
+        if image.is_empty() || image.contains(char::is_whitespace) {
+            return Err(bad(format!("SANDBOX_IMAGE must be an image name such as craftastic/sandbox:latest, not {:?}", self.sandbox_image)));
+        }
+        let memory_bytes = parse_bytes(&self.sandbox_memory_limit)
+            .filter(|b| *b >= 64 << 20)
+            .ok_or_else(|| bad(format!("SANDBOX_MEMORY_LIMIT must be a size of at least 64m such as 512m or 2g, not {:?}", self.sandbox_memory_limit)))?;
+        let nano_cpus = self
+            .sandbox_cpu_limit
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|c| c.is_finite() && *c >= 0.01 && *c <= 1024.0)
+            .map(|c| (c * 1e9) as i64)
+            .ok_or_else(|| bad(format!("SANDBOX_CPU_LIMIT must be a number of CPUs such as 0.5 or 2, not {:?}", self.sandbox_cpu_limit)))?;
+        let pids = parse_range(&self.sandbox_pids_limit, 32, 1_000_000)
+            .ok_or_else(|| bad(format!("SANDBOX_PIDS_LIMIT must be a number from 32 to 1000000, not {:?}", self.sandbox_pids_limit)))?
+            as i64;
+        let uid = match self.sandbox_uid.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => None,
+            Some(u) => Some(u.parse::<u32>().ok().filter(|u| *u != 0).ok_or_else(|| {
+                bad(format!("SANDBOX_UID must be a non-zero user id such as 1000, not {u:?}"))
+            })?),
+        };
+        let mut schemes = std::collections::BTreeSet::new();
+        for s in self.repo_schemes.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let s = s.to_ascii_lowercase();
+            if !matches!(s.as_str(), "https" | "http" | "ssh") {
+                return Err(bad(format!("CRAFTASTIC_REPO_SCHEMES may list only https, http and ssh, not {s:?}")));
+            }
+            schemes.insert(s);
+        }
+        let mut local_roots = Vec::new();
+        for root in self.local_repo_roots.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let path = PathBuf::from(root);
+            if !path.is_absolute() || !path.is_dir() {
+                return Err(bad(format!("CRAFTASTIC_LOCAL_REPO_ROOTS must list existing absolute folders; {root:?} is not one")));
+            }
+            local_roots.push(path);
+        }
+        let clone_timeout = parse_range(&self.clone_timeout, 5, 86_400)
+            .ok_or_else(|| bad(format!("CRAFTASTIC_CLONE_TIMEOUT must be a number of seconds from 5 to 86400, not {:?}", self.clone_timeout)))?;
+        Ok(Sandbox {
+            image: image.to_owned(),
+            memory_bytes,
+            nano_cpus,
+            pids,
+            uid,
+            policy: craftastic_domain::RepoPolicy { schemes, local_roots },
+            clone_timeout: Duration::from_secs(clone_timeout),
+        })
+    }
+}
+
+/// `512m`, `2g`, `1024k` or a number of bytes.
+fn parse_bytes(s: &str) -> Option<i64> {
+    let s = s.trim().to_ascii_lowercase();
+    let s = s.strip_suffix('b').unwrap_or(&s);
+    let (digits, unit) = match s.char_indices().last()? {
+        (i, 'k') => (&s[..i], 1i64 << 10),
+        (i, 'm') => (&s[..i], 1 << 20),
+        (i, 'g') => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    digits.trim().parse::<i64>().ok()?.checked_mul(unit)
+}
+
+#[cfg(test)]
+mod sandbox_tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("512m"), Some(512 << 20));
+        assert_eq!(parse_bytes("2G"), Some(2 << 30));
+        assert_eq!(parse_bytes("1024"), Some(1024));
+        assert_eq!(parse_bytes("lots"), None);
     }
 }

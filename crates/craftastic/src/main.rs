@@ -45,6 +45,11 @@ enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Manage the sandbox image.
+    Image {
+        #[command(subcommand)]
+        action: ImageAction,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -74,6 +79,18 @@ enum MigrateAction {
 }
 
 #[derive(Subcommand)]
+enum ImageAction {
+    /// Build the sandbox image (SANDBOX_IMAGE) through the container engine's API.
+    Build {
+        /// The image to build on; any Debian or Ubuntu image.
+        #[arg(long, env = "SANDBOX_BASE_IMAGE", default_value = "debian:bookworm-slim")]
+        base_image: String,
+        #[command(flatten)]
+        sandbox: config::SandboxArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum UserAction {
     /// Create an account. The password is read from standard input (prompted without echo
     /// on a terminal), never from the command line.
@@ -89,6 +106,9 @@ enum UserAction {
 }
 
 fn main() -> ExitCode {
+    if let Some(token) = std::env::var_os(craftastic_service::host_git::ASKPASS_TOKEN_VAR) {
+        return askpass(&token);
+    }
     let cli = Cli::parse();
     if let Err(e) = init_tracing(&cli.storage) {
         eprintln!("craftastic: {e}");
@@ -117,6 +137,18 @@ fn main() -> ExitCode {
             }
         },
     }
+}
+
+/// git's askpass protocol: called with a prompt, prints the answer. The token comes from
+/// this process's environment, set by the server for one git process only.
+fn askpass(token: &std::ffi::OsStr) -> ExitCode {
+    let prompt = std::env::args().nth(1).unwrap_or_default();
+    if prompt.starts_with("Username") {
+        println!("x-access-token");
+    } else {
+        println!("{}", token.to_string_lossy());
+    }
+    ExitCode::SUCCESS
 }
 
 fn init_tracing(args: &StorageArgs) -> Result<(), ConfigError> {
@@ -183,6 +215,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = open_store(&storage).await?;
             migrate(store.as_ref(), action).await
         }
+        Command::Image {
+            action: ImageAction::Build { base_image, sandbox },
+        } => image_build(&base_image, &sandbox).await,
         Command::User {
             action: UserAction::Create { email, name, admin },
         } => {
@@ -310,9 +345,83 @@ fn migrate_create(name: &str, crates_dir: &std::path::Path) -> anyhow::Result<()
     Ok(())
 }
 
+/// The uid this process runs as (the owner of `/proc/self`).
+fn own_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
+}
+
+/// The sandbox user's uid: as configured, else 1000 for a root server, else the server's.
+fn sandbox_uid(configured: Option<u32>) -> u32 {
+    configured.unwrap_or_else(|| match own_uid() {
+        0 => 1000,
+        uid => uid,
+    })
+}
+
+async fn connect_runtime() -> anyhow::Result<craftastic_runtime::docker::DockerRuntime> {
+    craftastic_runtime::docker::DockerRuntime::connect().await.map_err(|e| {
+        ConfigError(format!(
+            "the container engine does not answer at DOCKER_HOST ({}): start Docker (or Podman's socket) or set DOCKER_HOST ({e})",
+            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+        ))
+        .into()
+    })
+}
+
+const SANDBOX_FILES: [(&str, &str); 3] = [
+    ("Dockerfile", include_str!("../../../sandbox/Dockerfile")),
+    ("tmux.conf", include_str!("../../../sandbox/tmux.conf")),
+    ("bashrc", include_str!("../../../sandbox/bashrc")),
+];
+
+async fn image_build(base_image: &str, args: &config::SandboxArgs) -> anyhow::Result<()> {
+    use craftastic_runtime::Runtime;
+    let sandbox = args.resolve()?;
+    let runtime = connect_runtime().await?;
+    let mut context = tar::Builder::new(Vec::new());
+    for (name, content) in SANDBOX_FILES {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        context.append_data(&mut header, name, content.as_bytes())?;
+    }
+    let context = context.into_inner()?;
+    let uid = sandbox_uid(sandbox.uid).to_string();
+    eprintln!("building {} from {base_image} (sandbox user uid {uid})", sandbox.image);
+    runtime
+        .build_image(context, &sandbox.image, &[("BASE_IMAGE", base_image), ("USER_UID", &uid), ("USER_GID", &uid)], &|line| {
+            eprintln!("  {line}")
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("building {} failed: {e}", sandbox.image))?;
+    println!("built {}", sandbox.image);
+    Ok(())
+}
+
+/// A random id of this installation, kept in the data dir: the label that tells this
+/// server's containers from those of other servers sharing the engine.
+fn instance_id(data_dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = data_dir.join("instance-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim().to_owned();
+        if !id.is_empty() {
+            return Ok(id);
+        }
+    }
+    let mut bytes = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    let id = hex::encode(bytes);
+    std::fs::write(&path, &id).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(id)
+}
+
 async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
+    use craftastic_runtime::Runtime;
     let started = std::time::Instant::now();
     let config = args.resolve()?;
+    let sandbox = args.sandbox.resolve()?;
     let secrets_dir = storage.data_dir.join("secrets");
     let (jwt_secret, jwt_origin) =
         secrets::load_or_generate("JWT_SECRET", &secrets_dir, "jwt-secret")?;
@@ -340,8 +449,29 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
 
     let store: Arc<dyn Store> = store;
     let backend = store.backend();
+    let runtime = connect_runtime().await?;
+    if !runtime.image_exists(&sandbox.image).await? {
+        tracing::warn!(image = %sandbox.image, "the sandbox image is missing: environments will fail until it is built with `craftastic image build`");
+    }
+    let runtime: Arc<dyn Runtime> = Arc::new(runtime);
+    let sandbox_settings = craftastic_service::sandbox::SandboxSettings {
+        image: sandbox.image,
+        user: "dev".into(),
+        uid: sandbox_uid(sandbox.uid),
+        gid: sandbox_uid(sandbox.uid),
+        limits: craftastic_runtime::Limits {
+            memory_bytes: sandbox.memory_bytes,
+            nano_cpus: sandbox.nano_cpus,
+            pids: sandbox.pids,
+        },
+        instance: instance_id(&storage.data_dir)?,
+        data_dir: storage.data_dir.clone(),
+        repo_policy: sandbox.policy,
+        clone_timeout: sandbox.clone_timeout,
+    };
     let services = Services::new(
         store,
+        runtime,
         cipher,
         AuthSettings {
             keys: TokenKeys::new(jwt_secret.as_bytes()),
@@ -349,7 +479,17 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
             refresh_ttl: config.refresh_ttl,
             allow_registration: config.allow_registration,
         },
+        sandbox_settings,
     );
+    services
+        .reconciler
+        .startup()
+        .await
+        .context("reconciling containers with the database at start")?;
+    let _reconciling = services
+        .reconciler
+        .clone()
+        .spawn_periodic(std::time::Duration::from_secs(60));
     let state = AppState {
         services,
         metrics: Arc::new(Metrics::new(backend)),

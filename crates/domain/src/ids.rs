@@ -49,3 +49,13 @@ id_type!(
     /// The id of a user account.
     UserId
 );
+
+id_type!(
+    /// The id of an environment.
+    EnvironmentId
+);
+
+id_type!(
+    /// The id of a workspace (one branch's container).
+    WorkspaceId
+);

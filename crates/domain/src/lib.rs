@@ -2,10 +2,12 @@
 //! edge (HTTP handlers, the command line); everything deeper trusts them.
 
 mod account;
+mod environment;
 mod ids;
 
 pub use account::{Email, Password, UserName};
-pub use ids::UserId;
+pub use environment::{BranchName, EnvironmentName, RepoPolicy, RepositoryKind, RepositoryUrl};
+pub use ids::{EnvironmentId, UserId, WorkspaceId};
 
 /// Why a value was refused: the field it came from and one sentence a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -43,7 +43,7 @@ async fn healthz() -> Json<Health> {
     })
 }
 
-/// The process can serve: its database answers.
+/// The process can serve: its database and its container engine answer.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Readiness),
@@ -59,6 +59,14 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
         }
     };
     checks.insert("database", database);
+    let engine = match state.services.runtime.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: container engine does not answer");
+            "container engine does not answer".to_owned()
+        }
+    };
+    checks.insert("containerEngine", engine);
     let ready = checks.values().all(|v| v == "ok");
     let status = if ready {
         StatusCode::OK

@@ -2,7 +2,9 @@
 //! and map its error. [`app`] builds the whole router; [`serve`] runs it on a listener until
 //! a shutdown future completes, so that tests boot the real server on port 0.
 
+mod admin;
 pub mod auth;
+pub mod environments;
 pub mod error;
 pub mod extract;
 mod health;
@@ -56,6 +58,7 @@ pub struct HttpSettings {
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and tokens"),
+        (name = "environments", description = "Repositories with per-branch workspaces"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -82,6 +85,8 @@ impl utoipa::Modify for BearerAuth {
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(environments::router())
+        .merge(admin::router())
         .merge(health::router())
         .split_for_parts()
 }

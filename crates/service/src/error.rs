@@ -31,6 +31,9 @@ pub enum ServiceError {
     /// A feature that is not configured on this server (503).
     #[error("{0}")]
     Unavailable(String),
+    /// The container engine, GitHub or Coolify failed (502); the text says why.
+    #[error("{0}")]
+    Upstream(String),
     /// Anything else (500). The text is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -46,5 +49,11 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => ServiceError::NotFound("object"),
             other => ServiceError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<craftastic_runtime::RuntimeError> for ServiceError {
+    fn from(e: craftastic_runtime::RuntimeError) -> Self {
+        ServiceError::Upstream(e.to_string())
     }
 }

@@ -1,15 +1,22 @@
 //! Use cases. Every feature has a module named as it is in the router and the tests
-//! (`auth`, later `environments`, `sessions`, …); each state-changing function says what
-//! must hold before, what holds after, and what each failure answers.
+//! (`auth`, `environments`, …); each state-changing function says what must hold before,
+//! what holds after, and what each failure answers.
 
+pub mod access;
 pub mod auth;
 pub mod crypto;
+pub mod environments;
 mod error;
+pub mod host_git;
 mod passwords;
+pub mod reconcile;
+pub mod sandbox;
 pub mod tokens;
+pub mod workspaces;
 
 use std::sync::Arc;
 
+use craftastic_runtime::Runtime;
 use craftastic_store::Store;
 
 pub use error::{ServiceError, ServiceResult};
@@ -18,17 +25,28 @@ pub use error::{ServiceError, ServiceResult};
 #[derive(Clone)]
 pub struct Services {
     pub store: Arc<dyn Store>,
+    pub runtime: Arc<dyn Runtime>,
     pub auth: auth::Auth,
-    /// Seals every secret the services store; later features take it from here.
+    pub environments: environments::Environments,
+    pub workspaces: workspaces::Workspaces,
+    pub reconciler: reconcile::Reconciler,
+    /// Seals every secret the services store.
     pub cipher: crypto::Cipher,
 }
 
 impl Services {
-    pub fn new(store: Arc<dyn Store>, cipher: crypto::Cipher, auth: auth::AuthSettings) -> Self {
-        Self {
-            auth: auth::Auth::new(store.clone(), auth),
-            store,
-            cipher,
-        }
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn Runtime>,
+        cipher: crypto::Cipher,
+        auth: auth::AuthSettings,
+        sandbox: sandbox::SandboxSettings,
+    ) -> Self {
+        let sandbox = Arc::new(sandbox);
+        let workspaces = workspaces::Workspaces::new(store.clone(), runtime.clone(), sandbox.clone());
+        let environments =
+            environments::Environments::new(store.clone(), runtime.clone(), sandbox.clone(), workspaces.clone());
+        let reconciler = reconcile::Reconciler::new(store.clone(), runtime.clone(), sandbox, environments.clone());
+        Self { auth: auth::Auth::new(store.clone(), auth), store, runtime, environments, workspaces, reconciler, cipher }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use craftastic_domain::{Email, UserId, UserName};
+use craftastic_domain::{BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, UserName, WorkspaceId};
 use craftastic_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
@@ -64,6 +64,40 @@ fn user_from_row(row: &PgRow) -> User {
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     }
+}
+
+const ENVIRONMENT_COLUMNS: &str =
+    "id, user_id, name, repository_url, branch, status, error, created_at, updated_at";
+const WORKSPACE_COLUMNS: &str =
+    "id, environment_id, branch, container_id, status, error, created_at, updated_at";
+
+fn environment_from_row(row: &PgRow) -> StoreResult<Environment> {
+    let status: String = row.get("status");
+    Ok(Environment {
+        id: EnvironmentId(row.get("id")),
+        user_id: UserId(row.get("user_id")),
+        name: EnvironmentName::from_trusted(row.get("name")),
+        repository_url: row.get::<Option<String>, _>("repository_url").map(RepositoryUrl::from_trusted),
+        branch: BranchName::from_trusted(row.get("branch")),
+        status: EnvironmentStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        error: row.get("error"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    })
+}
+
+fn workspace_from_row(row: &PgRow) -> StoreResult<Workspace> {
+    let status: String = row.get("status");
+    Ok(Workspace {
+        id: WorkspaceId(row.get("id")),
+        environment_id: EnvironmentId(row.get("environment_id")),
+        branch: BranchName::from_trusted(row.get("branch")),
+        container_id: row.get("container_id"),
+        status: WorkspaceStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        error: row.get("error"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    })
 }
 
 fn audit_from_row(row: &PgRow) -> AuditEntry {
@@ -308,6 +342,166 @@ impl Store for PostgresStore {
         .fetch_one(&self.pool)
         .await
         .map_err(backend)
+    }
+
+    async fn create_environment(&self, env: NewEnvironment) -> StoreResult<Environment> {
+        let sql = format!(
+            "INSERT INTO environments (id, user_id, name, repository_url, branch, status, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'creating', $6, $6) RETURNING {ENVIRONMENT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(env.id.0)
+            .bind(env.user_id.0)
+            .bind(env.name.as_str())
+            .bind(env.repository_url.as_ref().map(|u| u.as_str().to_owned()))
+            .bind(env.branch.as_str())
+            .bind(env.now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(conflict("environment name"))?;
+        environment_from_row(&row)
+    }
+
+    async fn get_environment(&self, id: EnvironmentId) -> StoreResult<Option<Environment>> {
+        let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(environment_from_row).transpose()
+    }
+
+    async fn list_environments(&self, user: Option<UserId>) -> StoreResult<Vec<Environment>> {
+        let sql = format!(
+            "SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE $1::uuid IS NULL OR user_id = $1::uuid ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user.map(|u| u.0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(environment_from_row).collect()
+    }
+
+    async fn environment_name_taken(&self, user: UserId, name: &str) -> StoreResult<bool> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM environments WHERE user_id = $1 AND name = $2)")
+            .bind(user.0)
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn set_environment_status(
+        &self,
+        id: EnvironmentId,
+        status: EnvironmentStatus,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE environments SET status = $1, error = $2, updated_at = $3 WHERE id = $4")
+            .bind(status.as_str())
+            .bind(error)
+            .bind(Utc::now())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn set_environment_branch(&self, id: EnvironmentId, branch: &BranchName) -> StoreResult<()> {
+        sqlx::query("UPDATE environments SET branch = $1, updated_at = $2 WHERE id = $3")
+            .bind(branch.as_str())
+            .bind(Utc::now())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_environment(&self, id: EnvironmentId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM environments WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_workspace(&self, env: EnvironmentId, branch: &BranchName, id: WorkspaceId) -> StoreResult<Workspace> {
+        let sql = format!(
+            "INSERT INTO workspaces (id, environment_id, branch, status, created_at, updated_at)
+             VALUES ($1, $2, $3, 'creating', $4, $4) RETURNING {WORKSPACE_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .bind(env.0)
+            .bind(branch.as_str())
+            .bind(Utc::now())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+                _ => conflict("workspace")(e),
+            })?;
+        workspace_from_row(&row)
+    }
+
+    async fn get_workspace(&self, env: EnvironmentId, branch: &BranchName) -> StoreResult<Option<Workspace>> {
+        let sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE environment_id = $1 AND branch = $2");
+        let row = sqlx::query(&sql)
+            .bind(env.0)
+            .bind(branch.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(workspace_from_row).transpose()
+    }
+
+    async fn list_workspaces(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Workspace>> {
+        let sql = format!(
+            "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE $1::uuid IS NULL OR environment_id = $1::uuid ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(env.map(|e| e.0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(workspace_from_row).collect()
+    }
+
+    async fn set_workspace_state(
+        &self,
+        id: WorkspaceId,
+        status: WorkspaceStatus,
+        container_id: Option<&str>,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE workspaces SET status = $1, container_id = $2, error = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(status.as_str())
+        .bind(container_id)
+        .bind(error)
+        .bind(Utc::now())
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_workspace(&self, id: WorkspaceId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM workspaces WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {

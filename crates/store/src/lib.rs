@@ -6,7 +6,7 @@ mod model;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use craftastic_domain::{Email, UserId};
+use craftastic_domain::{BranchName, Email, EnvironmentId, UserId, WorkspaceId};
 use uuid::Uuid;
 
 pub use model::*;
@@ -75,6 +75,42 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<u64>;
     /// Whether this family still has a live (unused, unrevoked) token.
     async fn refresh_family_live(&self, family: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    // Environments.
+
+    /// Creates an environment in status `creating`. Fails with `Conflict("environment name")`
+    /// when the user already has one of that name.
+    async fn create_environment(&self, env: NewEnvironment) -> StoreResult<Environment>;
+    async fn get_environment(&self, id: EnvironmentId) -> StoreResult<Option<Environment>>;
+    /// The user's environments, oldest first; every environment when `user` is `None`.
+    async fn list_environments(&self, user: Option<UserId>) -> StoreResult<Vec<Environment>>;
+    async fn environment_name_taken(&self, user: UserId, name: &str) -> StoreResult<bool>;
+    /// Fails with `NotFound` when the environment is gone.
+    async fn set_environment_status(
+        &self,
+        id: EnvironmentId,
+        status: EnvironmentStatus,
+        error: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn set_environment_branch(&self, id: EnvironmentId, branch: &BranchName) -> StoreResult<()>;
+    /// Deletes the environment and, by cascade, its workspaces, sessions and deployments.
+    async fn delete_environment(&self, id: EnvironmentId) -> StoreResult<()>;
+
+    // Workspaces.
+
+    /// Fails with `Conflict("workspace")` when the branch already has one (invariant I1).
+    async fn create_workspace(&self, env: EnvironmentId, branch: &BranchName, id: WorkspaceId) -> StoreResult<Workspace>;
+    async fn get_workspace(&self, env: EnvironmentId, branch: &BranchName) -> StoreResult<Option<Workspace>>;
+    /// The environment's workspaces; every workspace when `env` is `None`.
+    async fn list_workspaces(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Workspace>>;
+    async fn set_workspace_state(
+        &self,
+        id: WorkspaceId,
+        status: WorkspaceStatus,
+        container_id: Option<&str>,
+        error: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn delete_workspace(&self, id: WorkspaceId) -> StoreResult<()>;
 
     // Audit log.
 

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use craftastic_domain::{Email, UserId, UserName};
+use craftastic_domain::{BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, UserName, WorkspaceId};
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]
@@ -98,4 +98,81 @@ pub struct MigrationStatus {
     pub version: i64,
     pub description: String,
     pub applied_at: Option<DateTime<Utc>>,
+}
+
+macro_rules! status_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant),* }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),* }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some(Self::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+status_enum!(
+    /// Where an environment is in its life.
+    EnvironmentStatus {
+        Creating = "creating",
+        Running = "running",
+        Stopped = "stopped",
+        Error = "error",
+        Deleting = "deleting",
+    }
+);
+
+status_enum!(
+    /// What the server last knew of a workspace's container.
+    WorkspaceStatus {
+        Creating = "creating",
+        Running = "running",
+        Stopped = "stopped",
+        /// The container vanished behind the server's back; it is recreated on next use.
+        Missing = "missing",
+        Error = "error",
+    }
+);
+
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub id: EnvironmentId,
+    pub user_id: UserId,
+    pub name: EnvironmentName,
+    pub repository_url: Option<RepositoryUrl>,
+    /// The default branch: the one whose workspace is made at creation.
+    pub branch: BranchName,
+    pub status: EnvironmentStatus,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEnvironment {
+    pub id: EnvironmentId,
+    pub user_id: UserId,
+    pub name: EnvironmentName,
+    pub repository_url: Option<RepositoryUrl>,
+    pub branch: BranchName,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub environment_id: EnvironmentId,
+    pub branch: BranchName,
+    pub container_id: Option<String>,
+    pub status: WorkspaceStatus,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }

@@ -3,6 +3,7 @@
 //! starts a throwaway server); without it the PostgreSQL tests fail, they never skip.
 
 use std::future::IntoFuture;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,10 @@ use craftastic_service::Services;
 use craftastic_service::auth::AuthSettings;
 use craftastic_service::crypto::Cipher;
 use craftastic_service::tokens::TokenKeys;
+use craftastic_domain::RepoPolicy;
+use craftastic_runtime::docker::DockerRuntime;
+use craftastic_runtime::{Limits, Runtime};
+use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
 use craftastic_store::{Migrations, Store};
 use craftastic_store_postgres::PostgresStore;
 use craftastic_store_sqlite::SqliteStore;
@@ -139,15 +144,27 @@ pub fn with_database(url: &str, name: &str) -> String {
 pub struct ServerOptions {
     pub allow_registration: bool,
     pub access_ttl: Duration,
+    /// Host folders whose repositories may be cloned by path.
+    pub local_roots: Vec<PathBuf>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self {
-            allow_registration: true,
-            access_ttl: Duration::from_secs(900),
-        }
+        Self { allow_registration: true, access_ttl: Duration::from_secs(900), local_roots: Vec::new() }
     }
+}
+
+/// The sandbox image the tests run (built by the README's test command).
+pub const SANDBOX_IMAGE: &str = "craftastic/sandbox:latest";
+
+/// The real container engine; the tests that need it fail when it does not answer.
+pub async fn docker() -> DockerRuntime {
+    DockerRuntime::connect().await.unwrap_or_else(|e| {
+        panic!(
+            "this test needs a Docker engine and none answers ({e}). Run the README's test command \
+             (./scripts/test), which starts dockerd and builds the sandbox image, or set DOCKER_HOST."
+        )
+    })
 }
 
 /// The real HTTP server on 127.0.0.1:0 over a fresh, migrated database.
@@ -155,6 +172,10 @@ pub struct TestServer {
     pub base: String,
     pub http: reqwest::Client,
     pub db: TestDb,
+    pub services: Services,
+    pub data_dir: tempfile::TempDir,
+    /// The label value that marks this server's containers.
+    pub instance: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -171,8 +192,26 @@ impl TestServer {
             .check_store(store.as_ref())
             .await
             .expect("encryption key check");
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        let instance = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let runtime: Arc<dyn Runtime> = Arc::new(docker().await);
+        let sandbox = SandboxSettings {
+            image: SANDBOX_IMAGE.into(),
+            user: "dev".into(),
+            uid: 1000,
+            gid: 1000,
+            limits: Limits { memory_bytes: 512 << 20, nano_cpus: 500_000_000, pids: 512 },
+            data_dir: data_dir.path().to_owned(),
+            instance: instance.clone(),
+            repo_policy: RepoPolicy {
+                schemes: ["https", "ssh", "http"].map(String::from).into(),
+                local_roots: options.local_roots,
+            },
+            clone_timeout: Duration::from_secs(60),
+        };
         let services = Services::new(
             store.clone(),
+            runtime,
             cipher,
             AuthSettings {
                 keys: TokenKeys::new(JWT_SECRET),
@@ -180,9 +219,10 @@ impl TestServer {
                 refresh_ttl: Duration::from_secs(86_400),
                 allow_registration: options.allow_registration,
             },
+            sandbox,
         );
         let state = AppState {
-            services,
+            services: services.clone(),
             metrics: Arc::new(Metrics::new(store.backend())),
         };
         let app = craftastic_http::app(state, &HttpSettings::default());
@@ -201,6 +241,9 @@ impl TestServer {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             db,
+            services,
+            data_dir,
+            instance,
             shutdown: Some(tx),
         }
     }
@@ -253,10 +296,27 @@ impl TestServer {
 }
 
 impl Drop for TestServer {
+    /// Stops the server and removes every container and volume it made, so that a failed
+    /// test leaves nothing behind in the engine.
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        let instance = self.instance.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            rt.block_on(async {
+                let docker = DockerRuntime::connect().await.ok()?;
+                for c in docker.list(&[(labels::INSTANCE, &instance)]).await.ok()? {
+                    let _ = docker.remove(&c.id).await;
+                    if let Some(ws) = c.labels.get(labels::WORKSPACE) {
+                        let _ = docker.remove_volume(&format!("{VOLUME_PREFIX}{ws}")).await;
+                    }
+                }
+                Some(())
+            })
+        })
+        .join();
     }
 }
 
@@ -281,4 +341,57 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+/// A git repository with a README on `main` and a second branch `feature`, in `dir/name`,
+/// for environments to clone.
+pub fn fixture_repo(dir: &std::path::Path, name: &str) -> PathBuf {
+    let repo = dir.join(name);
+    std::fs::create_dir_all(&repo).expect("fixture dir");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "Fixture")
+            .env("GIT_AUTHOR_EMAIL", "fixture@example.com")
+            .env("GIT_COMMITTER_NAME", "Fixture")
+            .env("GIT_COMMITTER_EMAIL", "fixture@example.com")
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    git(&["init", "--quiet", "--initial-branch=main"]);
+    std::fs::write(repo.join("README.md"), "# Fixture\n").expect("write");
+    git(&["add", "README.md"]);
+    git(&["commit", "--quiet", "-m", "First commit"]);
+    git(&["checkout", "--quiet", "-b", "feature"]);
+    std::fs::write(repo.join("feature.txt"), "feature work\n").expect("write");
+    git(&["add", "feature.txt"]);
+    git(&["commit", "--quiet", "-m", "Feature commit"]);
+    git(&["checkout", "--quiet", "main"]);
+    repo
+}
+
+/// Runs the `docker` command line (what an operator would type) and returns its stdout.
+pub fn docker_cli(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker").args(args).output().expect("docker CLI");
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+impl TestServer {
+    /// Polls an environment until its status is one of `until`; panics after `timeout`.
+    pub async fn wait_for_environment(&self, token: &str, id: &str, until: &[&str], timeout: Duration) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let (status, env) = self.call("GET", &format!("/api/environments/{id}"), Some(token), None).await;
+            assert_eq!(status, 200, "{env}");
+            if until.iter().any(|u| env["status"] == *u) {
+                return env;
+            }
+            assert!(started.elapsed() < timeout, "environment still {} after {timeout:?}: {env}", env["status"]);
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
 }

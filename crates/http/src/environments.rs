@@ -1,0 +1,260 @@
+//! `/api/environments/*`: repositories with per-branch workspaces.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use craftastic_domain::{BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, ValidationError};
+use craftastic_service::environments::EnvironmentView;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Caller, Json};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(list_for_user))
+        .routes(routes!(check_name))
+        .routes(routes!(get, delete))
+        .routes(routes!(stop))
+        .routes(routes!(start))
+}
+
+/// An id from a path; a malformed one names nothing, so it is a 404 like any unknown id.
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> ApiResult<T> {
+    raw.parse().map_err(|_| ApiError::from(craftastic_service::ServiceError::NotFound(what)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceView {
+    pub id: Uuid,
+    pub branch: String,
+    /// `creating`, `running`, `stopped`, `missing` (recreated on next use) or `error`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentBody {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository_url: Option<String>,
+    /// The default branch.
+    pub branch: String,
+    /// `creating`, `running`, `stopped`, `error` or `deleting`.
+    pub status: String,
+    /// Why the environment is in `error`, as a sentence a person can act on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The container of the default branch's workspace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The workspaces of its branches.
+    pub workspaces: Vec<WorkspaceView>,
+    /// Filled in by the sessions feature.
+    pub sessions: Vec<serde_json::Value>,
+}
+
+impl From<EnvironmentView> for EnvironmentBody {
+    fn from(v: EnvironmentView) -> Self {
+        let container_id = v.container_id().map(str::to_owned);
+        let e = v.environment;
+        Self {
+            id: e.id.0,
+            user_id: e.user_id.0,
+            name: e.name.to_string(),
+            repository_url: e.repository_url.map(|u| u.to_string()),
+            branch: e.branch.to_string(),
+            status: e.status.as_str().to_owned(),
+            error: e.error,
+            container_id,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+            workspaces: v
+                .workspaces
+                .into_iter()
+                .map(|w| WorkspaceView {
+                    id: w.id.0,
+                    branch: w.branch.to_string(),
+                    status: w.status.as_str().to_owned(),
+                    container_id: w.container_id,
+                    error: w.error,
+                })
+                .collect(),
+            sessions: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnvironmentList {
+    pub environments: Vec<EnvironmentBody>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateEnvironmentRequest {
+    #[schema(example = "my-app")]
+    pub name: String,
+    /// `https://…`, `ssh://…` or `user@host:path`; leave out for an empty repository.
+    #[schema(example = "https://github.com/ada/my-app.git")]
+    pub repository_url: Option<String>,
+    /// The branch to start from; the repository's default branch when left out.
+    pub branch: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Availability {
+    pub available: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Create an environment. It answers at once with status `creating`; the clone and the
+/// default-branch workspace are made in the background (poll until `running` or `error`).
+#[utoipa::path(post, path = "/api/environments", tag = "environments",
+    request_body = CreateEnvironmentRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Being created", body = EnvironmentBody),
+        (status = 409, description = "Name already taken", body = ErrorBody),
+        (status = 422, description = "Invalid name, URL or branch", body = ErrorBody),
+    ))]
+async fn create(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Json(body): Json<CreateEnvironmentRequest>,
+) -> ApiResult<(StatusCode, Json<EnvironmentBody>)> {
+    let envs = &state.services.environments;
+    let name = EnvironmentName::parse(&body.name);
+    let url = body
+        .repository_url
+        .as_deref()
+        .map(|u| RepositoryUrl::parse(u, &envs.settings().repo_policy))
+        .transpose();
+    let branch = body.branch.as_deref().map(BranchName::parse).transpose();
+    let (name, url, branch) = match (name, url, branch) {
+        (Ok(n), Ok(u), Ok(b)) => (n, u, b),
+        (n, u, b) => {
+            let errors: Vec<ValidationError> = [n.err(), u.err(), b.err()].into_iter().flatten().collect();
+            return Err(ApiError::invalid_fields(errors));
+        }
+    };
+    let view = envs.create(who, name, url, branch).await?;
+    Ok((StatusCode::CREATED, Json(view.into())))
+}
+
+/// The caller's environments.
+#[utoipa::path(get, path = "/api/environments", tag = "environments",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller's environments", body = EnvironmentList)))]
+async fn list(State(state): State<AppState>, Caller(who): Caller) -> ApiResult<Json<EnvironmentList>> {
+    let envs = state.services.environments.list(who, who.user_id).await?;
+    Ok(Json(EnvironmentList { environments: envs.into_iter().map(Into::into).collect() }))
+}
+
+/// A user's environments (that user or an admin only).
+#[utoipa::path(get, path = "/api/environments/user/{userId}", tag = "environments",
+    params(("userId" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user's environments", body = EnvironmentList),
+        (status = 404, description = "No such user, or not yours to see", body = ErrorBody),
+    ))]
+async fn list_for_user(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(user_id): Path<String>,
+) -> ApiResult<Json<EnvironmentList>> {
+    let owner: UserId = path_id(&user_id, "user")?;
+    let envs = state.services.environments.list(who, owner).await?;
+    Ok(Json(EnvironmentList { environments: envs.into_iter().map(Into::into).collect() }))
+}
+
+/// Whether a name is valid and not yet used by the caller.
+#[utoipa::path(get, path = "/api/environments/check-name/{name}", tag = "environments",
+    params(("name" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Availability", body = Availability)))]
+async fn check_name(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Availability>> {
+    Ok(Json(match state.services.environments.check_name(who, &name).await? {
+        Ok(()) => Availability { available: true, reason: None },
+        Err(reason) => Availability { available: false, reason: Some(reason) },
+    }))
+}
+
+/// One environment.
+#[utoipa::path(get, path = "/api/environments/{id}", tag = "environments",
+    params(("id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The environment", body = EnvironmentBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+    ))]
+async fn get(State(state): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> ApiResult<Json<EnvironmentBody>> {
+    let id: EnvironmentId = path_id(&id, "environment")?;
+    Ok(Json(state.services.environments.get(who, id).await?.into()))
+}
+
+/// Delete an environment: its containers, worktrees, clone and records. Answers when all
+/// of it is gone.
+#[utoipa::path(delete, path = "/api/environments/{id}", tag = "environments",
+    params(("id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such environment", body = ErrorBody),
+        (status = 502, description = "The container engine failed", body = ErrorBody),
+    ))]
+async fn delete(State(state): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let id: EnvironmentId = path_id(&id, "environment")?;
+    state.services.environments.delete(who, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stop every container of the environment; files and branches stay.
+#[utoipa::path(post, path = "/api/environments/{id}/stop", tag = "environments",
+    params(("id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Stopped", body = EnvironmentBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+        (status = 409, description = "Still being created or deleted", body = ErrorBody),
+    ))]
+async fn stop(State(state): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> ApiResult<Json<EnvironmentBody>> {
+    let id: EnvironmentId = path_id(&id, "environment")?;
+    Ok(Json(state.services.environments.stop(who, id).await?.into()))
+}
+
+/// Start the environment's containers again (an environment in `error` is made again).
+#[utoipa::path(post, path = "/api/environments/{id}/start", tag = "environments",
+    params(("id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Started (or being made again)", body = EnvironmentBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+        (status = 409, description = "Still being created or deleted", body = ErrorBody),
+        (status = 502, description = "The container engine failed", body = ErrorBody),
+    ))]
+async fn start(State(state): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> ApiResult<Json<EnvironmentBody>> {
+    let id: EnvironmentId = path_id(&id, "environment")?;
+    Ok(Json(state.services.environments.start(who, id).await?.into()))
+}

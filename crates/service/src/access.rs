@@ -1,0 +1,32 @@
+//! The one place that decides who may reach what (invariant I5): an object is reachable by
+//! its owner and by admins; to anyone else it does not exist.
+
+use craftastic_domain::{EnvironmentId, UserId};
+use craftastic_store::{Environment, Store};
+
+use crate::tokens::Principal;
+use crate::{ServiceError, ServiceResult};
+
+/// Whether `who` may act on things owned by `owner`.
+pub async fn may_access(store: &dyn Store, who: Principal, owner: UserId) -> ServiceResult<bool> {
+    if who.user_id == owner {
+        return Ok(true);
+    }
+    Ok(store.get_user(who.user_id).await?.is_some_and(|u| u.is_admin))
+}
+
+/// The environment if `who` may reach it; 404 otherwise.
+pub async fn environment(store: &dyn Store, who: Principal, id: EnvironmentId) -> ServiceResult<Environment> {
+    match store.get_environment(id).await? {
+        Some(env) if may_access(store, who, env.user_id).await? => Ok(env),
+        _ => Err(ServiceError::NotFound("environment")),
+    }
+}
+
+/// Fails with 403 unless `who` is an admin (for server-wide operations, not objects).
+pub async fn require_admin(store: &dyn Store, who: Principal) -> ServiceResult<()> {
+    match store.get_user(who.user_id).await? {
+        Some(u) if u.is_admin => Ok(()),
+        _ => Err(ServiceError::Forbidden { code: "admin_only", message: "only an admin may do this".into() }),
+    }
+}

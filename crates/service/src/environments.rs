@@ -1,0 +1,370 @@
+//! Environments: a repository owned by a user, one bare clone of it on the host, and the
+//! workspaces of its branches.
+
+use std::collections::HashMap;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use craftastic_domain::{BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId};
+use craftastic_runtime::Runtime;
+use craftastic_store::{Environment, EnvironmentStatus, NewAuditEntry, NewEnvironment, Store, StoreError, Workspace};
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+use crate::host_git::HostGit;
+use crate::sandbox::{SandboxSettings, labels};
+use crate::tokens::Principal;
+use crate::workspaces::Workspaces;
+use crate::{ServiceError, ServiceResult, access};
+
+/// The branch of an environment made without a repository, or whose repository has none.
+const DEFAULT_BRANCH: &str = "main";
+
+#[derive(Clone)]
+pub struct Environments {
+    store: Arc<dyn Store>,
+    runtime: Arc<dyn Runtime>,
+    settings: Arc<SandboxSettings>,
+    workspaces: Workspaces,
+    provisioning: Arc<Mutex<HashMap<EnvironmentId, JoinHandle<()>>>>,
+}
+
+/// An environment with the workspaces of its branches.
+#[derive(Debug, Clone)]
+pub struct EnvironmentView {
+    pub environment: Environment,
+    pub workspaces: Vec<Workspace>,
+}
+
+impl EnvironmentView {
+    /// The container of the default branch's workspace.
+    pub fn container_id(&self) -> Option<&str> {
+        self.workspaces
+            .iter()
+            .find(|w| w.branch == self.environment.branch)
+            .and_then(|w| w.container_id.as_deref())
+    }
+}
+
+impl Environments {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn Runtime>,
+        settings: Arc<SandboxSettings>,
+        workspaces: Workspaces,
+    ) -> Self {
+        Self { store, runtime, settings, workspaces, provisioning: Arc::default() }
+    }
+
+    pub fn settings(&self) -> &SandboxSettings {
+        &self.settings
+    }
+
+    /// Records the environment as `creating` and answers at once; the clone and the
+    /// default-branch workspace are made in the background, ending in `running`, or in
+    /// `error` with a reason a person can act on.
+    /// Fails: the name is taken → 409 `name_taken`.
+    pub async fn create(
+        &self,
+        who: Principal,
+        name: EnvironmentName,
+        repository_url: Option<RepositoryUrl>,
+        branch: Option<BranchName>,
+    ) -> ServiceResult<EnvironmentView> {
+        let id = EnvironmentId::new();
+        let env = self
+            .store
+            .create_environment(NewEnvironment {
+                id,
+                user_id: who.user_id,
+                name,
+                repository_url,
+                branch: branch.clone().unwrap_or_else(|| BranchName::from_trusted(DEFAULT_BRANCH.into())),
+                now: Utc::now(),
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => ServiceError::Conflict {
+                    code: "name_taken",
+                    message: "you already have an environment of this name; choose another".into(),
+                },
+                other => other.into(),
+            })?;
+        self.audit(who.user_id, "environments.create", &env, json!({ "repositoryUrl": env.repository_url })).await;
+        self.spawn_provision(env.clone(), branch);
+        Ok(EnvironmentView { environment: env, workspaces: Vec::new() })
+    }
+
+    fn spawn_provision(&self, env: Environment, requested_branch: Option<BranchName>) {
+        let this = self.clone();
+        let id = env.id;
+        let mut tasks = self.provisioning.lock().expect("provisioning map");
+        let handle = tokio::spawn(async move {
+            this.provision(env, requested_branch).await;
+            this.provisioning.lock().expect("provisioning map").remove(&id);
+        });
+        tasks.insert(id, handle);
+    }
+
+    async fn provision(&self, env: Environment, requested_branch: Option<BranchName>) {
+        let started = std::time::Instant::now();
+        let outcome = async {
+            let branch = self.prepare_repository(&env, requested_branch.as_ref()).await?;
+            let env = Environment { branch, ..env.clone() };
+            self.workspaces.ensure(&env, &env.branch).await?;
+            Ok::<_, ServiceError>(())
+        }
+        .await;
+        let (status, error) = match &outcome {
+            Ok(()) => (EnvironmentStatus::Running, None),
+            Err(e) => (EnvironmentStatus::Error, Some(e.to_string())),
+        };
+        tracing::info!(environment = %env.id, status = status.as_str(), error = error.as_deref().unwrap_or(""),
+            elapsed_ms = started.elapsed().as_millis() as u64, "environment provisioned");
+        if let Err(e) = self.store.set_environment_status(env.id, status, error.as_deref()).await {
+            tracing::warn!(environment = %env.id, error = %e, "environment vanished while it was being made");
+        }
+    }
+
+    /// Makes the bare clone (or an empty repository) at its place, owned by the sandbox
+    /// user, and returns the default branch.
+    async fn prepare_repository(&self, env: &Environment, requested: Option<&BranchName>) -> ServiceResult<BranchName> {
+        let dest = self.settings.repo_path(env.id);
+        if !dest.exists() {
+            let partial = self.settings.partial_repo_path(env.id);
+            remove_dir_if_exists(&partial).await?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o711)
+                .create(self.settings.repos_dir())
+                .map_err(|e| ServiceError::Internal(format!("creating the repositories folder: {e}")))?;
+            let result = self.clone_into(env, requested, &partial).await;
+            if let Err(e) = result {
+                remove_dir_if_exists(&partial).await?;
+                return Err(e);
+            }
+            chown_recursive(&partial, self.settings.uid, self.settings.gid)
+                .map_err(|e| ServiceError::Internal(format!("handing the clone to the sandbox user: {e}")))?;
+            tokio::fs::rename(&partial, &dest)
+                .await
+                .map_err(|e| ServiceError::Internal(format!("moving the clone into place: {e}")))?;
+        }
+        let branch = head_branch(&dest).unwrap_or_else(|| env.branch.clone());
+        if branch != env.branch {
+            self.store.set_environment_branch(env.id, &branch).await?;
+        }
+        Ok(branch)
+    }
+
+    async fn clone_into(&self, env: &Environment, requested: Option<&BranchName>, dir: &Path) -> ServiceResult<()> {
+        let known_hosts = self.settings.known_hosts();
+        let git = HostGit { policy: &self.settings.repo_policy, known_hosts: &known_hosts, timeout: self.settings.clone_timeout };
+        let failed = |e: crate::host_git::CloneError| ServiceError::Upstream(e.0);
+        match &env.repository_url {
+            Some(url) => git.clone_bare(url, requested, dir, None).await.map_err(failed)?,
+            None => git.init_bare(&env.branch, dir).await.map_err(failed)?,
+        }
+        let branch = head_branch(dir).unwrap_or_else(|| env.branch.clone());
+        if !has_branch(dir, &branch) {
+            let user = self.store.get_user(env.user_id).await?.ok_or(ServiceError::NotFound("user"))?;
+            git.initial_commit(dir, &branch, (user.name.as_str(), user.email.as_str())).await.map_err(failed)?;
+        }
+        Ok(())
+    }
+
+    pub async fn get(&self, who: Principal, id: EnvironmentId) -> ServiceResult<EnvironmentView> {
+        let env = access::environment(self.store.as_ref(), who, id).await?;
+        self.view(env).await
+    }
+
+    async fn view(&self, environment: Environment) -> ServiceResult<EnvironmentView> {
+        let workspaces = self.store.list_workspaces(Some(environment.id)).await?;
+        Ok(EnvironmentView { environment, workspaces })
+    }
+
+    /// The environments of `owner`. Only the owner or an admin may list them; to anyone
+    /// else the user does not exist (404).
+    pub async fn list(&self, who: Principal, owner: UserId) -> ServiceResult<Vec<EnvironmentView>> {
+        if !access::may_access(self.store.as_ref(), who, owner).await? {
+            return Err(ServiceError::NotFound("user"));
+        }
+        let envs = self.store.list_environments(Some(owner)).await?;
+        let mut workspaces = self.store.list_workspaces(None).await?;
+        Ok(envs
+            .into_iter()
+            .map(|environment| {
+                let (mine, rest): (Vec<_>, Vec<_>) =
+                    workspaces.drain(..).partition(|w| w.environment_id == environment.id);
+                workspaces = rest;
+                EnvironmentView { environment, workspaces: mine }
+            })
+            .collect())
+    }
+
+    /// Whether `raw` is a valid name that the caller has not used yet.
+    pub async fn check_name(&self, who: Principal, raw: &str) -> ServiceResult<Result<(), String>> {
+        let name = match EnvironmentName::parse(raw) {
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e.message)),
+        };
+        if self.store.environment_name_taken(who.user_id, name.as_str()).await? {
+            return Ok(Err("you already have an environment of this name".into()));
+        }
+        Ok(Ok(()))
+    }
+
+    /// Stops every workspace container of the environment; files and branches stay.
+    /// Fails: not `running` or `stopped` → 409 `not_ready`.
+    pub async fn stop(&self, who: Principal, id: EnvironmentId) -> ServiceResult<EnvironmentView> {
+        let env = access::environment(self.store.as_ref(), who, id).await?;
+        require_settled(&env)?;
+        for ws in self.store.list_workspaces(Some(env.id)).await? {
+            self.workspaces.stop(&ws).await?;
+        }
+        self.store.set_environment_status(env.id, EnvironmentStatus::Stopped, None).await?;
+        self.audit(who.user_id, "environments.stop", &env, json!({})).await;
+        self.get(who, id).await
+    }
+
+    /// Starts the environment again: the workspaces that existed come back (recreated if
+    /// their containers vanished). An environment in `error` is made again from the start.
+    /// Fails: still being made or deleted → 409 `not_ready`; the engine fails → 502.
+    pub async fn start(&self, who: Principal, id: EnvironmentId) -> ServiceResult<EnvironmentView> {
+        let env = access::environment(self.store.as_ref(), who, id).await?;
+        if env.status == EnvironmentStatus::Error {
+            self.store.set_environment_status(env.id, EnvironmentStatus::Creating, None).await?;
+            let requested = env.repository_url.as_ref().map(|_| env.branch.clone());
+            self.spawn_provision(Environment { status: EnvironmentStatus::Creating, ..env }, requested);
+            return self.get(who, id).await;
+        }
+        require_settled(&env)?;
+        for ws in self.store.list_workspaces(Some(env.id)).await? {
+            self.workspaces.ensure(&env, &ws.branch).await?;
+        }
+        self.store.set_environment_status(env.id, EnvironmentStatus::Running, None).await?;
+        self.audit(who.user_id, "environments.start", &env, json!({})).await;
+        self.get(who, id).await
+    }
+
+    /// Deletes the environment: its containers, volumes, worktrees, bare clone and rows.
+    /// Making it is cancelled if it is under way.
+    pub async fn delete(&self, who: Principal, id: EnvironmentId) -> ServiceResult<()> {
+        let env = access::environment(self.store.as_ref(), who, id).await?;
+        self.store.set_environment_status(env.id, EnvironmentStatus::Deleting, None).await?;
+        self.destroy(env.id).await?;
+        self.audit(who.user_id, "environments.delete", &env, json!({})).await;
+        Ok(())
+    }
+
+    /// Removes everything of an environment; safe to run again after a crash.
+    pub(crate) async fn destroy(&self, id: EnvironmentId) -> ServiceResult<()> {
+        let task = self.provisioning.lock().expect("provisioning map").remove(&id);
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
+        for ws in self.store.list_workspaces(Some(id)).await? {
+            self.workspaces.destroy(id, &ws).await?;
+        }
+        let env_label = id.to_string();
+        let leftovers = self
+            .runtime
+            .list(&[(labels::INSTANCE, &self.settings.instance), (labels::ENVIRONMENT, &env_label)])
+            .await?;
+        for c in leftovers {
+            self.runtime.remove(&c.id).await?;
+            if let Some(ws) = c.labels.get(labels::WORKSPACE) {
+                self.runtime.remove_volume(&format!("{}{ws}", crate::sandbox::VOLUME_PREFIX)).await?;
+            }
+        }
+        remove_dir_if_exists(&self.settings.partial_repo_path(id)).await?;
+        remove_dir_if_exists(&self.settings.repo_path(id)).await?;
+        self.store.delete_environment(id).await?;
+        Ok(())
+    }
+
+    /// Resumes what a previous run of the server left half done: environments being made
+    /// are made again, environments being deleted are deleted.
+    pub(crate) async fn resume_interrupted(&self) -> ServiceResult<()> {
+        for env in self.store.list_environments(None).await? {
+            match env.status {
+                EnvironmentStatus::Creating if !self.is_provisioning(env.id) => {
+                    tracing::info!(environment = %env.id, "resuming the making of an environment");
+                    let requested = env.repository_url.as_ref().map(|_| env.branch.clone());
+                    self.spawn_provision(env, requested);
+                }
+                EnvironmentStatus::Deleting => {
+                    tracing::info!(environment = %env.id, "finishing the deletion of an environment");
+                    self.destroy(env.id).await?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn is_provisioning(&self, id: EnvironmentId) -> bool {
+        self.provisioning.lock().expect("provisioning map").contains_key(&id)
+    }
+
+    async fn audit(&self, user: UserId, action: &str, env: &Environment, details: serde_json::Value) {
+        let entry = NewAuditEntry {
+            user_id: Some(user),
+            action: action.into(),
+            target: Some(env.id.to_string()),
+            outcome: "ok".into(),
+            details,
+            at: Utc::now(),
+        };
+        if let Err(e) = self.store.append_audit(entry).await {
+            tracing::error!(error = %e, action, "could not write audit entry");
+        }
+    }
+}
+
+fn require_settled(env: &Environment) -> ServiceResult<()> {
+    match env.status {
+        EnvironmentStatus::Running | EnvironmentStatus::Stopped => Ok(()),
+        other => Err(ServiceError::Conflict {
+            code: "not_ready",
+            message: format!("the environment is {}; wait until it is running or stopped", other.as_str()),
+        }),
+    }
+}
+
+/// The branch HEAD names in a bare repository, read from the file (no git on the host).
+fn head_branch(repo: &Path) -> Option<BranchName> {
+    let head = std::fs::read_to_string(repo.join("HEAD")).ok()?;
+    let name = head.trim().strip_prefix("ref: refs/heads/")?;
+    BranchName::parse(name).ok()
+}
+
+/// Whether the branch has a commit, from the loose ref or packed-refs.
+fn has_branch(repo: &Path, branch: &BranchName) -> bool {
+    let full = format!("refs/heads/{branch}");
+    repo.join(&full).is_file()
+        || std::fs::read_to_string(repo.join("packed-refs"))
+            .is_ok_and(|p| p.lines().any(|l| l.split_once(' ').is_some_and(|(_, r)| r == full)))
+}
+
+async fn remove_dir_if_exists(path: &Path) -> ServiceResult<()> {
+    match tokio::fs::remove_dir_all(path).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(ServiceError::Internal(format!("removing {}: {e}", path.display()))),
+    }
+}
+
+/// Hands a fresh clone to the sandbox user so that git in containers trusts it (git refuses
+/// repositories owned by someone else). Symlinks are re-owned, never followed.
+fn chown_recursive(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            chown_recursive(&entry?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,121 @@
+//! How workspace containers are made: the settings and the one function that turns a
+//! workspace into a [`ContainerSpec`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use craftastic_domain::{BranchName, EnvironmentId, RepoPolicy, UserId, WorkspaceId};
+use craftastic_runtime::{Bind, ContainerSpec, Limits, VolumeMount};
+
+/// Labels on every container Craftastic starts (invariant I2).
+pub mod labels {
+    /// Which Craftastic server owns the container, so that servers sharing an engine never
+    /// touch each other's containers.
+    pub const INSTANCE: &str = "craftastic.instance";
+    pub const ENVIRONMENT: &str = "craftastic.environment";
+    pub const WORKSPACE: &str = "craftastic.workspace";
+    pub const BRANCH: &str = "craftastic.branch";
+    pub const OWNER: &str = "craftastic.owner";
+}
+
+/// Where the worktree of a workspace is seen by its user.
+pub const WORKSPACE_DIR: &str = "/workspace";
+
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    pub image: String,
+    /// The image's non-root user, and the uid and gid that own bare repositories.
+    pub user: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub limits: Limits,
+    /// `<data dir>`; repositories live in `<data dir>/repos`.
+    pub data_dir: PathBuf,
+    pub instance: String,
+    pub repo_policy: RepoPolicy,
+    pub clone_timeout: Duration,
+}
+
+impl SandboxSettings {
+    pub fn repos_dir(&self) -> PathBuf {
+        self.data_dir.join("repos")
+    }
+
+    /// The bare clone of an environment on the host.
+    pub fn repo_path(&self, env: EnvironmentId) -> PathBuf {
+        self.repos_dir().join(format!("{env}.git"))
+    }
+
+    /// Where a clone is made before it is moved into place, so that a crash never leaves a
+    /// half-made clone at [`Self::repo_path`].
+    pub fn partial_repo_path(&self, env: EnvironmentId) -> PathBuf {
+        self.repos_dir().join(format!(".partial-{env}.git"))
+    }
+
+    pub fn known_hosts(&self) -> PathBuf {
+        self.data_dir.join("ssh_known_hosts")
+    }
+}
+
+/// Where the bare repository is mounted inside containers.
+pub fn repo_mount(env: EnvironmentId) -> String {
+    format!("/data/repos/{env}")
+}
+
+/// The path git registers for a workspace's worktree: the same volume as `/workspace`,
+/// mounted a second time under a name unique in the repository, so that worktrees of
+/// different containers never claim the same path.
+pub fn worktree_path(ws: WorkspaceId) -> String {
+    format!("/data/worktrees/{ws}")
+}
+
+pub const VOLUME_PREFIX: &str = "craftastic-ws-";
+
+pub fn volume_name(ws: WorkspaceId) -> String {
+    format!("{VOLUME_PREFIX}{ws}")
+}
+
+pub fn container_name(ws: WorkspaceId) -> String {
+    format!("craftastic-{ws}")
+}
+
+/// The one place that describes a workspace container.
+pub fn workspace_spec(
+    settings: &SandboxSettings,
+    owner: UserId,
+    env: EnvironmentId,
+    env_name: &str,
+    ws: WorkspaceId,
+    branch: &BranchName,
+) -> ContainerSpec {
+    let labels = BTreeMap::from([
+        (labels::INSTANCE.to_owned(), settings.instance.clone()),
+        (labels::ENVIRONMENT.to_owned(), env.to_string()),
+        (labels::WORKSPACE.to_owned(), ws.to_string()),
+        (labels::BRANCH.to_owned(), branch.to_string()),
+        (labels::OWNER.to_owned(), owner.to_string()),
+    ]);
+    let hostname: String = format!("{}-{}", env_name.to_ascii_lowercase().replace(['.', '_'], "-"), branch.slug())
+        .chars()
+        .take(63)
+        .collect();
+    ContainerSpec {
+        name: container_name(ws),
+        image: settings.image.clone(),
+        user: settings.user.clone(),
+        hostname: Some(hostname.trim_matches('-').to_owned()),
+        labels,
+        binds: vec![Bind { source: settings.repo_path(env), target: repo_mount(env) }],
+        volumes: vec![
+            VolumeMount { name: volume_name(ws), target: WORKSPACE_DIR.to_owned() },
+            VolumeMount { name: volume_name(ws), target: worktree_path(ws) },
+        ],
+        env: vec![
+            ("CRAFTASTIC_ENVIRONMENT".into(), env_name.to_owned()),
+            ("CRAFTASTIC_BRANCH".into(), branch.to_string()),
+        ],
+        working_dir: WORKSPACE_DIR.to_owned(),
+        limits: settings.limits,
+    }
+}
