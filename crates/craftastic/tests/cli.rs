@@ -374,3 +374,102 @@ fn user_create_reads_the_password_from_stdin() {
     assert_eq!(body["user"]["isAdmin"], true);
     server.stop();
 }
+
+fn wait_status(server: &Running, token: &str, id: &str, until: &[&str]) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let (status, env) = server.get(&format!("/api/environments/{id}"), Some(token));
+        assert_eq!(status, 200, "{env}");
+        if until.iter().any(|u| env["status"] == *u) {
+            return env;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "still {env}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn post_auth(server: &Running, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let res = reqwest::blocking::Client::new()
+        .post(format!("{}{path}", server.base))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .unwrap();
+    (res.status().as_u16(), res.json().unwrap_or(Value::Null))
+}
+
+/// The server is killed with SIGKILL while it makes two environments: one stuck cloning
+/// from a host that accepts connections but never answers, one from a local repository.
+/// The next start leaves no orphan container, no row in `creating` and no half-made clone.
+#[test]
+fn kill_9_in_the_middle_of_creating_leaves_nothing_half_made() {
+    let home = tempfile::tempdir().unwrap();
+    let roots = tempfile::tempdir().unwrap();
+    let repo = craftastic_testkit::fixture_repo(roots.path(), "app");
+    let staller = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stall_url = format!("http://{}/app.git", staller.local_addr().unwrap());
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let staller_thread = {
+        let stop = stop.clone();
+        staller.set_nonblocking(true).unwrap();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok((conn, _)) = staller.accept() {
+                    held.push(conn);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let configure = |cmd: &mut Command| {
+        cmd.env("CRAFTASTIC_REPO_SCHEMES", "https,ssh,http").env("CRAFTASTIC_LOCAL_REPO_ROOTS", roots.path());
+    };
+    let mut cmd = craftastic(home.path());
+    configure(&mut cmd);
+    let mut server = Running::start(cmd);
+    let (_, body) = server.post("/api/auth/register", json!({"email": "ada@example.com", "password": "long enough!", "name": "Ada"}));
+    let token = body["accessToken"].as_str().unwrap().to_owned();
+    let (status, stuck) = post_auth(&server, &token, "/api/environments", json!({"name": "stuck", "repositoryUrl": stall_url}));
+    assert_eq!(status, 201, "{stuck}");
+    let (status, local) = post_auth(&server, &token, "/api/environments", json!({"name": "local", "repositoryUrl": repo.display().to_string()}));
+    assert_eq!(status, 201, "{local}");
+    let data = home.path().join(".local/share/craftastic");
+    let partial = data.join(format!("repos/.partial-{}.git", stuck["id"].as_str().unwrap()));
+    let started = std::time::Instant::now();
+    while !partial.exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the stuck clone never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    staller_thread.join().unwrap();
+
+    let mut cmd = craftastic(home.path());
+    configure(&mut cmd);
+    let server = Running::start(cmd);
+    let stuck = wait_status(&server, &token, stuck["id"].as_str().unwrap(), &["running", "error"]);
+    assert_eq!(stuck["status"], "error", "{stuck}");
+    let local = wait_status(&server, &token, local["id"].as_str().unwrap(), &["running", "error"]);
+    assert_eq!(local["status"], "running", "{local}");
+
+    let instance = std::fs::read_to_string(data.join("instance-id")).unwrap();
+    let containers = craftastic_testkit::docker_cli(&["ps", "-aq", "--no-trunc", "--filter", &format!("label=craftastic.instance={instance}")]);
+    let containers: Vec<&str> = containers.lines().collect();
+    assert_eq!(containers, vec![local["containerId"].as_str().unwrap()], "exactly the running environment's container");
+    let mut repos: Vec<String> = std::fs::read_dir(data.join("repos"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    repos.sort();
+    assert_eq!(repos, vec![format!("{}.git", local["id"].as_str().unwrap())], "no half-made clone");
+    let res = reqwest::blocking::Client::new()
+        .delete(format!("{}/api/environments/{}", server.base, local["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    server.stop();
+}

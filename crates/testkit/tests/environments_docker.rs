@@ -184,7 +184,7 @@ async fn bad_input_is_refused_and_leaves_nothing_behind() {
         assert_eq!(status, 422, "{body}: {answer}");
         assert!(answer["details"]["fields"][field].is_string(), "{body}: {answer}");
     }
-    let (status, _) = f.create(json!({"name": "dup"})).await;
+    let (status, dup) = f.create(json!({"name": "dup"})).await;
     assert_eq!(status, 201);
     let (status, answer) = f.create(json!({"name": "dup"})).await;
     assert_eq!((status, answer["code"].as_str()), (409, Some("name_taken")));
@@ -197,6 +197,7 @@ async fn bad_input_is_refused_and_leaves_nothing_behind() {
     assert!(check["reason"].as_str().unwrap().contains("letters"));
     let (_, check) = f.server.call("GET", "/api/environments/check-name/fresh", Some(&f.token), None).await;
     assert_eq!(check["available"], true);
+    f.server.wait_for_environment(&f.token, dup["id"].as_str().unwrap(), &["running", "error"], READY).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,6 +225,10 @@ async fn another_users_environment_is_404() {
     assert_eq!(list["environments"].as_array().unwrap().len(), 1);
     let (status, _) = f.server.call("GET", "/api/containers/list", Some(&eve), None).await;
     assert_eq!(status, 403, "admin only");
+    f.server.wait_for_environment(&f.token, id, &["running", "error"], READY).await;
+    let (status, list) = f.server.call("GET", "/api/containers/list", Some(&f.token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["containers"][0]["environmentId"], id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
