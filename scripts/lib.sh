@@ -40,3 +40,42 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null \
         || echo $((20000 + RANDOM % 20000))
 }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# ensure_docker: installs Docker when missing and starts dockerd when no engine answers.
+ensure_docker() {
+    if [ -n "${DOCKER_HOST:-}" ] && docker info >/dev/null 2>&1; then
+        return 0
+    fi
+    command -v docker >/dev/null && command -v dockerd >/dev/null || apt_install docker.io
+    docker info >/dev/null 2>&1 && return 0
+    say "no Docker engine answers: starting dockerd (log: /var/log/craftastic-dockerd.log)"
+    as_root sh -c 'nohup dockerd >/var/log/craftastic-dockerd.log 2>&1 &' \
+        || die "could not start dockerd; start Docker yourself and run this again"
+    for _ in $(seq 60); do
+        docker info >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    tail -n 5 /var/log/craftastic-dockerd.log >&2 || true
+    die "dockerd did not come up in 30 s (see /var/log/craftastic-dockerd.log)"
+}
+
+# ensure_sandbox_image CRAFTASTIC_BINARY: builds the sandbox image when it is missing, from
+# debian:bookworm-slim when that can be pulled, else from a base image made with debootstrap.
+ensure_sandbox_image() {
+    local bin=$1 image=${SANDBOX_IMAGE:-craftastic/sandbox:latest} base=${SANDBOX_BASE_IMAGE:-}
+    docker image inspect "$image" >/dev/null 2>&1 && return 0
+    if [ -z "$base" ]; then
+        base=debian:bookworm-slim
+        if ! docker image inspect "$base" >/dev/null 2>&1 && ! timeout 120 docker pull -q "$base" >/dev/null 2>&1; then
+            say "no registry answers: building a Debian base image with debootstrap instead"
+            scripts/base-image craftastic/base:bookworm
+            base=craftastic/base:bookworm
+        fi
+    fi
+    say "building the sandbox image $image on $base"
+    "$bin" image build --base-image "$base" || die "building the sandbox image failed"
+}

@@ -262,7 +262,11 @@ mod tests {
 #[derive(Debug, Clone, Args)]
 pub struct SandboxArgs {
     /// The image every workspace container runs (build it with `craftastic image build`).
-    #[arg(long, env = "SANDBOX_IMAGE", default_value = "craftastic/sandbox:latest")]
+    #[arg(
+        long,
+        env = "SANDBOX_IMAGE",
+        default_value = "craftastic/sandbox:latest"
+    )]
     pub sandbox_image: String,
     /// Memory of each workspace container, e.g. 512m or 2g (no swap beyond it).
     #[arg(long, env = "SANDBOX_MEMORY_LIMIT", default_value = "512m")]
@@ -303,7 +307,10 @@ impl SandboxArgs {
     pub fn resolve(&self) -> Result<Sandbox, ConfigError> {
         let image = self.sandbox_image.trim();
         if image.is_empty() || image.contains(char::is_whitespace) {
-            return Err(bad(format!("SANDBOX_IMAGE must be an image name such as craftastic/sandbox:latest, not {:?}", self.sandbox_image)));
+            return Err(bad(format!(
+                "SANDBOX_IMAGE must be an image name such as craftastic/sandbox:latest, not {:?}",
+                self.sandbox_image
+            )));
         }
         let memory_bytes = parse_bytes(&self.sandbox_memory_limit)
             .filter(|b| *b >= 64 << 20)
@@ -315,41 +322,77 @@ impl SandboxArgs {
             .ok()
             .filter(|c| c.is_finite() && *c >= 0.01 && *c <= 1024.0)
             .map(|c| (c * 1e9) as i64)
-            .ok_or_else(|| bad(format!("SANDBOX_CPU_LIMIT must be a number of CPUs such as 0.5 or 2, not {:?}", self.sandbox_cpu_limit)))?;
-        let pids = parse_range(&self.sandbox_pids_limit, 32, 1_000_000)
-            .ok_or_else(|| bad(format!("SANDBOX_PIDS_LIMIT must be a number from 32 to 1000000, not {:?}", self.sandbox_pids_limit)))?
-            as i64;
-        let uid = match self.sandbox_uid.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            .ok_or_else(|| {
+                bad(format!(
+                    "SANDBOX_CPU_LIMIT must be a number of CPUs such as 0.5 or 2, not {:?}",
+                    self.sandbox_cpu_limit
+                ))
+            })?;
+        let pids = parse_range(&self.sandbox_pids_limit, 32, 1_000_000).ok_or_else(|| {
+            bad(format!(
+                "SANDBOX_PIDS_LIMIT must be a number from 32 to 1000000, not {:?}",
+                self.sandbox_pids_limit
+            ))
+        })? as i64;
+        let uid = match self
+            .sandbox_uid
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             None => None,
             Some(u) => Some(u.parse::<u32>().ok().filter(|u| *u != 0).ok_or_else(|| {
-                bad(format!("SANDBOX_UID must be a non-zero user id such as 1000, not {u:?}"))
+                bad(format!(
+                    "SANDBOX_UID must be a non-zero user id such as 1000, not {u:?}"
+                ))
             })?),
         };
         let mut schemes = std::collections::BTreeSet::new();
-        for s in self.repo_schemes.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for s in self
+            .repo_schemes
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             let s = s.to_ascii_lowercase();
             if !matches!(s.as_str(), "https" | "http" | "ssh") {
-                return Err(bad(format!("CRAFTASTIC_REPO_SCHEMES may list only https, http and ssh, not {s:?}")));
+                return Err(bad(format!(
+                    "CRAFTASTIC_REPO_SCHEMES may list only https, http and ssh, not {s:?}"
+                )));
             }
             schemes.insert(s);
         }
         let mut local_roots = Vec::new();
-        for root in self.local_repo_roots.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for root in self
+            .local_repo_roots
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             let path = PathBuf::from(root);
             if !path.is_absolute() || !path.is_dir() {
-                return Err(bad(format!("CRAFTASTIC_LOCAL_REPO_ROOTS must list existing absolute folders; {root:?} is not one")));
+                return Err(bad(format!(
+                    "CRAFTASTIC_LOCAL_REPO_ROOTS must list existing absolute folders; {root:?} is not one"
+                )));
             }
             local_roots.push(path);
         }
-        let clone_timeout = parse_range(&self.clone_timeout, 5, 86_400)
-            .ok_or_else(|| bad(format!("CRAFTASTIC_CLONE_TIMEOUT must be a number of seconds from 5 to 86400, not {:?}", self.clone_timeout)))?;
+        let clone_timeout = parse_range(&self.clone_timeout, 5, 86_400).ok_or_else(|| {
+            bad(format!(
+                "CRAFTASTIC_CLONE_TIMEOUT must be a number of seconds from 5 to 86400, not {:?}",
+                self.clone_timeout
+            ))
+        })?;
         Ok(Sandbox {
             image: image.to_owned(),
             memory_bytes,
             nano_cpus,
             pids,
             uid,
-            policy: craftastic_domain::RepoPolicy { schemes, local_roots },
+            policy: craftastic_domain::RepoPolicy {
+                schemes,
+                local_roots,
+            },
             clone_timeout: Duration::from_secs(clone_timeout),
         })
     }

@@ -83,7 +83,11 @@ enum ImageAction {
     /// Build the sandbox image (SANDBOX_IMAGE) through the container engine's API.
     Build {
         /// The image to build on; any Debian or Ubuntu image.
-        #[arg(long, env = "SANDBOX_BASE_IMAGE", default_value = "debian:bookworm-slim")]
+        #[arg(
+            long,
+            env = "SANDBOX_BASE_IMAGE",
+            default_value = "debian:bookworm-slim"
+        )]
         base_image: String,
         #[command(flatten)]
         sandbox: config::SandboxArgs,
@@ -216,7 +220,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             migrate(store.as_ref(), action).await
         }
         Command::Image {
-            action: ImageAction::Build { base_image, sandbox },
+            action:
+                ImageAction::Build {
+                    base_image,
+                    sandbox,
+                },
         } => image_build(&base_image, &sandbox).await,
         Command::User {
             action: UserAction::Create { email, name, admin },
@@ -348,7 +356,9 @@ fn migrate_create(name: &str, crates_dir: &std::path::Path) -> anyhow::Result<()
 /// The uid this process runs as (the owner of `/proc/self`).
 fn own_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(0)
 }
 
 /// The sandbox user's uid: as configured, else 1000 for a root server, else the server's.
@@ -389,11 +399,21 @@ async fn image_build(base_image: &str, args: &config::SandboxArgs) -> anyhow::Re
     }
     let context = context.into_inner()?;
     let uid = sandbox_uid(sandbox.uid).to_string();
-    eprintln!("building {} from {base_image} (sandbox user uid {uid})", sandbox.image);
+    eprintln!(
+        "building {} from {base_image} (sandbox user uid {uid})",
+        sandbox.image
+    );
     runtime
-        .build_image(context, &sandbox.image, &[("BASE_IMAGE", base_image), ("USER_UID", &uid), ("USER_GID", &uid)], &|line| {
-            eprintln!("  {line}")
-        })
+        .build_image(
+            context,
+            &sandbox.image,
+            &[
+                ("BASE_IMAGE", base_image),
+                ("USER_UID", &uid),
+                ("USER_GID", &uid),
+            ],
+            &|line| eprintln!("  {line}"),
+        )
         .await
         .map_err(|e| anyhow::anyhow!("building {} failed: {e}", sandbox.image))?;
     println!("built {}", sandbox.image);

@@ -424,22 +424,42 @@ fn kill_9_in_the_middle_of_creating_leaves_nothing_half_made() {
         })
     };
     let configure = |cmd: &mut Command| {
-        cmd.env("CRAFTASTIC_REPO_SCHEMES", "https,ssh,http").env("CRAFTASTIC_LOCAL_REPO_ROOTS", roots.path());
+        cmd.env("CRAFTASTIC_REPO_SCHEMES", "https,ssh,http")
+            .env("CRAFTASTIC_LOCAL_REPO_ROOTS", roots.path());
     };
     let mut cmd = craftastic(home.path());
     configure(&mut cmd);
     let mut server = Running::start(cmd);
-    let (_, body) = server.post("/api/auth/register", json!({"email": "ada@example.com", "password": "long enough!", "name": "Ada"}));
+    let (_, body) = server.post(
+        "/api/auth/register",
+        json!({"email": "ada@example.com", "password": "long enough!", "name": "Ada"}),
+    );
     let token = body["accessToken"].as_str().unwrap().to_owned();
-    let (status, stuck) = post_auth(&server, &token, "/api/environments", json!({"name": "stuck", "repositoryUrl": stall_url}));
+    let (status, stuck) = post_auth(
+        &server,
+        &token,
+        "/api/environments",
+        json!({"name": "stuck", "repositoryUrl": stall_url}),
+    );
     assert_eq!(status, 201, "{stuck}");
-    let (status, local) = post_auth(&server, &token, "/api/environments", json!({"name": "local", "repositoryUrl": repo.display().to_string()}));
+    let (status, local) = post_auth(
+        &server,
+        &token,
+        "/api/environments",
+        json!({"name": "local", "repositoryUrl": repo.display().to_string()}),
+    );
     assert_eq!(status, 201, "{local}");
     let data = home.path().join(".local/share/craftastic");
-    let partial = data.join(format!("repos/.partial-{}.git", stuck["id"].as_str().unwrap()));
+    let partial = data.join(format!(
+        "repos/.partial-{}.git",
+        stuck["id"].as_str().unwrap()
+    ));
     let started = std::time::Instant::now();
     while !partial.exists() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the stuck clone never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the stuck clone never started"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     server.child.kill().unwrap();
@@ -450,23 +470,51 @@ fn kill_9_in_the_middle_of_creating_leaves_nothing_half_made() {
     let mut cmd = craftastic(home.path());
     configure(&mut cmd);
     let server = Running::start(cmd);
-    let stuck = wait_status(&server, &token, stuck["id"].as_str().unwrap(), &["running", "error"]);
+    let stuck = wait_status(
+        &server,
+        &token,
+        stuck["id"].as_str().unwrap(),
+        &["running", "error"],
+    );
     assert_eq!(stuck["status"], "error", "{stuck}");
-    let local = wait_status(&server, &token, local["id"].as_str().unwrap(), &["running", "error"]);
+    let local = wait_status(
+        &server,
+        &token,
+        local["id"].as_str().unwrap(),
+        &["running", "error"],
+    );
     assert_eq!(local["status"], "running", "{local}");
 
     let instance = std::fs::read_to_string(data.join("instance-id")).unwrap();
-    let containers = craftastic_testkit::docker_cli(&["ps", "-aq", "--no-trunc", "--filter", &format!("label=craftastic.instance={instance}")]);
+    let containers = craftastic_testkit::docker_cli(&[
+        "ps",
+        "-aq",
+        "--no-trunc",
+        "--filter",
+        &format!("label=craftastic.instance={instance}"),
+    ]);
     let containers: Vec<&str> = containers.lines().collect();
-    assert_eq!(containers, vec![local["containerId"].as_str().unwrap()], "exactly the running environment's container");
+    assert_eq!(
+        containers,
+        vec![local["containerId"].as_str().unwrap()],
+        "exactly the running environment's container"
+    );
     let mut repos: Vec<String> = std::fs::read_dir(data.join("repos"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     repos.sort();
-    assert_eq!(repos, vec![format!("{}.git", local["id"].as_str().unwrap())], "no half-made clone");
+    assert_eq!(
+        repos,
+        vec![format!("{}.git", local["id"].as_str().unwrap())],
+        "no half-made clone"
+    );
     let res = reqwest::blocking::Client::new()
-        .delete(format!("{}/api/environments/{}", server.base, local["id"].as_str().unwrap()))
+        .delete(format!(
+            "{}/api/environments/{}",
+            server.base,
+            local["id"].as_str().unwrap()
+        ))
         .bearer_auth(&token)
         .send()
         .unwrap();

@@ -25,7 +25,9 @@ impl EnvironmentName {
             return Err(bad("name must be at most 64 characters"));
         }
         if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         {
             return Err(bad(
                 "name may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit",
@@ -65,7 +67,10 @@ impl BranchName {
             return Err(bad("branch is required".into()));
         }
         if name.len() > Self::MAX_BYTES {
-            return Err(bad(format!("branch must be at most {} bytes", Self::MAX_BYTES)));
+            return Err(bad(format!(
+                "branch must be at most {} bytes",
+                Self::MAX_BYTES
+            )));
         }
         let why = if name.starts_with('-') {
             Some("must not start with '-'")
@@ -73,19 +78,27 @@ impl BranchName {
             Some("must not be '@' or contain '@{'")
         } else if name.contains("..") {
             Some("must not contain '..'")
-        } else if name.chars().any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c)) {
+        } else if name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+        {
             Some("must not contain spaces, control characters or any of ~ ^ : ? * [ \\")
         } else if name.starts_with('/') || name.ends_with('/') || name.contains("//") {
             Some("must not start or end with '/' or contain '//'")
         } else if name.ends_with('.') {
             Some("must not end with '.'")
-        } else if name.split('/').any(|part| part.starts_with('.') || part.ends_with(".lock")) {
+        } else if name
+            .split('/')
+            .any(|part| part.starts_with('.') || part.ends_with(".lock"))
+        {
             Some("no part may start with '.' or end with '.lock'")
         } else {
             None
         };
         match why {
-            Some(why) => Err(bad(format!("branch {name:?} is not a valid git branch name: it {why}"))),
+            Some(why) => Err(bad(format!(
+                "branch {name:?} is not a valid git branch name: it {why}"
+            ))),
             None => Ok(Self(name.to_owned())),
         }
     }
@@ -103,7 +116,13 @@ impl BranchName {
         let mut slug: String = self
             .0
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
             .collect();
         slug.truncate(40);
         slug.trim_matches('-').to_owned()
@@ -154,13 +173,20 @@ impl RepositoryUrl {
         let bad = |m: String| ValidationError::new("repositoryUrl", m);
         let url = raw.trim();
         if url.is_empty() {
-            return Err(bad("repositoryUrl is empty; leave it out to start from an empty repository".into()));
+            return Err(bad(
+                "repositoryUrl is empty; leave it out to start from an empty repository".into(),
+            ));
         }
         if url.len() > Self::MAX_BYTES {
-            return Err(bad(format!("repositoryUrl must be at most {} bytes", Self::MAX_BYTES)));
+            return Err(bad(format!(
+                "repositoryUrl must be at most {} bytes",
+                Self::MAX_BYTES
+            )));
         }
         if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(bad("repositoryUrl must not contain spaces or control characters".into()));
+            return Err(bad(
+                "repositoryUrl must not contain spaces or control characters".into(),
+            ));
         }
         if url.starts_with('-') {
             return Err(bad("repositoryUrl must not start with '-'".into()));
@@ -174,49 +200,75 @@ impl RepositoryUrl {
         if let Some((scheme, rest)) = url.split_once("://") {
             let scheme = scheme.to_ascii_lowercase();
             if !matches!(scheme.as_str(), "https" | "http" | "ssh") {
-                return Err(bad(format!("repositoryUrl scheme {scheme}:// is not supported; use https:// or ssh://")));
+                return Err(bad(format!(
+                    "repositoryUrl scheme {scheme}:// is not supported; use https:// or ssh://"
+                )));
             }
             if !policy.schemes.contains(&scheme) {
                 return Err(bad(format!(
                     "repositoryUrl scheme {scheme}:// is not allowed on this server (allowed: {})",
-                    policy.schemes.iter().cloned().collect::<Vec<_>>().join(", ")
+                    policy
+                        .schemes
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             let authority = rest.split('/').next().unwrap_or_default();
-            let (userinfo, host) = authority.rsplit_once('@').map_or((None, authority), |(u, h)| (Some(u), h));
+            let (userinfo, host) = authority
+                .rsplit_once('@')
+                .map_or((None, authority), |(u, h)| (Some(u), h));
             if userinfo.is_some_and(|u| u.contains(':')) {
                 return Err(bad(
                     "repositoryUrl must not carry a password or token; link your GitHub account instead".into(),
                 ));
             }
-            if host.is_empty() || host.starts_with('-') || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)) {
+            if host.is_empty()
+                || host.starts_with('-')
+                || !host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            {
                 return Err(bad(format!("repositoryUrl has an invalid host {host:?}")));
             }
             if rest.len() <= authority.len() + 1 {
-                return Err(bad("repositoryUrl must name a repository path after the host".into()));
+                return Err(bad(
+                    "repositoryUrl must name a repository path after the host".into(),
+                ));
             }
             return Ok(Self(url.to_owned()));
         }
         if url.contains("::") {
-            return Err(bad("repositoryUrl must not use git's <transport>::<address> syntax".into()));
+            return Err(bad(
+                "repositoryUrl must not use git's <transport>::<address> syntax".into(),
+            ));
         }
         // scp-like ssh: [user@]host:path
         if let Some((authority, path)) = url.split_once(':') {
             let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
             if !policy.schemes.contains("ssh") {
-                return Err(bad("repositoryUrl uses ssh, which is not allowed on this server".into()));
+                return Err(bad(
+                    "repositoryUrl uses ssh, which is not allowed on this server".into(),
+                ));
             }
             if host.is_empty()
                 || host.starts_with('-')
-                || !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+                || !host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
                 || path.is_empty()
                 || path.starts_with('-')
             {
-                return Err(bad(format!("repositoryUrl {url:?} is not a valid user@host:path address")));
+                return Err(bad(format!(
+                    "repositoryUrl {url:?} is not a valid user@host:path address"
+                )));
             }
             return Ok(Self(url.to_owned()));
         }
-        Err(bad("repositoryUrl must be https://…, ssh://… or user@host:path".into()))
+        Err(bad(
+            "repositoryUrl must be https://…, ssh://… or user@host:path".into(),
+        ))
     }
 
     fn local(path: &str, policy: &RepoPolicy) -> Result<Self, String> {
@@ -232,7 +284,9 @@ impl RepositoryUrl {
             .filter_map(|root| root.canonicalize().ok())
             .any(|root| canonical.starts_with(root));
         if !allowed {
-            return Err(format!("repositoryUrl: {path} is outside the folders this server may clone from"));
+            return Err(format!(
+                "repositoryUrl: {path} is outside the folders this server may clone from"
+            ));
         }
         Ok(Self(canonical.display().to_string()))
     }
@@ -276,13 +330,24 @@ mod tests {
     use super::*;
 
     fn policy() -> RepoPolicy {
-        RepoPolicy { schemes: ["https", "ssh"].map(String::from).into(), local_roots: vec![] }
+        RepoPolicy {
+            schemes: ["https", "ssh"].map(String::from).into(),
+            local_roots: vec![],
+        }
     }
 
     #[test]
     fn environment_names() {
         assert!(EnvironmentName::parse("my-app_2.0").is_ok());
-        for bad in ["", "   ", "a/b", "has space", "-x", ".hidden", &"n".repeat(300)] {
+        for bad in [
+            "",
+            "   ",
+            "a/b",
+            "has space",
+            "-x",
+            ".hidden",
+            &"n".repeat(300),
+        ] {
             assert!(EnvironmentName::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -292,16 +357,45 @@ mod tests {
         for good in ["main", "feature/x", "fix-1.2", "user/ada/wip", "v1@2"] {
             assert!(BranchName::parse(good).is_ok(), "{good:?}");
         }
-        for bad in ["a..b", "-x", "a@{1}", "@", "x.lock", "a/b.lock/c", "a b", "a~1", "a^", "a:b", "/a", "a/", "a//b", ".a", "a/.b", "a.", "a\\b", "a*", "a?", "a[", ""] {
+        for bad in [
+            "a..b",
+            "-x",
+            "a@{1}",
+            "@",
+            "x.lock",
+            "a/b.lock/c",
+            "a b",
+            "a~1",
+            "a^",
+            "a:b",
+            "/a",
+            "a/",
+            "a//b",
+            ".a",
+            "a/.b",
+            "a.",
+            "a\\b",
+            "a*",
+            "a?",
+            "a[",
+            "",
+        ] {
             assert!(BranchName::parse(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(BranchName::parse("Feature/X_1").unwrap().slug(), "feature-x-1");
+        assert_eq!(
+            BranchName::parse("Feature/X_1").unwrap().slug(),
+            "feature-x-1"
+        );
     }
 
     #[test]
     fn repository_urls() {
         let p = policy();
-        for good in ["https://github.com/ada/app.git", "ssh://git@github.com/ada/app.git", "git@github.com:ada/app.git"] {
+        for good in [
+            "https://github.com/ada/app.git",
+            "ssh://git@github.com/ada/app.git",
+            "git@github.com:ada/app.git",
+        ] {
             assert!(RepositoryUrl::parse(good, &p).is_ok(), "{good:?}");
         }
         for bad in [
@@ -328,7 +422,10 @@ mod tests {
     fn local_paths_only_under_roots() {
         let root = std::env::temp_dir().join(format!("craftastic-roots-{}", std::process::id()));
         std::fs::create_dir_all(root.join("repo")).unwrap();
-        let p = RepoPolicy { schemes: ["https"].map(String::from).into(), local_roots: vec![root.clone()] };
+        let p = RepoPolicy {
+            schemes: ["https"].map(String::from).into(),
+            local_roots: vec![root.clone()],
+        };
         let ok = RepositoryUrl::parse(&format!("file://{}/repo", root.display()), &p).unwrap();
         assert_eq!(ok.kind(), RepositoryKind::Local);
         assert!(RepositoryUrl::parse(&format!("{}/repo/../../..", root.display()), &p).is_err());

@@ -13,7 +13,9 @@ use craftastic_service::access;
 use craftastic_service::sandbox::labels;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(cleanup)).routes(routes!(containers))
+    OpenApiRouter::new()
+        .routes(routes!(cleanup))
+        .routes(routes!(containers))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -49,7 +51,10 @@ pub struct ContainerList {
         (status = 200, description = "What was changed", body = CleanupReport),
         (status = 403, description = "Not an admin", body = ErrorBody),
     ))]
-async fn cleanup(State(state): State<AppState>, Caller(who): Caller) -> ApiResult<Json<CleanupReport>> {
+async fn cleanup(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<CleanupReport>> {
     access::require_admin(state.services.store.as_ref(), who).await?;
     let r = state.services.reconciler.run().await?;
     Ok(Json(CleanupReport {
@@ -67,7 +72,10 @@ async fn cleanup(State(state): State<AppState>, Caller(who): Caller) -> ApiResul
         (status = 200, description = "Containers", body = ContainerList),
         (status = 403, description = "Not an admin", body = ErrorBody),
     ))]
-async fn containers(State(state): State<AppState>, Caller(who): Caller) -> ApiResult<Json<ContainerList>> {
+async fn containers(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<ContainerList>> {
     access::require_admin(state.services.store.as_ref(), who).await?;
     let found = state.services.reconciler.containers().await?;
     Ok(Json(ContainerList {

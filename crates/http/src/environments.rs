@@ -3,7 +3,9 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use craftastic_domain::{BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, ValidationError};
+use craftastic_domain::{
+    BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, ValidationError,
+};
 use craftastic_service::environments::EnvironmentView;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -27,7 +29,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// An id from a path; a malformed one names nothing, so it is a 404 like any unknown id.
 pub fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> ApiResult<T> {
-    raw.parse().map_err(|_| ApiError::from(craftastic_service::ServiceError::NotFound(what)))
+    raw.parse()
+        .map_err(|_| ApiError::from(craftastic_service::ServiceError::NotFound(what)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -150,7 +153,8 @@ async fn create(
     let (name, url, branch) = match (name, url, branch) {
         (Ok(n), Ok(u), Ok(b)) => (n, u, b),
         (n, u, b) => {
-            let errors: Vec<ValidationError> = [n.err(), u.err(), b.err()].into_iter().flatten().collect();
+            let errors: Vec<ValidationError> =
+                [n.err(), u.err(), b.err()].into_iter().flatten().collect();
             return Err(ApiError::invalid_fields(errors));
         }
     };
@@ -162,9 +166,14 @@ async fn create(
 #[utoipa::path(get, path = "/api/environments", tag = "environments",
     security(("bearer" = [])),
     responses((status = 200, description = "The caller's environments", body = EnvironmentList)))]
-async fn list(State(state): State<AppState>, Caller(who): Caller) -> ApiResult<Json<EnvironmentList>> {
+async fn list(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+) -> ApiResult<Json<EnvironmentList>> {
     let envs = state.services.environments.list(who, who.user_id).await?;
-    Ok(Json(EnvironmentList { environments: envs.into_iter().map(Into::into).collect() }))
+    Ok(Json(EnvironmentList {
+        environments: envs.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// A user's environments (that user or an admin only).
@@ -182,7 +191,9 @@ async fn list_for_user(
 ) -> ApiResult<Json<EnvironmentList>> {
     let owner: UserId = path_id(&user_id, "user")?;
     let envs = state.services.environments.list(who, owner).await?;
-    Ok(Json(EnvironmentList { environments: envs.into_iter().map(Into::into).collect() }))
+    Ok(Json(EnvironmentList {
+        environments: envs.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// Whether a name is valid and not yet used by the caller.
@@ -195,10 +206,18 @@ async fn check_name(
     Caller(who): Caller,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Availability>> {
-    Ok(Json(match state.services.environments.check_name(who, &name).await? {
-        Ok(()) => Availability { available: true, reason: None },
-        Err(reason) => Availability { available: false, reason: Some(reason) },
-    }))
+    Ok(Json(
+        match state.services.environments.check_name(who, &name).await? {
+            Ok(()) => Availability {
+                available: true,
+                reason: None,
+            },
+            Err(reason) => Availability {
+                available: false,
+                reason: Some(reason),
+            },
+        },
+    ))
 }
 
 /// One environment.
@@ -209,7 +228,11 @@ async fn check_name(
         (status = 200, description = "The environment", body = EnvironmentBody),
         (status = 404, description = "No such environment", body = ErrorBody),
     ))]
-async fn get(State(state): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> ApiResult<Json<EnvironmentBody>> {
+async fn get(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EnvironmentBody>> {
     let id: EnvironmentId = path_id(&id, "environment")?;
     Ok(Json(state.services.environments.get(who, id).await?.into()))
 }
@@ -224,7 +247,11 @@ async fn get(State(state): State<AppState>, Caller(who): Caller, Path(id): Path<
         (status = 404, description = "No such environment", body = ErrorBody),
         (status = 502, description = "The container engine failed", body = ErrorBody),
     ))]
-async fn delete(State(state): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn delete(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let id: EnvironmentId = path_id(&id, "environment")?;
     state.services.environments.delete(who, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -239,9 +266,15 @@ async fn delete(State(state): State<AppState>, Caller(who): Caller, Path(id): Pa
         (status = 404, description = "No such environment", body = ErrorBody),
         (status = 409, description = "Still being created or deleted", body = ErrorBody),
     ))]
-async fn stop(State(state): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> ApiResult<Json<EnvironmentBody>> {
+async fn stop(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EnvironmentBody>> {
     let id: EnvironmentId = path_id(&id, "environment")?;
-    Ok(Json(state.services.environments.stop(who, id).await?.into()))
+    Ok(Json(
+        state.services.environments.stop(who, id).await?.into(),
+    ))
 }
 
 /// Start the environment's containers again (an environment in `error` is made again).
@@ -254,7 +287,13 @@ async fn stop(State(state): State<AppState>, Caller(who): Caller, Path(id): Path
         (status = 409, description = "Still being created or deleted", body = ErrorBody),
         (status = 502, description = "The container engine failed", body = ErrorBody),
     ))]
-async fn start(State(state): State<AppState>, Caller(who): Caller, Path(id): Path<String>) -> ApiResult<Json<EnvironmentBody>> {
+async fn start(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<EnvironmentBody>> {
     let id: EnvironmentId = path_id(&id, "environment")?;
-    Ok(Json(state.services.environments.start(who, id).await?.into()))
+    Ok(Json(
+        state.services.environments.start(who, id).await?.into(),
+    ))
 }

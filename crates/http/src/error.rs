@@ -105,7 +105,9 @@ impl From<ServiceError> for ApiError {
                     format!("too many failed attempts; try again in {secs} seconds"),
                 )
             },
-            ServiceError::Upstream(message) => Self::new(StatusCode::BAD_GATEWAY, "upstream_failed", message),
+            ServiceError::Upstream(message) => {
+                Self::new(StatusCode::BAD_GATEWAY, "upstream_failed", message)
+            }
             ServiceError::Unavailable(message) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }

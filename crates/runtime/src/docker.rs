@@ -29,7 +29,8 @@ impl DockerRuntime {
     /// Connects to `DOCKER_HOST` (`unix://…` or `tcp://…`), or the local socket when unset,
     /// and agrees on an API version with the engine.
     pub async fn connect() -> RuntimeResult<Self> {
-        let docker = Docker::connect_with_defaults().map_err(|e| RuntimeError::Unavailable(e.to_string()))?;
+        let docker = Docker::connect_with_defaults()
+            .map_err(|e| RuntimeError::Unavailable(e.to_string()))?;
         let docker = docker.negotiate_version().await.map_err(unavailable)?;
         Ok(Self { docker })
     }
@@ -42,11 +43,13 @@ fn unavailable(e: BollardError) -> RuntimeError {
 /// Maps an engine error; 404 becomes [`RuntimeError::NotFound`].
 fn engine(e: BollardError) -> RuntimeError {
     match e {
-        BollardError::DockerResponseServerError { status_code: 404, .. } => RuntimeError::NotFound,
+        BollardError::DockerResponseServerError {
+            status_code: 404, ..
+        } => RuntimeError::NotFound,
         BollardError::DockerResponseServerError { message, .. } => RuntimeError::Engine(message),
-        BollardError::IOError { .. } | BollardError::HyperResponseError { .. } | BollardError::RequestTimeoutError => {
-            unavailable(e)
-        }
+        BollardError::IOError { .. }
+        | BollardError::HyperResponseError { .. }
+        | BollardError::RequestTimeoutError => unavailable(e),
         other => RuntimeError::Engine(other.to_string()),
     }
 }
@@ -55,7 +58,10 @@ fn engine(e: BollardError) -> RuntimeError {
 fn tolerate_missing(r: Result<(), BollardError>) -> RuntimeResult<()> {
     match r {
         Ok(()) => Ok(()),
-        Err(BollardError::DockerResponseServerError { status_code: 304 | 404, .. }) => Ok(()),
+        Err(BollardError::DockerResponseServerError {
+            status_code: 304 | 404,
+            ..
+        }) => Ok(()),
         Err(e) => Err(engine(e)),
     }
 }
@@ -101,7 +107,10 @@ fn docker_config(spec: &ContainerSpec) -> Config<String> {
             nano_cpus: Some(spec.limits.nano_cpus),
             pids_limit: Some(spec.limits.pids),
             mounts: Some(mounts),
-            restart_policy: Some(RestartPolicy { name: Some(RestartPolicyNameEnum::NO), maximum_retry_count: None }),
+            restart_policy: Some(RestartPolicy {
+                name: Some(RestartPolicyNameEnum::NO),
+                maximum_retry_count: None,
+            }),
             ..Default::default()
         }),
         ..Default::default()
@@ -131,10 +140,19 @@ impl Runtime for DockerRuntime {
 
     async fn create(&self, spec: &ContainerSpec) -> RuntimeResult<String> {
         if is_root(&spec.user) {
-            return Err(RuntimeError::Engine("refusing to run a container as root".into()));
+            return Err(RuntimeError::Engine(
+                "refusing to run a container as root".into(),
+            ));
         }
-        let options = CreateContainerOptions { name: spec.name.clone(), platform: None };
-        match self.docker.create_container(Some(options), docker_config(spec)).await {
+        let options = CreateContainerOptions {
+            name: spec.name.clone(),
+            platform: None,
+        };
+        match self
+            .docker
+            .create_container(Some(options), docker_config(spec))
+            .await
+        {
             Ok(created) => Ok(created.id),
             Err(e) => match engine(e) {
                 RuntimeError::NotFound => Err(RuntimeError::ImageMissing(spec.image.clone())),
@@ -145,31 +163,54 @@ impl Runtime for DockerRuntime {
 
     async fn start(&self, id: &str) -> RuntimeResult<()> {
         match self.docker.start_container::<String>(id, None).await {
-            Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Err(RuntimeError::NotFound),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Err(RuntimeError::NotFound),
             other => tolerate_missing(other),
         }
     }
 
     async fn stop(&self, id: &str) -> RuntimeResult<()> {
-        tolerate_missing(self.docker.stop_container(id, Some(StopContainerOptions { t: 3 })).await)
+        tolerate_missing(
+            self.docker
+                .stop_container(id, Some(StopContainerOptions { t: 3 }))
+                .await,
+        )
     }
 
     async fn remove(&self, id: &str) -> RuntimeResult<()> {
-        let options = RemoveContainerOptions { force: true, v: false, link: false };
+        let options = RemoveContainerOptions {
+            force: true,
+            v: false,
+            link: false,
+        };
         tolerate_missing(self.docker.remove_container(id, Some(options)).await)
     }
 
     async fn remove_volume(&self, name: &str) -> RuntimeResult<()> {
-        tolerate_missing(self.docker.remove_volume(name, Some(RemoveVolumeOptions { force: true })).await)
+        tolerate_missing(
+            self.docker
+                .remove_volume(name, Some(RemoveVolumeOptions { force: true }))
+                .await,
+        )
     }
 
     async fn inspect(&self, id: &str) -> RuntimeResult<Option<ContainerInfo>> {
         match self.docker.inspect_container(id, None).await {
             Ok(c) => Ok(Some(ContainerInfo {
                 id: c.id.unwrap_or_default(),
-                name: c.name.unwrap_or_default().trim_start_matches('/').to_owned(),
+                name: c
+                    .name
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_owned(),
                 running: c.state.and_then(|s| s.running).unwrap_or(false),
-                labels: c.config.and_then(|c| c.labels).unwrap_or_default().into_iter().collect(),
+                labels: c
+                    .config
+                    .and_then(|c| c.labels)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
             })),
             Err(e) => match engine(e) {
                 RuntimeError::NotFound => Ok(None),
@@ -179,15 +220,33 @@ impl Runtime for DockerRuntime {
     }
 
     async fn list(&self, labels: &[(&str, &str)]) -> RuntimeResult<Vec<ContainerInfo>> {
-        let filters =
-            HashMap::from([("label".to_owned(), labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>())]);
-        let options = ListContainersOptions { all: true, filters, ..Default::default() };
-        let found = self.docker.list_containers(Some(options)).await.map_err(engine)?;
+        let filters = HashMap::from([(
+            "label".to_owned(),
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>(),
+        )]);
+        let options = ListContainersOptions {
+            all: true,
+            filters,
+            ..Default::default()
+        };
+        let found = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(engine)?;
         Ok(found
             .into_iter()
             .map(|c| ContainerInfo {
                 id: c.id.unwrap_or_default(),
-                name: c.names.and_then(|n| n.into_iter().next()).unwrap_or_default().trim_start_matches('/').to_owned(),
+                name: c
+                    .names
+                    .and_then(|n| n.into_iter().next())
+                    .unwrap_or_default()
+                    .trim_start_matches('/')
+                    .to_owned(),
                 running: c.state.as_deref() == Some("running"),
                 labels: c.labels.unwrap_or_default().into_iter().collect(),
             })
@@ -198,63 +257,108 @@ impl Runtime for DockerRuntime {
         let with_stdin = spec.stdin.is_some();
         let exec = self
             .docker
-            .create_exec(id, CreateExecOptions {
-                cmd: Some(spec.cmd),
-                user: spec.user,
-                working_dir: spec.workdir,
-                env: Some(spec.env),
-                attach_stdin: Some(with_stdin),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                tty: Some(false),
-                ..Default::default()
-            })
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    cmd: Some(spec.cmd),
+                    user: spec.user,
+                    working_dir: spec.workdir,
+                    env: Some(spec.env),
+                    attach_stdin: Some(with_stdin),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    tty: Some(false),
+                    ..Default::default()
+                },
+            )
             .await
             .map_err(engine)?;
         let started = self
             .docker
-            .start_exec(&exec.id, Some(StartExecOptions { detach: false, tty: false, output_capacity: None }))
+            .start_exec(
+                &exec.id,
+                Some(StartExecOptions {
+                    detach: false,
+                    tty: false,
+                    output_capacity: None,
+                }),
+            )
             .await
             .map_err(engine)?;
-        let StartExecResults::Attached { mut output, mut input } = started else {
+        let StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = started
+        else {
             return Err(RuntimeError::Engine("exec started detached".into()));
         };
         if let Some(bytes) = spec.stdin {
-            input.write_all(&bytes).await.map_err(|e| RuntimeError::Engine(format!("writing stdin: {e}")))?;
+            input
+                .write_all(&bytes)
+                .await
+                .map_err(|e| RuntimeError::Engine(format!("writing stdin: {e}")))?;
         }
         input.shutdown().await.ok();
         drop(input);
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         while let Some(chunk) = output.next().await {
             match chunk.map_err(engine)? {
-                LogOutput::StdOut { message } | LogOutput::Console { message } => stdout.extend_from_slice(&message),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                    stdout.extend_from_slice(&message)
+                }
                 LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
                 LogOutput::StdIn { .. } => {}
             }
         }
-        let code = self.docker.inspect_exec(&exec.id).await.map_err(engine)?.exit_code.unwrap_or(-1);
-        Ok(ExecOutput { code, stdout, stderr })
+        let code = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(engine)?
+            .exit_code
+            .unwrap_or(-1);
+        Ok(ExecOutput {
+            code,
+            stdout,
+            stderr,
+        })
     }
 
-    async fn exec_tty(&self, id: &str, spec: ExecSpec, cols: u16, rows: u16) -> RuntimeResult<TtyExec> {
+    async fn exec_tty(
+        &self,
+        id: &str,
+        spec: ExecSpec,
+        cols: u16,
+        rows: u16,
+    ) -> RuntimeResult<TtyExec> {
         let exec = self
             .docker
-            .create_exec(id, CreateExecOptions {
-                cmd: Some(spec.cmd),
-                user: spec.user,
-                working_dir: spec.workdir,
-                env: Some(spec.env),
-                attach_stdin: Some(true),
-                attach_stdout: Some(true),
-                attach_stderr: Some(true),
-                tty: Some(true),
-                ..Default::default()
-            })
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    cmd: Some(spec.cmd),
+                    user: spec.user,
+                    working_dir: spec.workdir,
+                    env: Some(spec.env),
+                    attach_stdin: Some(true),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    tty: Some(true),
+                    ..Default::default()
+                },
+            )
             .await
             .map_err(engine)?;
         let started = self
             .docker
-            .start_exec(&exec.id, Some(StartExecOptions { detach: false, tty: true, output_capacity: None }))
+            .start_exec(
+                &exec.id,
+                Some(StartExecOptions {
+                    detach: false,
+                    tty: true,
+                    output_capacity: None,
+                }),
+            )
             .await
             .map_err(engine)?;
         let StartExecResults::Attached { output, input } = started else {
@@ -267,11 +371,24 @@ impl Runtime for DockerRuntime {
                 Err(e) => Err(engine(e)),
             })
             .boxed();
-        Ok(TtyExec { exec_id: exec.id, output, input })
+        Ok(TtyExec {
+            exec_id: exec.id,
+            output,
+            input,
+        })
     }
 
     async fn resize_tty(&self, exec_id: &str, cols: u16, rows: u16) -> RuntimeResult<()> {
-        self.docker.resize_exec(exec_id, ResizeExecOptions { width: cols, height: rows }).await.map_err(engine)
+        self.docker
+            .resize_exec(
+                exec_id,
+                ResizeExecOptions {
+                    width: cols,
+                    height: rows,
+                },
+            )
+            .await
+            .map_err(engine)
     }
 
     async fn build_image(
@@ -284,12 +401,17 @@ impl Runtime for DockerRuntime {
         let options = BuildImageOptions {
             t: tag.to_owned(),
             dockerfile: "Dockerfile".to_owned(),
-            buildargs: build_args.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            buildargs: build_args
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             rm: true,
             forcerm: true,
             ..Default::default()
         };
-        let mut stream = self.docker.build_image(options, None, Some(Bytes::from(context_tar)));
+        let mut stream = self
+            .docker
+            .build_image(options, None, Some(Bytes::from(context_tar)));
         while let Some(info) = stream.next().await {
             let info = info.map_err(engine)?;
             if let Some(error) = info.error {

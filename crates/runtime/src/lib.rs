@@ -133,7 +133,13 @@ pub trait Runtime: Send + Sync + 'static {
     /// Runs a command to completion and captures what it printed.
     async fn exec(&self, id: &str, spec: ExecSpec) -> RuntimeResult<ExecOutput>;
     /// Starts a command attached to a new terminal of `cols`×`rows`.
-    async fn exec_tty(&self, id: &str, spec: ExecSpec, cols: u16, rows: u16) -> RuntimeResult<TtyExec>;
+    async fn exec_tty(
+        &self,
+        id: &str,
+        spec: ExecSpec,
+        cols: u16,
+        rows: u16,
+    ) -> RuntimeResult<TtyExec>;
     async fn resize_tty(&self, exec_id: &str, cols: u16, rows: u16) -> RuntimeResult<()>;
     /// Builds `tag` from a tar of a build context; `progress` gets each line of build output.
     async fn build_image(

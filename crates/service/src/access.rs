@@ -12,11 +12,18 @@ pub async fn may_access(store: &dyn Store, who: Principal, owner: UserId) -> Ser
     if who.user_id == owner {
         return Ok(true);
     }
-    Ok(store.get_user(who.user_id).await?.is_some_and(|u| u.is_admin))
+    Ok(store
+        .get_user(who.user_id)
+        .await?
+        .is_some_and(|u| u.is_admin))
 }
 
 /// The environment if `who` may reach it; 404 otherwise.
-pub async fn environment(store: &dyn Store, who: Principal, id: EnvironmentId) -> ServiceResult<Environment> {
+pub async fn environment(
+    store: &dyn Store,
+    who: Principal,
+    id: EnvironmentId,
+) -> ServiceResult<Environment> {
     match store.get_environment(id).await? {
         Some(env) if may_access(store, who, env.user_id).await? => Ok(env),
         _ => Err(ServiceError::NotFound("environment")),
@@ -27,6 +34,9 @@ pub async fn environment(store: &dyn Store, who: Principal, id: EnvironmentId) -
 pub async fn require_admin(store: &dyn Store, who: Principal) -> ServiceResult<()> {
     match store.get_user(who.user_id).await? {
         Some(u) if u.is_admin => Ok(()),
-        _ => Err(ServiceError::Forbidden { code: "admin_only", message: "only an admin may do this".into() }),
+        _ => Err(ServiceError::Forbidden {
+            code: "admin_only",
+            message: "only an admin may do this".into(),
+        }),
     }
 }

@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use craftastic_domain::{BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId};
 use craftastic_runtime::Runtime;
-use craftastic_store::{Environment, EnvironmentStatus, NewAuditEntry, NewEnvironment, Store, StoreError, Workspace};
+use craftastic_store::{
+    Environment, EnvironmentStatus, NewAuditEntry, NewEnvironment, Store, StoreError, Workspace,
+};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
@@ -55,7 +57,13 @@ impl Environments {
         settings: Arc<SandboxSettings>,
         workspaces: Workspaces,
     ) -> Self {
-        Self { store, runtime, settings, workspaces, provisioning: Arc::default() }
+        Self {
+            store,
+            runtime,
+            settings,
+            workspaces,
+            provisioning: Arc::default(),
+        }
     }
 
     pub fn settings(&self) -> &SandboxSettings {
@@ -81,7 +89,9 @@ impl Environments {
                 user_id: who.user_id,
                 name,
                 repository_url,
-                branch: branch.clone().unwrap_or_else(|| BranchName::from_trusted(DEFAULT_BRANCH.into())),
+                branch: branch
+                    .clone()
+                    .unwrap_or_else(|| BranchName::from_trusted(DEFAULT_BRANCH.into())),
                 now: Utc::now(),
             })
             .await
@@ -92,9 +102,18 @@ impl Environments {
                 },
                 other => other.into(),
             })?;
-        self.audit(who.user_id, "environments.create", &env, json!({ "repositoryUrl": env.repository_url })).await;
+        self.audit(
+            who.user_id,
+            "environments.create",
+            &env,
+            json!({ "repositoryUrl": env.repository_url }),
+        )
+        .await;
         self.spawn_provision(env.clone(), branch);
-        Ok(EnvironmentView { environment: env, workspaces: Vec::new() })
+        Ok(EnvironmentView {
+            environment: env,
+            workspaces: Vec::new(),
+        })
     }
 
     fn spawn_provision(&self, env: Environment, requested_branch: Option<BranchName>) {
@@ -103,7 +122,10 @@ impl Environments {
         let mut tasks = self.provisioning.lock().expect("provisioning map");
         let handle = tokio::spawn(async move {
             this.provision(env, requested_branch).await;
-            this.provisioning.lock().expect("provisioning map").remove(&id);
+            this.provisioning
+                .lock()
+                .expect("provisioning map")
+                .remove(&id);
         });
         tasks.insert(id, handle);
     }
@@ -111,8 +133,13 @@ impl Environments {
     async fn provision(&self, env: Environment, requested_branch: Option<BranchName>) {
         let started = std::time::Instant::now();
         let outcome = async {
-            let branch = self.prepare_repository(&env, requested_branch.as_ref()).await?;
-            let env = Environment { branch, ..env.clone() };
+            let branch = self
+                .prepare_repository(&env, requested_branch.as_ref())
+                .await?;
+            let env = Environment {
+                branch,
+                ..env.clone()
+            };
             self.workspaces.ensure(&env, &env.branch).await?;
             Ok::<_, ServiceError>(())
         }
@@ -123,14 +150,22 @@ impl Environments {
         };
         tracing::info!(environment = %env.id, status = status.as_str(), error = error.as_deref().unwrap_or(""),
             elapsed_ms = started.elapsed().as_millis() as u64, "environment provisioned");
-        if let Err(e) = self.store.set_environment_status(env.id, status, error.as_deref()).await {
+        if let Err(e) = self
+            .store
+            .set_environment_status(env.id, status, error.as_deref())
+            .await
+        {
             tracing::warn!(environment = %env.id, error = %e, "environment vanished while it was being made");
         }
     }
 
     /// Makes the bare clone (or an empty repository) at its place, owned by the sandbox
     /// user, and returns the default branch.
-    async fn prepare_repository(&self, env: &Environment, requested: Option<&BranchName>) -> ServiceResult<BranchName> {
+    async fn prepare_repository(
+        &self,
+        env: &Environment,
+        requested: Option<&BranchName>,
+    ) -> ServiceResult<BranchName> {
         let dest = self.settings.repo_path(env.id);
         if !dest.exists() {
             let partial = self.settings.partial_repo_path(env.id);
@@ -139,14 +174,17 @@ impl Environments {
                 .recursive(true)
                 .mode(0o711)
                 .create(self.settings.repos_dir())
-                .map_err(|e| ServiceError::Internal(format!("creating the repositories folder: {e}")))?;
+                .map_err(|e| {
+                    ServiceError::Internal(format!("creating the repositories folder: {e}"))
+                })?;
             let result = self.clone_into(env, requested, &partial).await;
             if let Err(e) = result {
                 remove_dir_if_exists(&partial).await?;
                 return Err(e);
             }
-            chown_recursive(&partial, self.settings.uid, self.settings.gid)
-                .map_err(|e| ServiceError::Internal(format!("handing the clone to the sandbox user: {e}")))?;
+            chown_recursive(&partial, self.settings.uid, self.settings.gid).map_err(|e| {
+                ServiceError::Internal(format!("handing the clone to the sandbox user: {e}"))
+            })?;
             tokio::fs::rename(&partial, &dest)
                 .await
                 .map_err(|e| ServiceError::Internal(format!("moving the clone into place: {e}")))?;
@@ -158,18 +196,36 @@ impl Environments {
         Ok(branch)
     }
 
-    async fn clone_into(&self, env: &Environment, requested: Option<&BranchName>, dir: &Path) -> ServiceResult<()> {
+    async fn clone_into(
+        &self,
+        env: &Environment,
+        requested: Option<&BranchName>,
+        dir: &Path,
+    ) -> ServiceResult<()> {
         let known_hosts = self.settings.known_hosts();
-        let git = HostGit { policy: &self.settings.repo_policy, known_hosts: &known_hosts, timeout: self.settings.clone_timeout };
+        let git = HostGit {
+            policy: &self.settings.repo_policy,
+            known_hosts: &known_hosts,
+            timeout: self.settings.clone_timeout,
+        };
         let failed = |e: crate::host_git::CloneError| ServiceError::Upstream(e.0);
         match &env.repository_url {
-            Some(url) => git.clone_bare(url, requested, dir, None).await.map_err(failed)?,
+            Some(url) => git
+                .clone_bare(url, requested, dir, None)
+                .await
+                .map_err(failed)?,
             None => git.init_bare(&env.branch, dir).await.map_err(failed)?,
         }
         let branch = head_branch(dir).unwrap_or_else(|| env.branch.clone());
         if !has_branch(dir, &branch) {
-            let user = self.store.get_user(env.user_id).await?.ok_or(ServiceError::NotFound("user"))?;
-            git.initial_commit(dir, &branch, (user.name.as_str(), user.email.as_str())).await.map_err(failed)?;
+            let user = self
+                .store
+                .get_user(env.user_id)
+                .await?
+                .ok_or(ServiceError::NotFound("user"))?;
+            git.initial_commit(dir, &branch, (user.name.as_str(), user.email.as_str()))
+                .await
+                .map_err(failed)?;
         }
         Ok(())
     }
@@ -181,7 +237,10 @@ impl Environments {
 
     async fn view(&self, environment: Environment) -> ServiceResult<EnvironmentView> {
         let workspaces = self.store.list_workspaces(Some(environment.id)).await?;
-        Ok(EnvironmentView { environment, workspaces })
+        Ok(EnvironmentView {
+            environment,
+            workspaces,
+        })
     }
 
     /// The environments of `owner`. Only the owner or an admin may list them; to anyone
@@ -195,10 +254,14 @@ impl Environments {
         Ok(envs
             .into_iter()
             .map(|environment| {
-                let (mine, rest): (Vec<_>, Vec<_>) =
-                    workspaces.drain(..).partition(|w| w.environment_id == environment.id);
+                let (mine, rest): (Vec<_>, Vec<_>) = workspaces
+                    .drain(..)
+                    .partition(|w| w.environment_id == environment.id);
                 workspaces = rest;
-                EnvironmentView { environment, workspaces: mine }
+                EnvironmentView {
+                    environment,
+                    workspaces: mine,
+                }
             })
             .collect())
     }
@@ -209,7 +272,11 @@ impl Environments {
             Ok(n) => n,
             Err(e) => return Ok(Err(e.message)),
         };
-        if self.store.environment_name_taken(who.user_id, name.as_str()).await? {
+        if self
+            .store
+            .environment_name_taken(who.user_id, name.as_str())
+            .await?
+        {
             return Ok(Err("you already have an environment of this name".into()));
         }
         Ok(Ok(()))
@@ -223,8 +290,11 @@ impl Environments {
         for ws in self.store.list_workspaces(Some(env.id)).await? {
             self.workspaces.stop(&ws).await?;
         }
-        self.store.set_environment_status(env.id, EnvironmentStatus::Stopped, None).await?;
-        self.audit(who.user_id, "environments.stop", &env, json!({})).await;
+        self.store
+            .set_environment_status(env.id, EnvironmentStatus::Stopped, None)
+            .await?;
+        self.audit(who.user_id, "environments.stop", &env, json!({}))
+            .await;
         self.get(who, id).await
     }
 
@@ -234,17 +304,28 @@ impl Environments {
     pub async fn start(&self, who: Principal, id: EnvironmentId) -> ServiceResult<EnvironmentView> {
         let env = access::environment(self.store.as_ref(), who, id).await?;
         if env.status == EnvironmentStatus::Error {
-            self.store.set_environment_status(env.id, EnvironmentStatus::Creating, None).await?;
+            self.store
+                .set_environment_status(env.id, EnvironmentStatus::Creating, None)
+                .await?;
             let requested = env.repository_url.as_ref().map(|_| env.branch.clone());
-            self.spawn_provision(Environment { status: EnvironmentStatus::Creating, ..env }, requested);
+            self.spawn_provision(
+                Environment {
+                    status: EnvironmentStatus::Creating,
+                    ..env
+                },
+                requested,
+            );
             return self.get(who, id).await;
         }
         require_settled(&env)?;
         for ws in self.store.list_workspaces(Some(env.id)).await? {
             self.workspaces.ensure(&env, &ws.branch).await?;
         }
-        self.store.set_environment_status(env.id, EnvironmentStatus::Running, None).await?;
-        self.audit(who.user_id, "environments.start", &env, json!({})).await;
+        self.store
+            .set_environment_status(env.id, EnvironmentStatus::Running, None)
+            .await?;
+        self.audit(who.user_id, "environments.start", &env, json!({}))
+            .await;
         self.get(who, id).await
     }
 
@@ -252,15 +333,22 @@ impl Environments {
     /// Making it is cancelled if it is under way.
     pub async fn delete(&self, who: Principal, id: EnvironmentId) -> ServiceResult<()> {
         let env = access::environment(self.store.as_ref(), who, id).await?;
-        self.store.set_environment_status(env.id, EnvironmentStatus::Deleting, None).await?;
+        self.store
+            .set_environment_status(env.id, EnvironmentStatus::Deleting, None)
+            .await?;
         self.destroy(env.id).await?;
-        self.audit(who.user_id, "environments.delete", &env, json!({})).await;
+        self.audit(who.user_id, "environments.delete", &env, json!({}))
+            .await;
         Ok(())
     }
 
     /// Removes everything of an environment; safe to run again after a crash.
     pub(crate) async fn destroy(&self, id: EnvironmentId) -> ServiceResult<()> {
-        let task = self.provisioning.lock().expect("provisioning map").remove(&id);
+        let task = self
+            .provisioning
+            .lock()
+            .expect("provisioning map")
+            .remove(&id);
         if let Some(task) = task {
             task.abort();
             let _ = task.await;
@@ -271,12 +359,17 @@ impl Environments {
         let env_label = id.to_string();
         let leftovers = self
             .runtime
-            .list(&[(labels::INSTANCE, &self.settings.instance), (labels::ENVIRONMENT, &env_label)])
+            .list(&[
+                (labels::INSTANCE, &self.settings.instance),
+                (labels::ENVIRONMENT, &env_label),
+            ])
             .await?;
         for c in leftovers {
             self.runtime.remove(&c.id).await?;
             if let Some(ws) = c.labels.get(labels::WORKSPACE) {
-                self.runtime.remove_volume(&format!("{}{ws}", crate::sandbox::VOLUME_PREFIX)).await?;
+                self.runtime
+                    .remove_volume(&format!("{}{ws}", crate::sandbox::VOLUME_PREFIX))
+                    .await?;
             }
         }
         remove_dir_if_exists(&self.settings.partial_repo_path(id)).await?;
@@ -306,10 +399,19 @@ impl Environments {
     }
 
     pub(crate) fn is_provisioning(&self, id: EnvironmentId) -> bool {
-        self.provisioning.lock().expect("provisioning map").contains_key(&id)
+        self.provisioning
+            .lock()
+            .expect("provisioning map")
+            .contains_key(&id)
     }
 
-    async fn audit(&self, user: UserId, action: &str, env: &Environment, details: serde_json::Value) {
+    async fn audit(
+        &self,
+        user: UserId,
+        action: &str,
+        env: &Environment,
+        details: serde_json::Value,
+    ) {
         let entry = NewAuditEntry {
             user_id: Some(user),
             action: action.into(),
@@ -329,7 +431,10 @@ fn require_settled(env: &Environment) -> ServiceResult<()> {
         EnvironmentStatus::Running | EnvironmentStatus::Stopped => Ok(()),
         other => Err(ServiceError::Conflict {
             code: "not_ready",
-            message: format!("the environment is {}; wait until it is running or stopped", other.as_str()),
+            message: format!(
+                "the environment is {}; wait until it is running or stopped",
+                other.as_str()
+            ),
         }),
     }
 }
@@ -345,15 +450,20 @@ fn head_branch(repo: &Path) -> Option<BranchName> {
 fn has_branch(repo: &Path, branch: &BranchName) -> bool {
     let full = format!("refs/heads/{branch}");
     repo.join(&full).is_file()
-        || std::fs::read_to_string(repo.join("packed-refs"))
-            .is_ok_and(|p| p.lines().any(|l| l.split_once(' ').is_some_and(|(_, r)| r == full)))
+        || std::fs::read_to_string(repo.join("packed-refs")).is_ok_and(|p| {
+            p.lines()
+                .any(|l| l.split_once(' ').is_some_and(|(_, r)| r == full))
+        })
 }
 
 async fn remove_dir_if_exists(path: &Path) -> ServiceResult<()> {
     match tokio::fs::remove_dir_all(path).await {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ServiceError::Internal(format!("removing {}: {e}", path.display()))),
+        Err(e) => Err(ServiceError::Internal(format!(
+            "removing {}: {e}",
+            path.display()
+        ))),
     }
 }
 

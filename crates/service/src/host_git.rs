@@ -57,10 +57,17 @@ impl HostGit<'_> {
     }
 
     async fn run(&self, mut cmd: Command, what: &str) -> Result<String, CloneError> {
-        let child = cmd.spawn().map_err(|e| CloneError(format!("cannot run git on the server: {e}")))?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| CloneError(format!("cannot run git on the server: {e}")))?;
         let out = tokio::time::timeout(self.timeout, child.wait_with_output())
             .await
-            .map_err(|_| CloneError(format!("{what} took longer than {} seconds and was stopped", self.timeout.as_secs())))?
+            .map_err(|_| {
+                CloneError(format!(
+                    "{what} took longer than {} seconds and was stopped",
+                    self.timeout.as_secs()
+                ))
+            })?
             .map_err(|e| CloneError(format!("cannot run git on the server: {e}")))?;
         if out.status.success() {
             return Ok(String::from_utf8_lossy(&out.stdout).into_owned());
@@ -87,7 +94,10 @@ impl HostGit<'_> {
         if let Some(b) = branch {
             cmd.args(["--branch", b.as_str()]);
         }
-        cmd.args(["--config", "remote.origin.fetch=+refs/heads/*:refs/remotes/origin/*"]);
+        cmd.args([
+            "--config",
+            "remote.origin.fetch=+refs/heads/*:refs/remotes/origin/*",
+        ]);
         cmd.arg("--end-of-options").arg(url.as_str()).arg(dest);
         self.run(cmd, "cloning the repository").await.map(drop)
     }
@@ -95,13 +105,20 @@ impl HostGit<'_> {
     /// A new bare repository whose HEAD is `branch`.
     pub async fn init_bare(&self, branch: &BranchName, dest: &Path) -> Result<(), CloneError> {
         let mut cmd = self.command(None);
-        cmd.args(["init", "--bare", "--quiet"]).arg(format!("--initial-branch={branch}")).arg(dest);
+        cmd.args(["init", "--bare", "--quiet"])
+            .arg(format!("--initial-branch={branch}"))
+            .arg(dest);
         self.run(cmd, "creating the repository").await.map(drop)
     }
 
     /// Gives a repository without commits a first, empty commit on `branch`, so that a
     /// worktree can be made of it. Only for a fresh repository no container has seen.
-    pub async fn initial_commit(&self, repo: &Path, branch: &BranchName, author: (&str, &str)) -> Result<(), CloneError> {
+    pub async fn initial_commit(
+        &self,
+        repo: &Path,
+        branch: &BranchName,
+        author: (&str, &str),
+    ) -> Result<(), CloneError> {
         let with_author = |mut cmd: Command| {
             cmd.env("GIT_AUTHOR_NAME", author.0)
                 .env("GIT_AUTHOR_EMAIL", author.1)
@@ -114,10 +131,18 @@ impl HostGit<'_> {
         let mut cmd = with_author(self.command(None));
         cmd.args(["hash-object", "-t", "tree", "-w", "--stdin"]);
         cmd.stdin(Stdio::null());
-        let tree = self.run(cmd, "creating the first commit").await?.trim().to_owned();
+        let tree = self
+            .run(cmd, "creating the first commit")
+            .await?
+            .trim()
+            .to_owned();
         let mut cmd = with_author(self.command(None));
         cmd.args(["commit-tree", &tree, "-m", "Initial commit"]);
-        let commit = self.run(cmd, "creating the first commit").await?.trim().to_owned();
+        let commit = self
+            .run(cmd, "creating the first commit")
+            .await?
+            .trim()
+            .to_owned();
         let mut cmd = with_author(self.command(None));
         cmd.args(["update-ref", &format!("refs/heads/{branch}"), &commit]);
         self.run(cmd, "creating the first commit").await.map(drop)
@@ -127,7 +152,10 @@ impl HostGit<'_> {
 /// Turns git's stderr (in the C locale) into a sentence a person can act on.
 fn explain(stderr: &str) -> String {
     let has = |needle: &str| stderr.contains(needle);
-    if has("Could not resolve host") || has("Could not resolve hostname") || has("Name or service not known") {
+    if has("Could not resolve host")
+        || has("Could not resolve hostname")
+        || has("Name or service not known")
+    {
         "cannot reach the repository: its host name does not resolve; check the URL".into()
     } else if has("Connection refused")
         || has("Connection timed out")
@@ -143,17 +171,29 @@ fn explain(stderr: &str) -> String {
         || has("Permission denied (publickey")
         || has("terminal prompts disabled")
     {
-        "the repository needs credentials: it is private, so link a GitHub account that can read it".into()
-    } else if let Some(branch) = stderr.split("Remote branch ").nth(1).and_then(|r| r.split(" not found").next()) {
+        "the repository needs credentials: it is private, so link a GitHub account that can read it"
+            .into()
+    } else if let Some(branch) = stderr
+        .split("Remote branch ")
+        .nth(1)
+        .and_then(|r| r.split(" not found").next())
+    {
         format!("the branch {branch} does not exist in the repository")
-    } else if has("Repository not found") || has("does not appear to be a git repository") || has("not found") {
+    } else if has("Repository not found")
+        || has("does not appear to be a git repository")
+        || has("not found")
+    {
         "the repository does not exist, or it is private and no linked account can read it".into()
     } else if has("No space left on device") {
         "the server is out of disk space; free some and start the environment again".into()
     } else if has("transport") && has("not allowed") {
         "this kind of repository address is not allowed on this server".into()
     } else {
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("git failed without a message");
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("git failed without a message");
         format!("git failed: {}", last.trim().trim_start_matches("fatal: "))
     }
 }
@@ -166,7 +206,17 @@ mod tests {
     fn git_errors_become_sentences() {
         assert!(explain("fatal: unable to access 'https://nope.invalid/x/': Could not resolve host: nope.invalid").contains("does not resolve"));
         assert!(explain("fatal: unable to access 'http://127.0.0.1:9/x/': Failed to connect to 127.0.0.1 port 9").contains("does not answer"));
-        assert_eq!(explain("warning: Could not find remote branch nope to clone.\nfatal: Remote branch nope not found in upstream origin"), "the branch nope does not exist in the repository");
-        assert!(explain("fatal: could not read Username for 'https://github.com': terminal prompts disabled").contains("private"));
+        assert_eq!(
+            explain(
+                "warning: Could not find remote branch nope to clone.\nfatal: Remote branch nope not found in upstream origin"
+            ),
+            "the branch nope does not exist in the repository"
+        );
+        assert!(
+            explain(
+                "fatal: could not read Username for 'https://github.com': terminal prompts disabled"
+            )
+            .contains("private")
+        );
     }
 }

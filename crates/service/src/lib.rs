@@ -43,10 +43,28 @@ impl Services {
         sandbox: sandbox::SandboxSettings,
     ) -> Self {
         let sandbox = Arc::new(sandbox);
-        let workspaces = workspaces::Workspaces::new(store.clone(), runtime.clone(), sandbox.clone());
-        let environments =
-            environments::Environments::new(store.clone(), runtime.clone(), sandbox.clone(), workspaces.clone());
-        let reconciler = reconcile::Reconciler::new(store.clone(), runtime.clone(), sandbox, environments.clone());
-        Self { auth: auth::Auth::new(store.clone(), auth), store, runtime, environments, workspaces, reconciler, cipher }
+        let workspaces =
+            workspaces::Workspaces::new(store.clone(), runtime.clone(), sandbox.clone());
+        let environments = environments::Environments::new(
+            store.clone(),
+            runtime.clone(),
+            sandbox.clone(),
+            workspaces.clone(),
+        );
+        let reconciler = reconcile::Reconciler::new(
+            store.clone(),
+            runtime.clone(),
+            sandbox,
+            environments.clone(),
+        );
+        Self {
+            auth: auth::Auth::new(store.clone(), auth),
+            store,
+            runtime,
+            environments,
+            workspaces,
+            reconciler,
+            cipher,
+        }
     }
 }

@@ -36,7 +36,12 @@ impl Reconciler {
         settings: Arc<SandboxSettings>,
         environments: Environments,
     ) -> Self {
-        Self { store, runtime, settings, environments }
+        Self {
+            store,
+            runtime,
+            settings,
+            environments,
+        }
     }
 
     /// At start: finishes what a previous run left half done, then reconciles.
@@ -51,7 +56,10 @@ impl Reconciler {
     /// clones without an environment are removed.
     pub async fn run(&self) -> ServiceResult<Report> {
         let mut report = Report::default();
-        let containers = self.runtime.list(&[(labels::INSTANCE, &self.settings.instance)]).await?;
+        let containers = self
+            .runtime
+            .list(&[(labels::INSTANCE, &self.settings.instance)])
+            .await?;
         let workspaces = self.store.list_workspaces(None).await?;
         let known: HashSet<String> = workspaces.iter().map(|w| w.id.to_string()).collect();
         for c in &containers {
@@ -65,22 +73,31 @@ impl Reconciler {
                 tracing::info!(container = %c.name, "removing a container that no workspace owns");
                 self.runtime.remove(&c.id).await?;
                 if !ws.is_empty() {
-                    self.runtime.remove_volume(&format!("{}{ws}", sandbox::VOLUME_PREFIX)).await?;
+                    self.runtime
+                        .remove_volume(&format!("{}{ws}", sandbox::VOLUME_PREFIX))
+                        .await?;
                 }
                 report.removed_containers += 1;
             }
         }
-        let by_id: HashMap<&str, bool> = containers.iter().map(|c| (c.id.as_str(), c.running)).collect();
+        let by_id: HashMap<&str, bool> = containers
+            .iter()
+            .map(|c| (c.id.as_str(), c.running))
+            .collect();
         for ws in &workspaces {
             let Some(id) = &ws.container_id else { continue };
             match by_id.get(id.as_str()) {
                 None if ws.status != WorkspaceStatus::Creating => {
                     tracing::info!(workspace = %ws.id, "its container is gone; it will be recreated on next use");
-                    self.store.set_workspace_state(ws.id, WorkspaceStatus::Missing, None, None).await?;
+                    self.store
+                        .set_workspace_state(ws.id, WorkspaceStatus::Missing, None, None)
+                        .await?;
                     report.missing_workspaces += 1;
                 }
                 Some(false) if ws.status == WorkspaceStatus::Running => {
-                    self.store.set_workspace_state(ws.id, WorkspaceStatus::Stopped, Some(id), None).await?;
+                    self.store
+                        .set_workspace_state(ws.id, WorkspaceStatus::Stopped, Some(id), None)
+                        .await?;
                     report.stopped_workspaces += 1;
                 }
                 _ => {}
@@ -94,13 +111,26 @@ impl Reconciler {
     }
 
     async fn remove_orphan_repositories(&self) -> ServiceResult<usize> {
-        let Ok(entries) = std::fs::read_dir(self.settings.repos_dir()) else { return Ok(0) };
-        let envs: HashSet<EnvironmentId> = self.store.list_environments(None).await?.into_iter().map(|e| e.id).collect();
+        let Ok(entries) = std::fs::read_dir(self.settings.repos_dir()) else {
+            return Ok(0);
+        };
+        let envs: HashSet<EnvironmentId> = self
+            .store
+            .list_environments(None)
+            .await?
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
         let mut removed = 0;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let id = name.strip_prefix(".partial-").unwrap_or(&name).strip_suffix(".git");
-            let Some(id) = id.and_then(|i| i.parse::<EnvironmentId>().ok()) else { continue };
+            let id = name
+                .strip_prefix(".partial-")
+                .unwrap_or(&name)
+                .strip_suffix(".git");
+            let Some(id) = id.and_then(|i| i.parse::<EnvironmentId>().ok()) else {
+                continue;
+            };
             let partial = name.starts_with(".partial-");
             let orphan = !envs.contains(&id) || partial;
             if orphan && !self.environments.is_provisioning(id) {
@@ -115,7 +145,10 @@ impl Reconciler {
 
     /// Every container this server labelled as its own.
     pub async fn containers(&self) -> ServiceResult<Vec<craftastic_runtime::ContainerInfo>> {
-        Ok(self.runtime.list(&[(labels::INSTANCE, &self.settings.instance)]).await?)
+        Ok(self
+            .runtime
+            .list(&[(labels::INSTANCE, &self.settings.instance)])
+            .await?)
     }
 
     /// Runs [`Self::run`] every `period` until the returned handle is dropped or aborted.

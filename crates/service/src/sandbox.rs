@@ -96,20 +96,33 @@ pub fn workspace_spec(
         (labels::BRANCH.to_owned(), branch.to_string()),
         (labels::OWNER.to_owned(), owner.to_string()),
     ]);
-    let hostname: String = format!("{}-{}", env_name.to_ascii_lowercase().replace(['.', '_'], "-"), branch.slug())
-        .chars()
-        .take(63)
-        .collect();
+    let hostname: String = format!(
+        "{}-{}",
+        env_name.to_ascii_lowercase().replace(['.', '_'], "-"),
+        branch.slug()
+    )
+    .chars()
+    .take(63)
+    .collect();
     ContainerSpec {
         name: container_name(ws),
         image: settings.image.clone(),
         user: settings.user.clone(),
         hostname: Some(hostname.trim_matches('-').to_owned()),
         labels,
-        binds: vec![Bind { source: settings.repo_path(env), target: repo_mount(env) }],
+        binds: vec![Bind {
+            source: settings.repo_path(env),
+            target: repo_mount(env),
+        }],
         volumes: vec![
-            VolumeMount { name: volume_name(ws), target: WORKSPACE_DIR.to_owned() },
-            VolumeMount { name: volume_name(ws), target: worktree_path(ws) },
+            VolumeMount {
+                name: volume_name(ws),
+                target: WORKSPACE_DIR.to_owned(),
+            },
+            VolumeMount {
+                name: volume_name(ws),
+                target: worktree_path(ws),
+            },
         ],
         env: vec![
             ("CRAFTASTIC_ENVIRONMENT".into(), env_name.to_owned()),

@@ -23,17 +23,29 @@ else
     git -C "$repo" worktree add --quiet --lock --reason craftastic -b "$branch" -- "$worktree" "$base"
 fi"#;
 
+/// One lock per (environment, branch): the making of a workspace is serialised per branch.
+type BranchLocks = HashMap<(EnvironmentId, BranchName), Arc<tokio::sync::Mutex<()>>>;
+
 #[derive(Clone)]
 pub struct Workspaces {
     store: Arc<dyn Store>,
     runtime: Arc<dyn Runtime>,
     settings: Arc<SandboxSettings>,
-    locks: Arc<Mutex<HashMap<(EnvironmentId, BranchName), Arc<tokio::sync::Mutex<()>>>>>,
+    locks: Arc<Mutex<BranchLocks>>,
 }
 
 impl Workspaces {
-    pub fn new(store: Arc<dyn Store>, runtime: Arc<dyn Runtime>, settings: Arc<SandboxSettings>) -> Self {
-        Self { store, runtime, settings, locks: Arc::default() }
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn Runtime>,
+        settings: Arc<SandboxSettings>,
+    ) -> Self {
+        Self {
+            store,
+            runtime,
+            settings,
+            locks: Arc::default(),
+        }
     }
 
     fn lock_for(&self, env: EnvironmentId, branch: &BranchName) -> Arc<tokio::sync::Mutex<()>> {
@@ -52,7 +64,11 @@ impl Workspaces {
         let _guard = lock.lock().await;
         let ws = match self.store.get_workspace(env.id, branch).await? {
             Some(ws) => ws,
-            None => match self.store.create_workspace(env.id, branch, WorkspaceId::new()).await {
+            None => match self
+                .store
+                .create_workspace(env.id, branch, WorkspaceId::new())
+                .await
+            {
                 Ok(ws) => ws,
                 Err(StoreError::NotFound) => return Err(ServiceError::NotFound("environment")),
                 Err(StoreError::Conflict(_)) => self
@@ -65,13 +81,23 @@ impl Workspaces {
         };
         match self.bring_up(env, &ws).await {
             Ok(container_id) => {
-                self.store.set_workspace_state(ws.id, WorkspaceStatus::Running, Some(&container_id), None).await?;
-                Ok(Workspace { container_id: Some(container_id), status: WorkspaceStatus::Running, error: None, ..ws })
+                self.store
+                    .set_workspace_state(ws.id, WorkspaceStatus::Running, Some(&container_id), None)
+                    .await?;
+                Ok(Workspace {
+                    container_id: Some(container_id),
+                    status: WorkspaceStatus::Running,
+                    error: None,
+                    ..ws
+                })
             }
             Err(e) => {
                 let message = e.to_string();
                 tracing::warn!(workspace = %ws.id, error = %message, "workspace did not come up");
-                let _ = self.store.set_workspace_state(ws.id, WorkspaceStatus::Error, None, Some(&message)).await;
+                let _ = self
+                    .store
+                    .set_workspace_state(ws.id, WorkspaceStatus::Error, None, Some(&message))
+                    .await;
                 Err(e)
             }
         }
@@ -94,7 +120,14 @@ impl Workspaces {
     }
 
     async fn create_container(&self, env: &Environment, ws: &Workspace) -> ServiceResult<String> {
-        let spec = sandbox::workspace_spec(&self.settings, env.user_id, env.id, env.name.as_str(), ws.id, &ws.branch);
+        let spec = sandbox::workspace_spec(
+            &self.settings,
+            env.user_id,
+            env.id,
+            env.name.as_str(),
+            ws.id,
+            &ws.branch,
+        );
         // A container of this name without a row pointing at it was left by a crash
         // between creating it and recording it: replace it.
         if let Some(stale) = self.runtime.inspect(&spec.name).await? {
@@ -102,7 +135,9 @@ impl Workspaces {
         }
         match self.runtime.create(&spec).await {
             Ok(id) => {
-                self.store.set_workspace_state(ws.id, WorkspaceStatus::Creating, Some(&id), None).await?;
+                self.store
+                    .set_workspace_state(ws.id, WorkspaceStatus::Creating, Some(&id), None)
+                    .await?;
                 Ok(id)
             }
             Err(RuntimeError::ImageMissing(image)) => Err(ServiceError::Upstream(format!(
@@ -112,26 +147,38 @@ impl Workspaces {
         }
     }
 
-    async fn make_worktree(&self, env: &Environment, ws: &Workspace, container: &str) -> ServiceResult<()> {
+    async fn make_worktree(
+        &self,
+        env: &Environment,
+        ws: &Workspace,
+        container: &str,
+    ) -> ServiceResult<()> {
         let out = self
             .runtime
-            .exec(container, ExecSpec {
-                cmd: vec![
-                    "sh".into(),
-                    "-c".into(),
-                    WORKTREE_SCRIPT.into(),
-                    "worktree".into(),
-                    sandbox::repo_mount(env.id),
-                    sandbox::worktree_path(ws.id),
-                    ws.branch.to_string(),
-                    env.branch.to_string(),
-                ],
-                ..Default::default()
-            })
+            .exec(
+                container,
+                ExecSpec {
+                    cmd: vec![
+                        "sh".into(),
+                        "-c".into(),
+                        WORKTREE_SCRIPT.into(),
+                        "worktree".into(),
+                        sandbox::repo_mount(env.id),
+                        sandbox::worktree_path(ws.id),
+                        ws.branch.to_string(),
+                        env.branch.to_string(),
+                    ],
+                    ..Default::default()
+                },
+            )
             .await?;
         if out.code != 0 {
             let stderr = out.stderr_str();
-            let reason = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no message");
+            let reason = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no message");
             return Err(ServiceError::Upstream(format!(
                 "could not check out {} in the workspace: {}",
                 ws.branch,
@@ -146,7 +193,14 @@ impl Workspaces {
         if let Some(id) = &ws.container_id {
             self.runtime.stop(id).await?;
         }
-        self.store.set_workspace_state(ws.id, WorkspaceStatus::Stopped, ws.container_id.as_deref(), None).await?;
+        self.store
+            .set_workspace_state(
+                ws.id,
+                WorkspaceStatus::Stopped,
+                ws.container_id.as_deref(),
+                None,
+            )
+            .await?;
         Ok(())
     }
 
@@ -157,12 +211,23 @@ impl Workspaces {
             self.runtime.remove(id).await?;
         }
         self.runtime.remove(&sandbox::container_name(ws.id)).await?;
-        self.runtime.remove_volume(&sandbox::volume_name(ws.id)).await?;
-        let admin_dir = self.settings.repo_path(env).join("worktrees").join(ws.id.to_string());
+        self.runtime
+            .remove_volume(&sandbox::volume_name(ws.id))
+            .await?;
+        let admin_dir = self
+            .settings
+            .repo_path(env)
+            .join("worktrees")
+            .join(ws.id.to_string());
         match tokio::fs::remove_dir_all(&admin_dir).await {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(ServiceError::Internal(format!("removing {}: {e}", admin_dir.display()))),
+            Err(e) => {
+                return Err(ServiceError::Internal(format!(
+                    "removing {}: {e}",
+                    admin_dir.display()
+                )));
+            }
         }
         self.store.delete_workspace(ws.id).await?;
         Ok(())

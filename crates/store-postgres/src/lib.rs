@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use craftastic_domain::{BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, UserName, WorkspaceId};
+use craftastic_domain::{
+    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, UserName, WorkspaceId,
+};
 use craftastic_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
@@ -77,9 +79,12 @@ fn environment_from_row(row: &PgRow) -> StoreResult<Environment> {
         id: EnvironmentId(row.get("id")),
         user_id: UserId(row.get("user_id")),
         name: EnvironmentName::from_trusted(row.get("name")),
-        repository_url: row.get::<Option<String>, _>("repository_url").map(RepositoryUrl::from_trusted),
+        repository_url: row
+            .get::<Option<String>, _>("repository_url")
+            .map(RepositoryUrl::from_trusted),
         branch: BranchName::from_trusted(row.get("branch")),
-        status: EnvironmentStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        status: EnvironmentStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
         error: row.get("error"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
@@ -93,7 +98,8 @@ fn workspace_from_row(row: &PgRow) -> StoreResult<Workspace> {
         environment_id: EnvironmentId(row.get("environment_id")),
         branch: BranchName::from_trusted(row.get("branch")),
         container_id: row.get("container_id"),
-        status: WorkspaceStatus::parse(&status).ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        status: WorkspaceStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
         error: row.get("error"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
@@ -364,7 +370,11 @@ impl Store for PostgresStore {
 
     async fn get_environment(&self, id: EnvironmentId) -> StoreResult<Option<Environment>> {
         let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(environment_from_row).transpose()
     }
 
@@ -381,12 +391,14 @@ impl Store for PostgresStore {
     }
 
     async fn environment_name_taken(&self, user: UserId, name: &str) -> StoreResult<bool> {
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM environments WHERE user_id = $1 AND name = $2)")
-            .bind(user.0)
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend)
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM environments WHERE user_id = $1 AND name = $2)",
+        )
+        .bind(user.0)
+        .bind(name)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
     }
 
     async fn set_environment_status(
@@ -395,21 +407,27 @@ impl Store for PostgresStore {
         status: EnvironmentStatus,
         error: Option<&str>,
     ) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE environments SET status = $1, error = $2, updated_at = $3 WHERE id = $4")
-            .bind(status.as_str())
-            .bind(error)
-            .bind(Utc::now())
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        let done = sqlx::query(
+            "UPDATE environments SET status = $1, error = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(status.as_str())
+        .bind(error)
+        .bind(Utc::now())
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
     }
 
-    async fn set_environment_branch(&self, id: EnvironmentId, branch: &BranchName) -> StoreResult<()> {
+    async fn set_environment_branch(
+        &self,
+        id: EnvironmentId,
+        branch: &BranchName,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE environments SET branch = $1, updated_at = $2 WHERE id = $3")
             .bind(branch.as_str())
             .bind(Utc::now())
@@ -429,7 +447,12 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn create_workspace(&self, env: EnvironmentId, branch: &BranchName, id: WorkspaceId) -> StoreResult<Workspace> {
+    async fn create_workspace(
+        &self,
+        env: EnvironmentId,
+        branch: &BranchName,
+        id: WorkspaceId,
+    ) -> StoreResult<Workspace> {
         let sql = format!(
             "INSERT INTO workspaces (id, environment_id, branch, status, created_at, updated_at)
              VALUES ($1, $2, $3, 'creating', $4, $4) RETURNING {WORKSPACE_COLUMNS}"
@@ -448,8 +471,14 @@ impl Store for PostgresStore {
         workspace_from_row(&row)
     }
 
-    async fn get_workspace(&self, env: EnvironmentId, branch: &BranchName) -> StoreResult<Option<Workspace>> {
-        let sql = format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE environment_id = $1 AND branch = $2");
+    async fn get_workspace(
+        &self,
+        env: EnvironmentId,
+        branch: &BranchName,
+    ) -> StoreResult<Option<Workspace>> {
+        let sql = format!(
+            "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE environment_id = $1 AND branch = $2"
+        );
         let row = sqlx::query(&sql)
             .bind(env.0)
             .bind(branch.as_str())

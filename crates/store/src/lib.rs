@@ -92,15 +92,28 @@ pub trait Store: Send + Sync + 'static {
         status: EnvironmentStatus,
         error: Option<&str>,
     ) -> StoreResult<()>;
-    async fn set_environment_branch(&self, id: EnvironmentId, branch: &BranchName) -> StoreResult<()>;
+    async fn set_environment_branch(
+        &self,
+        id: EnvironmentId,
+        branch: &BranchName,
+    ) -> StoreResult<()>;
     /// Deletes the environment and, by cascade, its workspaces, sessions and deployments.
     async fn delete_environment(&self, id: EnvironmentId) -> StoreResult<()>;
 
     // Workspaces.
 
     /// Fails with `Conflict("workspace")` when the branch already has one (invariant I1).
-    async fn create_workspace(&self, env: EnvironmentId, branch: &BranchName, id: WorkspaceId) -> StoreResult<Workspace>;
-    async fn get_workspace(&self, env: EnvironmentId, branch: &BranchName) -> StoreResult<Option<Workspace>>;
+    async fn create_workspace(
+        &self,
+        env: EnvironmentId,
+        branch: &BranchName,
+        id: WorkspaceId,
+    ) -> StoreResult<Workspace>;
+    async fn get_workspace(
+        &self,
+        env: EnvironmentId,
+        branch: &BranchName,
+    ) -> StoreResult<Option<Workspace>>;
     /// The environment's workspaces; every workspace when `env` is `None`.
     async fn list_workspaces(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Workspace>>;
     async fn set_workspace_state(

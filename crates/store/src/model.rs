@@ -1,5 +1,7 @@
 use chrono::{DateTime, Utc};
-use craftastic_domain::{BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, UserName, WorkspaceId};
+use craftastic_domain::{
+    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, UserName, WorkspaceId,
+};
 use uuid::Uuid;
 
 #[derive(Debug, Clone)]

@@ -7,15 +7,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use craftastic_domain::RepoPolicy;
 use craftastic_http::{AppState, HttpSettings, Metrics};
+use craftastic_runtime::docker::DockerRuntime;
+use craftastic_runtime::{Limits, Runtime};
 use craftastic_service::Services;
 use craftastic_service::auth::AuthSettings;
 use craftastic_service::crypto::Cipher;
-use craftastic_service::tokens::TokenKeys;
-use craftastic_domain::RepoPolicy;
-use craftastic_runtime::docker::DockerRuntime;
-use craftastic_runtime::{Limits, Runtime};
 use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
+use craftastic_service::tokens::TokenKeys;
 use craftastic_store::{Migrations, Store};
 use craftastic_store_postgres::PostgresStore;
 use craftastic_store_sqlite::SqliteStore;
@@ -150,7 +150,11 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        Self { allow_registration: true, access_ttl: Duration::from_secs(900), local_roots: Vec::new() }
+        Self {
+            allow_registration: true,
+            access_ttl: Duration::from_secs(900),
+            local_roots: Vec::new(),
+        }
     }
 }
 
@@ -200,7 +204,11 @@ impl TestServer {
             user: "dev".into(),
             uid: 1000,
             gid: 1000,
-            limits: Limits { memory_bytes: 512 << 20, nano_cpus: 500_000_000, pids: 512 },
+            limits: Limits {
+                memory_bytes: 512 << 20,
+                nano_cpus: 500_000_000,
+                pids: 512,
+            },
             data_dir: data_dir.path().to_owned(),
             instance: instance.clone(),
             repo_policy: RepoPolicy {
@@ -304,7 +312,10 @@ impl Drop for TestServer {
         }
         let instance = self.instance.clone();
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let docker = DockerRuntime::connect().await.ok()?;
                 for c in docker.list(&[(labels::INSTANCE, &instance)]).await.ok()? {
@@ -359,7 +370,11 @@ pub fn fixture_repo(dir: &std::path::Path, name: &str) -> PathBuf {
             .env("GIT_COMMITTER_EMAIL", "fixture@example.com")
             .output()
             .expect("git");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     git(&["init", "--quiet", "--initial-branch=main"]);
     std::fs::write(repo.join("README.md"), "# Fixture\n").expect("write");
@@ -375,22 +390,41 @@ pub fn fixture_repo(dir: &std::path::Path, name: &str) -> PathBuf {
 
 /// Runs the `docker` command line (what an operator would type) and returns its stdout.
 pub fn docker_cli(args: &[&str]) -> String {
-    let out = std::process::Command::new("docker").args(args).output().expect("docker CLI");
-    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .expect("docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 impl TestServer {
     /// Polls an environment until its status is one of `until`; panics after `timeout`.
-    pub async fn wait_for_environment(&self, token: &str, id: &str, until: &[&str], timeout: Duration) -> Value {
+    pub async fn wait_for_environment(
+        &self,
+        token: &str,
+        id: &str,
+        until: &[&str],
+        timeout: Duration,
+    ) -> Value {
         let started = std::time::Instant::now();
         loop {
-            let (status, env) = self.call("GET", &format!("/api/environments/{id}"), Some(token), None).await;
+            let (status, env) = self
+                .call("GET", &format!("/api/environments/{id}"), Some(token), None)
+                .await;
             assert_eq!(status, 200, "{env}");
             if until.iter().any(|u| env["status"] == *u) {
                 return env;
             }
-            assert!(started.elapsed() < timeout, "environment still {} after {timeout:?}: {env}", env["status"]);
+            assert!(
+                started.elapsed() < timeout,
+                "environment still {} after {timeout:?}: {env}",
+                env["status"]
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
