@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use craftastic_domain::{Email, Password, UserId, UserName};
 use craftastic_store::{
-    AdminGrant, NewAuditEntry, NewRefreshToken, NewUser, NextRefreshToken, Rotation, Store, User,
+    AdminGrant, NewRefreshToken, NewUser, NextRefreshToken, Rotation, Store, User,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -88,9 +88,11 @@ impl Auth {
             .create_user(email, password, name, AdminGrant::IfFirst)
             .await?;
         let grant = self.start_family(user.id).await?;
-        self.audit(
+        crate::audit::record(
+            self.store.as_ref(),
             Some(user.id),
             "auth.register",
+            None,
             "ok",
             json!({ "admin": user.is_admin }),
         )
@@ -137,14 +139,28 @@ impl Auth {
             passwords::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
         let Some(user) = user.filter(|_| ok) else {
             self.limiter.failed(email.as_str());
-            self.audit(None, "auth.login", "invalid_credentials", json!({}))
-                .await;
+            crate::audit::record(
+                self.store.as_ref(),
+                None,
+                "auth.login",
+                None,
+                "invalid_credentials",
+                json!({}),
+            )
+            .await;
             return Err(BAD_CREDENTIALS);
         };
         self.limiter.succeeded(email.as_str());
         let grant = self.start_family(user.id).await?;
-        self.audit(Some(user.id), "auth.login", "ok", json!({}))
-            .await;
+        crate::audit::record(
+            self.store.as_ref(),
+            Some(user.id),
+            "auth.login",
+            None,
+            "ok",
+            json!({}),
+        )
+        .await;
         Ok((user, grant))
     }
 
@@ -176,9 +192,11 @@ impl Auth {
             }
             Rotation::Reused { user_id, family_id } => {
                 tracing::warn!(%user_id, %family_id, "refresh token reused; family revoked");
-                self.audit(
+                crate::audit::record(
+                    self.store.as_ref(),
                     Some(user_id),
                     "auth.refresh",
+                    None,
                     "reuse_detected",
                     json!({ "family": family_id }),
                 )
@@ -200,9 +218,11 @@ impl Auth {
             .store
             .revoke_refresh_family_of(who.user_id, &hash)
             .await?;
-        self.audit(
+        crate::audit::record(
+            self.store.as_ref(),
             Some(who.user_id),
             "auth.logout",
+            None,
             if revoked { "ok" } else { "noop" },
             json!({}),
         )
@@ -216,9 +236,11 @@ impl Auth {
             .store
             .revoke_user_refresh_tokens(who.user_id, None)
             .await?;
-        self.audit(
+        crate::audit::record(
+            self.store.as_ref(),
             Some(who.user_id),
             "auth.logout_all",
+            None,
             "ok",
             json!({ "revoked": n }),
         )
@@ -250,9 +272,11 @@ impl Auth {
         self.limiter.check(user.email.as_str())?;
         if !passwords::verify(current, Some(user.password_hash)).await? {
             self.limiter.failed(user.email.as_str());
-            self.audit(
+            crate::audit::record(
+                self.store.as_ref(),
                 Some(user.id),
                 "auth.change_password",
+                None,
                 "invalid_credentials",
                 json!({}),
             )
@@ -268,9 +292,11 @@ impl Auth {
             .store
             .revoke_user_refresh_tokens(user.id, Some(who.family_id))
             .await?;
-        self.audit(
+        crate::audit::record(
+            self.store.as_ref(),
             Some(user.id),
             "auth.change_password",
+            None,
             "ok",
             json!({ "revokedOtherSignIns": n }),
         )
@@ -313,28 +339,6 @@ impl Auth {
         self.settings
             .keys
             .issue(Principal { user_id, family_id }, Utc::now(), ttl)
-    }
-
-    /// The audit log must not turn a successful action into a failed one: a write error is
-    /// logged and swallowed.
-    async fn audit(
-        &self,
-        user_id: Option<UserId>,
-        action: &str,
-        outcome: &str,
-        details: serde_json::Value,
-    ) {
-        let entry = NewAuditEntry {
-            user_id,
-            action: action.into(),
-            target: None,
-            outcome: outcome.into(),
-            details,
-            at: Utc::now(),
-        };
-        if let Err(e) = self.store.append_audit(entry).await {
-            tracing::error!(error = %e, action, "could not write audit entry");
-        }
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::Utc;
 use craftastic_domain::{BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId};
 use craftastic_runtime::Runtime;
 use craftastic_store::{
-    Environment, EnvironmentStatus, NewAuditEntry, NewEnvironment, Store, StoreError, Workspace,
+    Environment, EnvironmentStatus, NewEnvironment, Store, StoreError, Workspace,
 };
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -102,10 +102,12 @@ impl Environments {
                 },
                 other => other.into(),
             })?;
-        self.audit(
-            who.user_id,
+        crate::audit::record(
+            self.store.as_ref(),
+            Some(who.user_id),
             "environments.create",
-            &env,
+            Some(env.id.to_string()),
+            "ok",
             json!({ "repositoryUrl": env.repository_url }),
         )
         .await;
@@ -293,8 +295,15 @@ impl Environments {
         self.store
             .set_environment_status(env.id, EnvironmentStatus::Stopped, None)
             .await?;
-        self.audit(who.user_id, "environments.stop", &env, json!({}))
-            .await;
+        crate::audit::record(
+            self.store.as_ref(),
+            Some(who.user_id),
+            "environments.stop",
+            Some(env.id.to_string()),
+            "ok",
+            json!({}),
+        )
+        .await;
         self.get(who, id).await
     }
 
@@ -324,8 +333,15 @@ impl Environments {
         self.store
             .set_environment_status(env.id, EnvironmentStatus::Running, None)
             .await?;
-        self.audit(who.user_id, "environments.start", &env, json!({}))
-            .await;
+        crate::audit::record(
+            self.store.as_ref(),
+            Some(who.user_id),
+            "environments.start",
+            Some(env.id.to_string()),
+            "ok",
+            json!({}),
+        )
+        .await;
         self.get(who, id).await
     }
 
@@ -337,8 +353,15 @@ impl Environments {
             .set_environment_status(env.id, EnvironmentStatus::Deleting, None)
             .await?;
         self.destroy(env.id).await?;
-        self.audit(who.user_id, "environments.delete", &env, json!({}))
-            .await;
+        crate::audit::record(
+            self.store.as_ref(),
+            Some(who.user_id),
+            "environments.delete",
+            Some(env.id.to_string()),
+            "ok",
+            json!({}),
+        )
+        .await;
         Ok(())
     }
 
@@ -403,26 +426,6 @@ impl Environments {
             .lock()
             .expect("provisioning map")
             .contains_key(&id)
-    }
-
-    async fn audit(
-        &self,
-        user: UserId,
-        action: &str,
-        env: &Environment,
-        details: serde_json::Value,
-    ) {
-        let entry = NewAuditEntry {
-            user_id: Some(user),
-            action: action.into(),
-            target: Some(env.id.to_string()),
-            outcome: "ok".into(),
-            details,
-            at: Utc::now(),
-        };
-        if let Err(e) = self.store.append_audit(entry).await {
-            tracing::error!(error = %e, action, "could not write audit entry");
-        }
     }
 }
 

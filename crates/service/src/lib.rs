@@ -3,6 +3,7 @@
 //! what holds after, and what each failure answers.
 
 pub mod access;
+mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod environments;
