@@ -664,3 +664,45 @@ async fn stop_start_and_reconciliation_bring_workspaces_back_with_their_files() 
     );
     assert_eq!(f.containers_of(&id), vec![recreated]);
 }
+
+/// The runtime's interactive exec: a terminal of the asked size, resizable, bytes both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interactive_exec_has_a_resizable_terminal() {
+    use craftastic_runtime::{ExecSpec, Runtime};
+    use futures::StreamExt;
+    use tokio::io::AsyncWriteExt;
+
+    let f = fixture(Backend::Sqlite).await;
+    let env = f.create_running("app").await;
+    let container = env["containerId"].as_str().unwrap();
+    let runtime = craftastic_testkit::docker().await;
+    let spec = ExecSpec {
+        cmd: vec!["bash".into(), "--norc".into(), "-i".into()],
+        ..Default::default()
+    };
+    let mut tty = runtime.exec_tty(container, spec, 100, 30).await.unwrap();
+    let mut seen = String::new();
+    let mut expect = async |tty: &mut craftastic_runtime::TtyExec, needle: &str| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !seen.contains(needle) {
+            let chunk = tokio::time::timeout_at(deadline, tty.output.next()).await;
+            let chunk = chunk
+                .unwrap_or_else(|_| panic!("no {needle:?} in {seen:?}"))
+                .expect("output")
+                .unwrap();
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    tty.input.write_all(b"stty size; tty\r").await.unwrap();
+    expect(&mut tty, "30 100").await;
+    expect(&mut tty, "/dev/pts/").await;
+    runtime.resize_tty(&tty.exec_id, 132, 43).await.unwrap();
+    tty.input.write_all(b"stty size\r").await.unwrap();
+    expect(&mut tty, "43 132").await;
+    tty.input
+        .write_all("echo \u{1F600} $((6*7))\r".as_bytes())
+        .await
+        .unwrap();
+    expect(&mut tty, "\u{1F600} 42").await;
+    tty.input.write_all(b"exit\r").await.unwrap();
+}
