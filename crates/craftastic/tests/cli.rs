@@ -450,12 +450,15 @@ fn kill_9_in_the_middle_of_creating_leaves_nothing_half_made() {
     );
     assert_eq!(status, 201, "{local}");
     let data = home.path().join(".local/share/craftastic");
-    let partial = data.join(format!(
-        "repos/.partial-{}.git",
-        stuck["id"].as_str().unwrap()
-    ));
+    let partial_prefix = format!(".partial-{}-", stuck["id"].as_str().unwrap());
+    let clone_started = || {
+        std::fs::read_dir(data.join("repos")).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(&partial_prefix))
+        })
+    };
     let started = std::time::Instant::now();
-    while !partial.exists() {
+    while !clone_started() {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "the stuck clone never started"
@@ -464,6 +467,20 @@ fn kill_9_in_the_middle_of_creating_leaves_nothing_half_made() {
     }
     server.child.kill().unwrap();
     server.child.wait().unwrap();
+    // The git it started dies with it instead of writing on into the data dir.
+    let started = std::time::Instant::now();
+    while Command::new("pgrep")
+        .args(["-f", &stall_url])
+        .status()
+        .unwrap()
+        .success()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "git outlived the killed server"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     staller_thread.join().unwrap();
 

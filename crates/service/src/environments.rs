@@ -170,8 +170,13 @@ impl Environments {
     ) -> ServiceResult<BranchName> {
         let dest = self.settings.repo_path(env.id);
         if !dest.exists() {
+            for stale in self.settings.stale_partials(env.id) {
+                // Best effort: whatever stays is removed by the next reconciliation.
+                if let Err(e) = remove_dir_if_exists(&stale).await {
+                    tracing::warn!(error = %e, "could not remove an earlier partial clone");
+                }
+            }
             let partial = self.settings.partial_repo_path(env.id);
-            remove_dir_if_exists(&partial).await?;
             std::fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o711)
@@ -395,7 +400,9 @@ impl Environments {
                     .await?;
             }
         }
-        remove_dir_if_exists(&self.settings.partial_repo_path(id)).await?;
+        for stale in self.settings.stale_partials(id) {
+            remove_dir_if_exists(&stale).await?;
+        }
         remove_dir_if_exists(&self.settings.repo_path(id)).await?;
         self.store.delete_environment(id).await?;
         Ok(())

@@ -14,6 +14,9 @@ use tokio::process::Command;
 /// The environment variable that turns the `craftastic` binary into git's askpass helper.
 pub const ASKPASS_TOKEN_VAR: &str = "CRAFTASTIC_ASKPASS_TOKEN";
 
+/// util-linux's `setpriv`, present on every Debian and Ubuntu system.
+const SETPRIV: &str = "/usr/bin/setpriv";
+
 pub struct HostGit<'a> {
     pub policy: &'a RepoPolicy,
     /// Where ssh keeps the host keys it has seen.
@@ -28,7 +31,15 @@ pub struct CloneError(pub String);
 
 impl HostGit<'_> {
     fn command(&self, token: Option<&str>) -> Command {
-        let mut cmd = Command::new("git");
+        // git must not outlive a server killed mid-clone (it would go on writing into a folder
+        // the next start cleans up), so it gets SIGKILL when its parent dies.
+        let mut cmd = if std::path::Path::new(SETPRIV).exists() {
+            let mut c = Command::new(SETPRIV);
+            c.args(["--pdeathsig", "KILL", "--", "git"]);
+            c
+        } else {
+            Command::new("git")
+        };
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()))
             .env("LC_ALL", "C")

@@ -124,14 +124,14 @@ impl Reconciler {
         let mut removed = 0;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let id = name
-                .strip_prefix(".partial-")
-                .unwrap_or(&name)
-                .strip_suffix(".git");
+            let partial = name.starts_with(sandbox::PARTIAL_PREFIX);
+            let id = match name.strip_prefix(sandbox::PARTIAL_PREFIX) {
+                Some(rest) => rest.get(..36),
+                None => name.strip_suffix(".git"),
+            };
             let Some(id) = id.and_then(|i| i.parse::<EnvironmentId>().ok()) else {
                 continue;
             };
-            let partial = name.starts_with(".partial-");
             let orphan = !envs.contains(&id) || partial;
             if orphan && !self.environments.is_provisioning(id) {
                 tracing::info!(path = %entry.path().display(), "removing a clone that no environment owns");

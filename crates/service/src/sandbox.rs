@@ -47,16 +47,35 @@ impl SandboxSettings {
         self.repos_dir().join(format!("{env}.git"))
     }
 
-    /// Where a clone is made before it is moved into place, so that a crash never leaves a
-    /// half-made clone at [`Self::repo_path`].
+    /// Where one attempt at a clone is made before it is moved into place, so that a crash
+    /// never leaves a half-made clone at [`Self::repo_path`]. Each attempt has its own
+    /// folder: a git left running by a killed server must not write into the next attempt.
     pub fn partial_repo_path(&self, env: EnvironmentId) -> PathBuf {
-        self.repos_dir().join(format!(".partial-{env}.git"))
+        let attempt = uuid::Uuid::new_v4().simple().to_string();
+        self.repos_dir()
+            .join(format!("{PARTIAL_PREFIX}{env}-{}.git", &attempt[..12]))
+    }
+
+    /// The partial clones of `env` left by earlier attempts.
+    pub fn stale_partials(&self, env: EnvironmentId) -> Vec<PathBuf> {
+        let prefix = format!("{PARTIAL_PREFIX}{env}-");
+        std::fs::read_dir(self.repos_dir())
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                    .map(|e| e.path())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub fn known_hosts(&self) -> PathBuf {
         self.data_dir.join("ssh_known_hosts")
     }
 }
+
+/// The name of partial clones starts with this, then the environment id.
+pub const PARTIAL_PREFIX: &str = ".partial-";
 
 /// Where the bare repository is mounted inside containers.
 pub fn repo_mount(env: EnvironmentId) -> String {
