@@ -530,18 +530,24 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         format!("http://{addr}")
     };
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
+    let shutdown = shutdown_signal()?;
     println!("Craftastic is running at {shown}");
-    craftastic_http::serve(listener, app, shutdown_signal()).await?;
+    craftastic_http::serve(listener, app, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Installs the SIGTERM and SIGINT handlers now, so that a signal that arrives as soon as the
+/// URL is printed stops the server cleanly, and returns the future that completes on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
+    let mut term = signal(SignalKind::terminate()).context("installing a SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing a SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down");
+    })
 }

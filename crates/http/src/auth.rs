@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use craftastic_domain::{Email, Password, UserName, ValidationError};
+use craftastic_domain::{Email, Password, UserName};
 use craftastic_service::auth::Grant;
 use craftastic_store::User;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiResult, ErrorBody, all_valid};
 use crate::extract::{Caller, Json};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -109,20 +109,6 @@ pub struct ChangePasswordRequest {
     pub current_password: String,
     /// At least 10 characters.
     pub new_password: String,
-}
-
-/// Collects every field's error so that a form can show them all at once.
-fn all_valid<A, B, C>(
-    a: Result<A, ValidationError>,
-    b: Result<B, ValidationError>,
-    c: Result<C, ValidationError>,
-) -> ApiResult<(A, B, C)> {
-    match (a, b, c) {
-        (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
-        (a, b, c) => Err(ApiError::invalid_fields(
-            [a.err(), b.err(), c.err()].into_iter().flatten().collect(),
-        )),
-    }
 }
 
 /// Create an account and sign in. The first account of a server is its admin.
@@ -252,14 +238,7 @@ async fn change_password(
 ) -> ApiResult<StatusCode> {
     let current = Password::existing(body.current_password, "currentPassword");
     let new = Password::new(body.new_password, "newPassword");
-    let (current, new) = match (current, new) {
-        (Ok(c), Ok(n)) => (c, n),
-        (c, n) => {
-            return Err(ApiError::invalid_fields(
-                [c.err(), n.err()].into_iter().flatten().collect(),
-            ));
-        }
-    };
+    let (current, new, ()) = all_valid(current, new, Ok(()))?;
     state
         .services
         .auth

@@ -3,9 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use craftastic_domain::{
-    BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, ValidationError,
-};
+use craftastic_domain::{BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId};
 use craftastic_service::environments::EnvironmentView;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,7 +12,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, all_valid};
 use crate::extract::{Caller, Json};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -150,14 +148,7 @@ async fn create(
         .map(|u| RepositoryUrl::parse(u, &envs.settings().repo_policy))
         .transpose();
     let branch = body.branch.as_deref().map(BranchName::parse).transpose();
-    let (name, url, branch) = match (name, url, branch) {
-        (Ok(n), Ok(u), Ok(b)) => (n, u, b),
-        (n, u, b) => {
-            let errors: Vec<ValidationError> =
-                [n.err(), u.err(), b.err()].into_iter().flatten().collect();
-            return Err(ApiError::invalid_fields(errors));
-        }
-    };
+    let (name, url, branch) = all_valid(name, url, branch)?;
     let view = envs.create(who, name, url, branch).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }

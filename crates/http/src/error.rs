@@ -198,3 +198,18 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Parses of several fields at once: all values, or one 422 listing every field's error so
+/// that a form can show them all (pass `Ok(())` for an unused slot).
+pub fn all_valid<A, B, C>(
+    a: Result<A, ValidationError>,
+    b: Result<B, ValidationError>,
+    c: Result<C, ValidationError>,
+) -> ApiResult<(A, B, C)> {
+    match (a, b, c) {
+        (Ok(a), Ok(b), Ok(c)) => Ok((a, b, c)),
+        (a, b, c) => Err(ApiError::invalid_fields(
+            [a.err(), b.err(), c.err()].into_iter().flatten().collect(),
+        )),
+    }
+}
