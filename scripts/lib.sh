@@ -63,11 +63,16 @@ ensure_docker() {
     die "dockerd did not come up in 30 s (see /var/log/craftastic-dockerd.log)"
 }
 
-# ensure_sandbox_image CRAFTASTIC_BINARY: builds the sandbox image when it is missing, from
-# debian:bookworm-slim when that can be pulled, else from a base image made with debootstrap.
+# ensure_sandbox_image CRAFTASTIC_BINARY: builds the sandbox image when it is missing or was
+# built from other sandbox files than the binary's, from debian:bookworm-slim when that can be
+# pulled, else from a base image made with debootstrap.
 ensure_sandbox_image() {
     local bin=$1 image=${SANDBOX_IMAGE:-craftastic/sandbox:latest} base=${SANDBOX_BASE_IMAGE:-}
-    docker image inspect "$image" >/dev/null 2>&1 && return 0
+    local want have
+    want=$("$bin" image digest) || die "could not compute the sandbox digest"
+    have=$(docker image inspect -f '{{index .Config.Labels "craftastic.sandbox.digest"}}' "$image" 2>/dev/null || true)
+    [ "$have" = "$want" ] && return 0
+    [ -z "$have" ] || say "the sandbox image $image was built from other sandbox files: building it again"
     if [ -z "$base" ]; then
         base=debian:bookworm-slim
         if ! docker image inspect "$base" >/dev/null 2>&1 && ! timeout 120 docker pull -q "$base" >/dev/null 2>&1; then

@@ -92,6 +92,12 @@ enum ImageAction {
         #[command(flatten)]
         sandbox: config::SandboxArgs,
     },
+    /// Print the digest of the sandbox files in this binary (with the sandbox uid); an
+    /// image built from them carries it in the label `craftastic.sandbox.digest`.
+    Digest {
+        #[command(flatten)]
+        sandbox: config::SandboxArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -226,6 +232,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     sandbox,
                 },
         } => image_build(&base_image, &sandbox).await,
+        Command::Image {
+            action: ImageAction::Digest { sandbox },
+        } => {
+            println!("{}", sandbox_digest(sandbox_uid(sandbox.resolve()?.uid)));
+            Ok(())
+        }
         Command::User {
             action: UserAction::Create { email, name, admin },
         } => {
@@ -385,6 +397,20 @@ const SANDBOX_FILES: [(&str, &str); 3] = [
     ("bashrc", include_str!("../../../sandbox/bashrc")),
 ];
 
+/// Tells an image built from these files apart from one built by another version.
+fn sandbox_digest(uid: u32) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for (name, content) in SANDBOX_FILES {
+        hash.update(name.as_bytes());
+        hash.update([0]);
+        hash.update(content.as_bytes());
+        hash.update([0]);
+    }
+    hash.update(uid.to_string().as_bytes());
+    hex::encode(&hash.finalize()[..8])
+}
+
 async fn image_build(base_image: &str, args: &config::SandboxArgs) -> anyhow::Result<()> {
     use craftastic_runtime::Runtime;
     let sandbox = args.resolve()?;
@@ -398,6 +424,7 @@ async fn image_build(base_image: &str, args: &config::SandboxArgs) -> anyhow::Re
         context.append_data(&mut header, name, content.as_bytes())?;
     }
     let context = context.into_inner()?;
+    let digest = sandbox_digest(sandbox_uid(sandbox.uid));
     let uid = sandbox_uid(sandbox.uid).to_string();
     eprintln!(
         "building {} from {base_image} (sandbox user uid {uid})",
@@ -411,6 +438,7 @@ async fn image_build(base_image: &str, args: &config::SandboxArgs) -> anyhow::Re
                 ("BASE_IMAGE", base_image),
                 ("USER_UID", &uid),
                 ("USER_GID", &uid),
+                ("SANDBOX_DIGEST", &digest),
             ],
             &|line| eprintln!("  {line}"),
         )
@@ -510,6 +538,9 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         .reconciler
         .clone()
         .spawn_periodic(std::time::Duration::from_secs(60));
+    let _recording_activity = services
+        .sessions
+        .spawn_activity_flusher(std::time::Duration::from_secs(5));
     let state = AppState {
         services,
         metrics: Arc::new(Metrics::new(backend)),

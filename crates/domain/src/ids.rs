@@ -59,3 +59,8 @@ id_type!(
     /// The id of a workspace (one branch's container).
     WorkspaceId
 );
+
+id_type!(
+    /// The id of a session (one tmux session in a workspace).
+    SessionId
+);

@@ -4,10 +4,12 @@
 mod account;
 mod environment;
 mod ids;
+mod session;
 
 pub use account::{Email, Password, UserName};
 pub use environment::{BranchName, EnvironmentName, RepoPolicy, RepositoryKind, RepositoryUrl};
-pub use ids::{EnvironmentId, UserId, WorkspaceId};
+pub use ids::{EnvironmentId, SessionId, UserId, WorkspaceId};
+pub use session::{SessionName, WorkingDirectory};
 
 /// Why a value was refused: the field it came from and one sentence a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -66,8 +66,8 @@ pub struct EnvironmentBody {
     pub updated_at: DateTime<Utc>,
     /// The workspaces of its branches.
     pub workspaces: Vec<WorkspaceView>,
-    /// Filled in by the sessions feature.
-    pub sessions: Vec<serde_json::Value>,
+    /// Its sessions, oldest first.
+    pub sessions: Vec<crate::sessions::SessionBody>,
 }
 
 impl From<EnvironmentView> for EnvironmentBody {
@@ -96,7 +96,7 @@ impl From<EnvironmentView> for EnvironmentBody {
                     error: w.error,
                 })
                 .collect(),
-            sessions: Vec::new(),
+            sessions: v.sessions.into_iter().map(Into::into).collect(),
         }
     }
 }

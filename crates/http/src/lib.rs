@@ -9,6 +9,8 @@ pub mod error;
 pub mod extract;
 mod health;
 mod metrics;
+pub mod sessions;
+pub mod terminal;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -59,6 +61,8 @@ pub struct HttpSettings {
     tags(
         (name = "auth", description = "Accounts and tokens"),
         (name = "environments", description = "Repositories with per-branch workspaces"),
+        (name = "sessions", description = "tmux sessions in the workspaces of branches"),
+        (name = "terminal", description = "The browser terminal of a session (WebSocket)"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -86,6 +90,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(environments::router())
+        .merge(sessions::router())
+        .merge(terminal::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts()
@@ -110,6 +116,9 @@ pub fn app(state: AppState, settings: &HttpSettings) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::Extension(Arc::new(terminal::OriginPolicy {
+            extra: settings.cors_origin.clone(),
+        })))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))

@@ -40,6 +40,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     in_flight: Gauge,
+    /// Terminal WebSockets open now.
+    pub terminals_open: Gauge,
 }
 
 impl Metrics {
@@ -67,12 +69,19 @@ impl Metrics {
             "HTTP requests being answered",
             in_flight.clone(),
         );
+        let terminals_open = Gauge::default();
+        registry.register(
+            "terminals_open",
+            "Terminal WebSockets open",
+            terminals_open.clone(),
+        );
         registry.register("build_info", "Version and storage backend", info);
         Self {
             registry,
             requests,
             latency,
             in_flight,
+            terminals_open,
         }
     }
 

@@ -391,6 +391,15 @@ impl Runtime for DockerRuntime {
             .map_err(engine)
     }
 
+    async fn exec_exit_code(&self, exec_id: &str) -> RuntimeResult<Option<i64>> {
+        let exec = self.docker.inspect_exec(exec_id).await.map_err(engine)?;
+        Ok(if exec.running == Some(true) {
+            None
+        } else {
+            exec.exit_code
+        })
+    }
+
     async fn build_image(
         &self,
         context_tar: Vec<u8>,

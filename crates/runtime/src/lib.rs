@@ -141,6 +141,8 @@ pub trait Runtime: Send + Sync + 'static {
         rows: u16,
     ) -> RuntimeResult<TtyExec>;
     async fn resize_tty(&self, exec_id: &str, cols: u16, rows: u16) -> RuntimeResult<()>;
+    /// The exit code of an exec's process; `None` while it runs.
+    async fn exec_exit_code(&self, exec_id: &str) -> RuntimeResult<Option<i64>>;
     /// Builds `tag` from a tar of a build context; `progress` gets each line of build output.
     async fn build_image(
         &self,

@@ -1,8 +1,8 @@
 //! The one place that decides who may reach what (invariant I5): an object is reachable by
 //! its owner and by admins; to anyone else it does not exist.
 
-use craftastic_domain::{EnvironmentId, UserId};
-use craftastic_store::{Environment, Store};
+use craftastic_domain::{EnvironmentId, SessionId, UserId};
+use craftastic_store::{Environment, Session, Store};
 
 use crate::tokens::Principal;
 use crate::{ServiceError, ServiceResult};
@@ -27,6 +27,25 @@ pub async fn environment(
     match store.get_environment(id).await? {
         Some(env) if may_access(store, who, env.user_id).await? => Ok(env),
         _ => Err(ServiceError::NotFound("environment")),
+    }
+}
+
+/// The session and its environment if `who` may reach them; 404 otherwise.
+pub async fn session(
+    store: &dyn Store,
+    who: Principal,
+    id: SessionId,
+) -> ServiceResult<(Session, Environment)> {
+    let found = match store.get_session(id).await? {
+        Some(session) => store
+            .get_environment(session.environment_id)
+            .await?
+            .map(|env| (session, env)),
+        None => None,
+    };
+    match found {
+        Some((session, env)) if may_access(store, who, env.user_id).await? => Ok((session, env)),
+        _ => Err(ServiceError::NotFound("session")),
     }
 }
 

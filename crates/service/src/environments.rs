@@ -10,7 +10,8 @@ use chrono::Utc;
 use craftastic_domain::{BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId};
 use craftastic_runtime::Runtime;
 use craftastic_store::{
-    Environment, EnvironmentStatus, NewEnvironment, Store, StoreError, Workspace,
+    Environment, EnvironmentStatus, NewEnvironment, Session, SessionStatus, Store, StoreError,
+    Workspace,
 };
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -38,6 +39,7 @@ pub struct Environments {
 pub struct EnvironmentView {
     pub environment: Environment,
     pub workspaces: Vec<Workspace>,
+    pub sessions: Vec<Session>,
 }
 
 impl EnvironmentView {
@@ -115,6 +117,7 @@ impl Environments {
         Ok(EnvironmentView {
             environment: env,
             workspaces: Vec::new(),
+            sessions: Vec::new(),
         })
     }
 
@@ -224,7 +227,7 @@ impl Environments {
             None => git.init_bare(&env.branch, dir).await.map_err(failed)?,
         }
         let branch = head_branch(dir).unwrap_or_else(|| env.branch.clone());
-        if !has_branch(dir, &branch) {
+        if !crate::sandbox::branch_exists(dir, &branch) {
             let user = self
                 .store
                 .get_user(env.user_id)
@@ -244,9 +247,11 @@ impl Environments {
 
     async fn view(&self, environment: Environment) -> ServiceResult<EnvironmentView> {
         let workspaces = self.store.list_workspaces(Some(environment.id)).await?;
+        let sessions = self.store.list_sessions(Some(environment.id)).await?;
         Ok(EnvironmentView {
             environment,
             workspaces,
+            sessions,
         })
     }
 
@@ -258,6 +263,7 @@ impl Environments {
         }
         let envs = self.store.list_environments(Some(owner)).await?;
         let mut workspaces = self.store.list_workspaces(None).await?;
+        let mut sessions = self.store.list_sessions(None).await?;
         Ok(envs
             .into_iter()
             .map(|environment| {
@@ -265,9 +271,14 @@ impl Environments {
                     .drain(..)
                     .partition(|w| w.environment_id == environment.id);
                 workspaces = rest;
+                let (my_sessions, rest): (Vec<_>, Vec<_>) = sessions
+                    .drain(..)
+                    .partition(|s| s.environment_id == environment.id);
+                sessions = rest;
                 EnvironmentView {
                     environment,
                     workspaces: mine,
+                    sessions: my_sessions,
                 }
             })
             .collect())
@@ -289,13 +300,21 @@ impl Environments {
         Ok(Ok(()))
     }
 
-    /// Stops every workspace container of the environment; files and branches stay.
+    /// Stops every workspace container of the environment; files and branches stay, and its
+    /// sessions become `inactive` (their tmux sessions start again when they are opened).
     /// Fails: not `running` or `stopped` → 409 `not_ready`.
     pub async fn stop(&self, who: Principal, id: EnvironmentId) -> ServiceResult<EnvironmentView> {
         let env = access::environment(self.store.as_ref(), who, id).await?;
         require_settled(&env)?;
         for ws in self.store.list_workspaces(Some(env.id)).await? {
             self.workspaces.stop(&ws).await?;
+        }
+        for session in self.store.list_sessions(Some(env.id)).await? {
+            if session.status == SessionStatus::Active {
+                self.store
+                    .set_session_status(session.id, SessionStatus::Inactive, Utc::now())
+                    .await?;
+            }
         }
         self.store
             .set_environment_status(env.id, EnvironmentStatus::Stopped, None)
@@ -454,16 +473,6 @@ fn head_branch(repo: &Path) -> Option<BranchName> {
     let head = std::fs::read_to_string(repo.join("HEAD")).ok()?;
     let name = head.trim().strip_prefix("ref: refs/heads/")?;
     BranchName::parse(name).ok()
-}
-
-/// Whether the branch has a commit, from the loose ref or packed-refs.
-fn has_branch(repo: &Path, branch: &BranchName) -> bool {
-    let full = format!("refs/heads/{branch}");
-    repo.join(&full).is_file()
-        || std::fs::read_to_string(repo.join("packed-refs")).is_ok_and(|p| {
-            p.lines()
-                .any(|l| l.split_once(' ').is_some_and(|(_, r)| r == full))
-        })
 }
 
 async fn remove_dir_if_exists(path: &Path) -> ServiceResult<()> {

@@ -12,6 +12,8 @@ pub mod host_git;
 mod passwords;
 pub mod reconcile;
 pub mod sandbox;
+pub mod sessions;
+pub mod terminal;
 pub mod tokens;
 pub mod workspaces;
 
@@ -30,6 +32,8 @@ pub struct Services {
     pub auth: auth::Auth,
     pub environments: environments::Environments,
     pub workspaces: workspaces::Workspaces,
+    pub sessions: sessions::Sessions,
+    pub terminal: terminal::Terminal,
     pub reconciler: reconcile::Reconciler,
     /// Seals every secret the services store.
     pub cipher: crypto::Cipher,
@@ -52,14 +56,26 @@ impl Services {
             sandbox.clone(),
             workspaces.clone(),
         );
+        let sessions = sessions::Sessions::new(
+            store.clone(),
+            runtime.clone(),
+            sandbox.clone(),
+            workspaces.clone(),
+        );
+        let terminal = terminal::Terminal::new(store.clone(), runtime.clone(), sessions.clone());
         let reconciler = reconcile::Reconciler::new(
             store.clone(),
             runtime.clone(),
             sandbox,
             environments.clone(),
+            sessions.clone(),
+            terminal.clone(),
         );
+        let auth = auth::Auth::new(store.clone(), auth);
         Self {
-            auth: auth::Auth::new(store.clone(), auth),
+            terminal,
+            sessions,
+            auth,
             store,
             runtime,
             environments,

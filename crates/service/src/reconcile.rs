@@ -4,13 +4,16 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use chrono::Utc;
 use craftastic_domain::EnvironmentId;
 use craftastic_runtime::Runtime;
-use craftastic_store::{Store, WorkspaceStatus};
+use craftastic_store::{SessionStatus, Store, WorkspaceStatus};
 
 use crate::ServiceResult;
 use crate::environments::Environments;
 use crate::sandbox::{self, SandboxSettings, labels};
+use crate::sessions::Sessions;
+use crate::terminal::Terminal;
 
 /// What one pass changed, for logs and the admin route.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -19,6 +22,12 @@ pub struct Report {
     pub missing_workspaces: usize,
     pub stopped_workspaces: usize,
     pub removed_repositories: usize,
+    /// Sessions whose tmux session ended without the server seeing it.
+    pub dead_sessions: usize,
+    /// Sessions whose container stopped or vanished; they start again when opened.
+    pub inactive_sessions: usize,
+    /// tmux clients of viewers that no longer exist (left by a crash of the server).
+    pub stray_viewers: usize,
 }
 
 #[derive(Clone)]
@@ -27,6 +36,8 @@ pub struct Reconciler {
     runtime: Arc<dyn Runtime>,
     settings: Arc<SandboxSettings>,
     environments: Environments,
+    sessions: Sessions,
+    terminal: Terminal,
 }
 
 impl Reconciler {
@@ -35,12 +46,16 @@ impl Reconciler {
         runtime: Arc<dyn Runtime>,
         settings: Arc<SandboxSettings>,
         environments: Environments,
+        sessions: Sessions,
+        terminal: Terminal,
     ) -> Self {
         Self {
             store,
             runtime,
             settings,
             environments,
+            sessions,
+            terminal,
         }
     }
 
@@ -53,7 +68,9 @@ impl Reconciler {
     /// One pass. Containers whose workspace row is gone are removed with their volume;
     /// rows whose container is gone are marked `missing` (recreated on next use); rows of
     /// containers stopped behind our back are marked `stopped` (restarted on next use);
-    /// clones without an environment are removed.
+    /// clones without an environment are removed. Sessions follow their tmux sessions:
+    /// `dead` when the tmux session ended in a running container, `inactive` when the
+    /// container is not running.
     pub async fn run(&self) -> ServiceResult<Report> {
         let mut report = Report::default();
         let containers = self
@@ -103,11 +120,54 @@ impl Reconciler {
                 _ => {}
             }
         }
+        self.reconcile_sessions(&workspaces, &by_id, &mut report)
+            .await?;
         report.removed_repositories = self.remove_orphan_repositories().await?;
         if report != Report::default() {
             tracing::info!(?report, "reconciled");
         }
         Ok(report)
+    }
+
+    async fn reconcile_sessions(
+        &self,
+        workspaces: &[craftastic_store::Workspace],
+        containers: &HashMap<&str, bool>,
+        report: &mut Report,
+    ) -> ServiceResult<()> {
+        let sessions = self.store.list_sessions(None).await?;
+        for ws in workspaces {
+            let mine: Vec<_> = sessions
+                .iter()
+                .filter(|s| s.workspace_id == Some(ws.id) && s.status == SessionStatus::Active)
+                .collect();
+            let running = ws
+                .container_id
+                .as_deref()
+                .filter(|id| containers.get(id) == Some(&true));
+            let Some(container) = running else {
+                for s in &mine {
+                    self.store
+                        .set_session_status(s.id, SessionStatus::Inactive, Utc::now())
+                        .await?;
+                    report.inactive_sessions += 1;
+                }
+                continue;
+            };
+            report.stray_viewers += self.terminal.hang_up_strays(container).await?;
+            if mine.is_empty() {
+                continue;
+            }
+            let alive = self.sessions.running_tmux(container).await?;
+            for s in mine {
+                if !alive.contains(&s.tmux_session_name) {
+                    tracing::info!(session = %s.id, "its tmux session ended");
+                    self.sessions.mark_dead(s.id).await?;
+                    report.dead_sessions += 1;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn remove_orphan_repositories(&self) -> ServiceResult<usize> {

@@ -2,7 +2,7 @@
 //! workspace into a [`ContainerSpec`].
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use craftastic_domain::{BranchName, EnvironmentId, RepoPolicy, UserId, WorkspaceId};
@@ -72,6 +72,16 @@ impl SandboxSettings {
     pub fn known_hosts(&self) -> PathBuf {
         self.data_dir.join("ssh_known_hosts")
     }
+}
+
+/// Whether the branch has a commit, read from the loose ref or packed-refs (no git runs on the host, invariant I3).
+pub fn branch_exists(repo: &Path, branch: &BranchName) -> bool {
+    let full = format!("refs/heads/{branch}");
+    repo.join(&full).is_file()
+        || std::fs::read_to_string(repo.join("packed-refs")).is_ok_and(|p| {
+            p.lines()
+                .any(|l| l.split_once(' ').is_some_and(|(_, r)| r == full))
+        })
 }
 
 /// The name of partial clones starts with this, then the environment id.

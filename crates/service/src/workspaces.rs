@@ -48,7 +48,12 @@ impl Workspaces {
         }
     }
 
-    fn lock_for(&self, env: EnvironmentId, branch: &BranchName) -> Arc<tokio::sync::Mutex<()>> {
+    /// The lock that serialises changes to the workspace of (`env`, `branch`).
+    pub(crate) fn lock_for(
+        &self,
+        env: EnvironmentId,
+        branch: &BranchName,
+    ) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().expect("workspace locks");
         locks.entry((env, branch.clone())).or_default().clone()
     }
@@ -62,6 +67,15 @@ impl Workspaces {
     pub async fn ensure(&self, env: &Environment, branch: &BranchName) -> ServiceResult<Workspace> {
         let lock = self.lock_for(env.id, branch);
         let _guard = lock.lock().await;
+        self.ensure_locked(env, branch).await
+    }
+
+    /// [`Self::ensure`] for a caller that holds [`Self::lock_for`] the branch.
+    pub(crate) async fn ensure_locked(
+        &self,
+        env: &Environment,
+        branch: &BranchName,
+    ) -> ServiceResult<Workspace> {
         let ws = match self.store.get_workspace(env.id, branch).await? {
             Some(ws) => ws,
             None => match self

@@ -7,7 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, UserName, WorkspaceId,
+    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName,
+    UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use craftastic_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -104,6 +105,46 @@ fn workspace_from_row(row: &PgRow) -> StoreResult<Workspace> {
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     })
+}
+
+const SESSION_COLUMNS: &str = "id, environment_id, workspace_id, name, tmux_session_name, \
+     working_directory, status, session_type, agent_id, git_branch, created_at, updated_at, \
+     last_activity";
+
+fn session_from_row(row: &PgRow) -> StoreResult<Session> {
+    let status: String = row.get("status");
+    let session_type: String = row.get("session_type");
+    Ok(Session {
+        id: SessionId(row.get("id")),
+        environment_id: EnvironmentId(row.get("environment_id")),
+        workspace_id: row.get::<Option<Uuid>, _>("workspace_id").map(WorkspaceId),
+        name: SessionName::from_trusted(row.get("name")),
+        tmux_session_name: row.get("tmux_session_name"),
+        working_directory: WorkingDirectory::from_trusted(row.get("working_directory")),
+        status: SessionStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        session_type: SessionType::parse(&session_type)
+            .ok_or_else(|| StoreError::Corrupt(format!("session type {session_type:?}")))?,
+        agent_id: row.get("agent_id"),
+        git_branch: BranchName::from_trusted(row.get("git_branch")),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        last_activity: row.get("last_activity"),
+    })
+}
+
+/// Maps a failed session write: a missing environment, workspace or agent is `NotFound`, and
+/// each unique constraint its own `Conflict`.
+fn session_write_error(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => match db.constraint() {
+            Some("sessions_tmux_session_name_key") => StoreError::Conflict("tmux session name"),
+            Some("sessions_environment_id_name_key") => StoreError::Conflict("session name"),
+            _ => StoreError::Conflict("session"),
+        },
+        _ => backend(e),
+    }
 }
 
 fn audit_from_row(row: &PgRow) -> AuditEntry {
@@ -530,6 +571,141 @@ impl Store for PostgresStore {
             .execute(&self.pool)
             .await
             .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<Session> {
+        let sql = format!(
+            "INSERT INTO sessions (id, environment_id, workspace_id, name, tmux_session_name,
+                 working_directory, status, session_type, agent_id, git_branch, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $10)
+             RETURNING {SESSION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(session.id.0)
+            .bind(session.environment_id.0)
+            .bind(session.workspace_id.0)
+            .bind(session.name.as_str())
+            .bind(&session.tmux_session_name)
+            .bind(session.working_directory.as_str())
+            .bind(session.session_type.as_str())
+            .bind(session.agent_id)
+            .bind(session.git_branch.as_str())
+            .bind(session.now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(session_write_error)?;
+        session_from_row(&row)
+    }
+
+    async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn list_sessions(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Session>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE $1::uuid IS NULL OR environment_id = $1::uuid ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(env.map(|e| e.0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn session_name_taken(
+        &self,
+        env: EnvironmentId,
+        name: &SessionName,
+    ) -> StoreResult<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE environment_id = $1 AND name = $2)",
+        )
+        .bind(env.0)
+        .bind(name.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn rename_session(
+        &self,
+        id: SessionId,
+        name: &SessionName,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Session> {
+        let sql = format!(
+            "UPDATE sessions SET name = $1, updated_at = $2 WHERE id = $3 RETURNING {SESSION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(name.as_str())
+            .bind(now)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(session_write_error)?
+            .ok_or(StoreError::NotFound)?;
+        session_from_row(&row)
+    }
+
+    async fn set_session_status(
+        &self,
+        id: SessionId,
+        status: SessionStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE sessions SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(now)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn record_session_activity(
+        &self,
+        activity: &[(SessionId, DateTime<Utc>)],
+    ) -> StoreResult<()> {
+        if activity.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for (id, at) in activity {
+            sqlx::query(
+                "UPDATE sessions SET last_activity = $1
+                 WHERE id = $2 AND (last_activity IS NULL OR last_activity < $1)",
+            )
+            .bind(*at)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id: SessionId) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 

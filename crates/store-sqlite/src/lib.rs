@@ -10,7 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use craftastic_domain::{
-    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, UserName, WorkspaceId,
+    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName,
+    UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use craftastic_store::*;
 use sqlx::sqlite::{
@@ -141,6 +142,59 @@ fn workspace_from_row(row: &SqliteRow) -> StoreResult<Workspace> {
         created_at: parse_ts(row.get("created_at"))?,
         updated_at: parse_ts(row.get("updated_at"))?,
     })
+}
+
+const SESSION_COLUMNS: &str = "id, environment_id, workspace_id, name, tmux_session_name, \
+     working_directory, status, session_type, agent_id, git_branch, created_at, updated_at, \
+     last_activity";
+
+fn session_from_row(row: &SqliteRow) -> StoreResult<Session> {
+    let status: String = row.get("status");
+    let session_type: String = row.get("session_type");
+    let workspace_id: Option<String> = row.get("workspace_id");
+    let agent_id: Option<String> = row.get("agent_id");
+    let last_activity: Option<String> = row.get("last_activity");
+    Ok(Session {
+        id: SessionId(parse_uuid(row.get("id"))?),
+        environment_id: EnvironmentId(parse_uuid(row.get("environment_id"))?),
+        workspace_id: workspace_id
+            .as_deref()
+            .map(parse_uuid)
+            .transpose()?
+            .map(WorkspaceId),
+        name: SessionName::from_trusted(row.get("name")),
+        tmux_session_name: row.get("tmux_session_name"),
+        working_directory: WorkingDirectory::from_trusted(row.get("working_directory")),
+        status: SessionStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        session_type: SessionType::parse(&session_type)
+            .ok_or_else(|| StoreError::Corrupt(format!("session type {session_type:?}")))?,
+        agent_id: agent_id.as_deref().map(parse_uuid).transpose()?,
+        git_branch: BranchName::from_trusted(row.get("git_branch")),
+        created_at: parse_ts(row.get("created_at"))?,
+        updated_at: parse_ts(row.get("updated_at"))?,
+        last_activity: last_activity.as_deref().map(parse_ts).transpose()?,
+    })
+}
+
+/// Maps a failed session write: a missing environment, workspace or agent is `NotFound`, and
+/// each unique rule its own `Conflict`. SQLite names the columns, not the constraint, in
+/// `UNIQUE constraint failed: sessions.tmux_session_name`.
+fn session_write_error(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let message = db.message();
+            if message.contains("sessions.tmux_session_name") {
+                StoreError::Conflict("tmux session name")
+            } else if message.contains("sessions.name") {
+                StoreError::Conflict("session name")
+            } else {
+                StoreError::Conflict("session")
+            }
+        }
+        _ => backend(e),
+    }
 }
 
 fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
@@ -560,6 +614,142 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_session(&self, session: NewSession) -> StoreResult<Session> {
+        let sql = format!(
+            "INSERT INTO sessions (id, environment_id, workspace_id, name, tmux_session_name,
+                 working_directory, status, session_type, agent_id, git_branch, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8, ?9, ?10, ?10)
+             RETURNING {SESSION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(session.id.to_string())
+            .bind(session.environment_id.to_string())
+            .bind(session.workspace_id.to_string())
+            .bind(session.name.as_str())
+            .bind(&session.tmux_session_name)
+            .bind(session.working_directory.as_str())
+            .bind(session.session_type.as_str())
+            .bind(session.agent_id.map(|a| a.to_string()))
+            .bind(session.git_branch.as_str())
+            .bind(ts(session.now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(session_write_error)?;
+        session_from_row(&row)
+    }
+
+    async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn list_sessions(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Session>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE ?1 IS NULL OR environment_id = ?1 ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(env.map(|e| e.to_string()))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn session_name_taken(
+        &self,
+        env: EnvironmentId,
+        name: &SessionName,
+    ) -> StoreResult<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE environment_id = ?1 AND name = ?2)",
+        )
+        .bind(env.to_string())
+        .bind(name.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn rename_session(
+        &self,
+        id: SessionId,
+        name: &SessionName,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Session> {
+        let sql = format!(
+            "UPDATE sessions SET name = ?1, updated_at = ?2 WHERE id = ?3 RETURNING {SESSION_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(name.as_str())
+            .bind(ts(now))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(session_write_error)?
+            .ok_or(StoreError::NotFound)?;
+        session_from_row(&row)
+    }
+
+    async fn set_session_status(
+        &self,
+        id: SessionId,
+        status: SessionStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE sessions SET status = ?1, updated_at = ?2 WHERE id = ?3")
+            .bind(status.as_str())
+            .bind(ts(now))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn record_session_activity(
+        &self,
+        activity: &[(SessionId, DateTime<Utc>)],
+    ) -> StoreResult<()> {
+        if activity.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for (id, at) in activity {
+            // Fixed-width UTC text compares as the times it holds.
+            sqlx::query(
+                "UPDATE sessions SET last_activity = ?1
+                 WHERE id = ?2 AND (last_activity IS NULL OR last_activity < ?1)",
+            )
+            .bind(ts(*at))
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id: SessionId) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = ?1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 

@@ -6,7 +6,9 @@ mod model;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use craftastic_domain::{BranchName, Email, EnvironmentId, UserId, WorkspaceId};
+use craftastic_domain::{
+    BranchName, Email, EnvironmentId, SessionId, SessionName, UserId, WorkspaceId,
+};
 use uuid::Uuid;
 
 pub use model::*;
@@ -124,6 +126,40 @@ pub trait Store: Send + Sync + 'static {
         error: Option<&str>,
     ) -> StoreResult<()>;
     async fn delete_workspace(&self, id: WorkspaceId) -> StoreResult<()>;
+
+    // Sessions.
+
+    /// Creates a session in status `active`. Fails with `Conflict("session name")` when the
+    /// environment already has a session of that name, `Conflict("tmux session name")` when
+    /// that tmux name is taken, and `NotFound` when the environment or workspace is gone.
+    async fn create_session(&self, session: NewSession) -> StoreResult<Session>;
+    async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>>;
+    /// The environment's sessions, oldest first; every session when `env` is `None`.
+    async fn list_sessions(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Session>>;
+    async fn session_name_taken(&self, env: EnvironmentId, name: &SessionName)
+    -> StoreResult<bool>;
+    /// Fails with `Conflict("session name")` or `NotFound`.
+    async fn rename_session(
+        &self,
+        id: SessionId,
+        name: &SessionName,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Session>;
+    /// Fails with `NotFound`.
+    async fn set_session_status(
+        &self,
+        id: SessionId,
+        status: SessionStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Sets `last_activity` of each session in one transaction; ids that are gone are
+    /// skipped, and a time older than the stored one never replaces it.
+    async fn record_session_activity(
+        &self,
+        activity: &[(SessionId, DateTime<Utc>)],
+    ) -> StoreResult<()>;
+    /// Fails with `NotFound`.
+    async fn delete_session(&self, id: SessionId) -> StoreResult<()>;
 
     // Audit log.
 

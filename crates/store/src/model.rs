@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, UserId, UserName, WorkspaceId,
+    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName,
+    UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -177,4 +178,58 @@ pub struct Workspace {
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+status_enum!(
+    /// What the server last knew of a session's tmux session.
+    SessionStatus {
+        /// The tmux session runs.
+        Active = "active",
+        /// Its workspace was stopped; the tmux session starts again when the session is opened.
+        Inactive = "inactive",
+        /// The tmux session ended (its shell exited, or it was killed); it stays ended until
+        /// the user starts it again.
+        Dead = "dead",
+    }
+);
+
+status_enum!(
+    /// What a session runs: a shell, or a coding agent's CLI.
+    SessionType {
+        Terminal = "terminal",
+        Agent = "agent",
+    }
+);
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: SessionId,
+    pub environment_id: EnvironmentId,
+    /// `None` once the workspace row is gone.
+    pub workspace_id: Option<WorkspaceId>,
+    pub name: SessionName,
+    /// Made by the server, unique across the installation.
+    pub tmux_session_name: String,
+    pub working_directory: WorkingDirectory,
+    pub status: SessionStatus,
+    pub session_type: SessionType,
+    pub agent_id: Option<Uuid>,
+    pub git_branch: BranchName,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_activity: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: SessionId,
+    pub environment_id: EnvironmentId,
+    pub workspace_id: WorkspaceId,
+    pub name: SessionName,
+    pub tmux_session_name: String,
+    pub working_directory: WorkingDirectory,
+    pub session_type: SessionType,
+    pub agent_id: Option<Uuid>,
+    pub git_branch: BranchName,
+    pub now: DateTime<Utc>,
 }

@@ -1,7 +1,10 @@
 //! The same stories against both stores: what one backend does, the other must do too.
 
-use chrono::{Duration, Utc};
-use craftastic_domain::{Email, UserId, UserName};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use craftastic_domain::{
+    BranchName, Email, EnvironmentId, EnvironmentName, SessionId, SessionName, UserId, UserName,
+    WorkingDirectory, WorkspaceId,
+};
 use craftastic_store::*;
 use craftastic_testkit::{Backend, TestDb, on_both_backends};
 use serde_json::json;
@@ -19,6 +22,13 @@ on_both_backends!(
     audit_log_keeps_entries_newest_first,
     secret_key_ids_and_canaries,
     migrations_down_to_zero_and_up_again_leave_the_same_schema,
+    sessions_are_created_found_and_listed_oldest_first,
+    session_names_are_unique_per_environment_and_tmux_names_everywhere,
+    creating_a_session_in_a_missing_environment_or_workspace_is_not_found,
+    renaming_a_session_returns_it_and_keeps_names_unique,
+    session_status_changes_and_bumps_updated_at,
+    session_activity_is_recorded_in_batches_and_never_goes_back,
+    deleting_sessions_and_what_they_live_in,
 );
 
 fn new_user(email: &str, admin: AdminGrant) -> NewUser {
@@ -418,4 +428,335 @@ async fn migrations_down_to_zero_and_up_again_leave_the_same_schema(backend: Bac
         .unwrap()
         .id;
     s.delete_user(a).await.unwrap();
+}
+
+/// A user's environment with a workspace on `main`, for sessions to live in.
+struct Place {
+    env: EnvironmentId,
+    workspace: WorkspaceId,
+}
+
+async fn place(s: &dyn Store, user: UserId, name: &str) -> Place {
+    let env = s
+        .create_environment(NewEnvironment {
+            id: EnvironmentId::new(),
+            user_id: user,
+            name: EnvironmentName::parse(name).unwrap(),
+            repository_url: None,
+            branch: BranchName::parse("main").unwrap(),
+            now: Utc::now(),
+        })
+        .await
+        .unwrap()
+        .id;
+    let workspace = s
+        .create_workspace(env, &BranchName::parse("main").unwrap(), WorkspaceId::new())
+        .await
+        .unwrap()
+        .id;
+    Place { env, workspace }
+}
+
+async fn user_with_place(s: &dyn Store) -> (UserId, Place) {
+    let user = s
+        .create_user(new_user("a@example.com", AdminGrant::No))
+        .await
+        .unwrap()
+        .id;
+    (user, place(s, user, "env").await)
+}
+
+/// Both stores keep microseconds; a time with more would not come back equal.
+fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+fn new_session(at: &Place, name: &str, now: DateTime<Utc>) -> NewSession {
+    let id = SessionId::new();
+    NewSession {
+        id,
+        environment_id: at.env,
+        workspace_id: at.workspace,
+        name: SessionName::parse(name).unwrap(),
+        tmux_session_name: format!("ct-{id}"),
+        working_directory: WorkingDirectory::parse("src").unwrap(),
+        session_type: SessionType::Terminal,
+        agent_id: None,
+        git_branch: BranchName::parse("main").unwrap(),
+        now: micros(now),
+    }
+}
+
+fn names(sessions: &[Session]) -> Vec<&str> {
+    sessions.iter().map(|s| s.name.as_str()).collect()
+}
+
+async fn sessions_are_created_found_and_listed_oldest_first(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (user, here) = user_with_place(s).await;
+    let there = place(s, user, "other").await;
+    let t0 = micros(Utc::now());
+    // Made out of order, so that only created_at can put them in order.
+    let late = s
+        .create_session(new_session(&here, "late", t0 + Duration::seconds(2)))
+        .await
+        .unwrap();
+    let early = s
+        .create_session(new_session(&here, "early", t0 + Duration::seconds(1)))
+        .await
+        .unwrap();
+    s.create_session(new_session(&there, "elsewhere", t0))
+        .await
+        .unwrap();
+
+    assert_eq!(early.status, SessionStatus::Active);
+    assert_eq!(early.workspace_id, Some(here.workspace));
+    assert_eq!(early.working_directory.as_str(), "/workspace/src");
+    assert_eq!(early.created_at, t0 + Duration::seconds(1));
+    assert_eq!(early.updated_at, early.created_at);
+    assert_eq!(early.last_activity, None);
+
+    let found = s.get_session(late.id).await.unwrap().unwrap();
+    assert_eq!(found.name.as_str(), "late");
+    assert_eq!(found.environment_id, here.env);
+    assert_eq!(found.tmux_session_name, late.tmux_session_name);
+    assert_eq!(found.session_type, SessionType::Terminal);
+    assert_eq!(found.agent_id, None);
+    assert_eq!(found.git_branch.as_str(), "main");
+    assert_eq!(found.created_at, t0 + Duration::seconds(2));
+    assert!(s.get_session(SessionId::new()).await.unwrap().is_none());
+
+    assert_eq!(
+        names(&s.list_sessions(Some(here.env)).await.unwrap()),
+        ["early", "late"]
+    );
+    assert_eq!(
+        names(&s.list_sessions(None).await.unwrap()),
+        ["elsewhere", "early", "late"]
+    );
+    assert!(
+        s.list_sessions(Some(EnvironmentId::new()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn session_names_are_unique_per_environment_and_tmux_names_everywhere(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (user, here) = user_with_place(s).await;
+    let there = place(s, user, "other").await;
+    let dev = SessionName::parse("dev").unwrap();
+    assert!(!s.session_name_taken(here.env, &dev).await.unwrap());
+    let first = s
+        .create_session(new_session(&here, "dev", Utc::now()))
+        .await
+        .unwrap();
+    assert!(s.session_name_taken(here.env, &dev).await.unwrap());
+    assert!(!s.session_name_taken(there.env, &dev).await.unwrap());
+
+    let dup = s
+        .create_session(new_session(&here, "dev", Utc::now()))
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict("session name"))),
+        "{dup:?}"
+    );
+    s.create_session(new_session(&there, "dev", Utc::now()))
+        .await
+        .expect("the same name in another environment");
+
+    let mut same_tmux = new_session(&here, "other-name", Utc::now());
+    same_tmux.tmux_session_name = first.tmux_session_name.clone();
+    let dup = s.create_session(same_tmux).await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict("tmux session name"))),
+        "{dup:?}"
+    );
+    assert_eq!(s.list_sessions(None).await.unwrap().len(), 2);
+}
+
+async fn creating_a_session_in_a_missing_environment_or_workspace_is_not_found(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (_, here) = user_with_place(s).await;
+    let nowhere = Place {
+        env: EnvironmentId::new(),
+        workspace: here.workspace,
+    };
+    let r = s
+        .create_session(new_session(&nowhere, "dev", Utc::now()))
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+    let no_workspace = Place {
+        env: here.env,
+        workspace: WorkspaceId::new(),
+    };
+    let r = s
+        .create_session(new_session(&no_workspace, "dev", Utc::now()))
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+    assert!(s.list_sessions(None).await.unwrap().is_empty());
+}
+
+async fn renaming_a_session_returns_it_and_keeps_names_unique(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (_, here) = user_with_place(s).await;
+    let t0 = micros(Utc::now());
+    let dev = s
+        .create_session(new_session(&here, "dev", t0))
+        .await
+        .unwrap();
+    s.create_session(new_session(&here, "taken", t0))
+        .await
+        .unwrap();
+
+    let later = t0 + Duration::minutes(1);
+    let renamed = s
+        .rename_session(dev.id, &SessionName::parse("build").unwrap(), later)
+        .await
+        .unwrap();
+    assert_eq!(renamed.id, dev.id);
+    assert_eq!(renamed.name.as_str(), "build");
+    assert_eq!(renamed.updated_at, later);
+    assert_eq!(renamed.created_at, t0);
+    assert_eq!(renamed.tmux_session_name, dev.tmux_session_name);
+    assert_eq!(
+        s.get_session(dev.id).await.unwrap().unwrap().name.as_str(),
+        "build"
+    );
+    assert!(
+        !s.session_name_taken(here.env, &SessionName::parse("dev").unwrap())
+            .await
+            .unwrap(),
+        "the old name is free again"
+    );
+
+    let r = s
+        .rename_session(dev.id, &SessionName::parse("taken").unwrap(), later)
+        .await;
+    assert!(
+        matches!(r, Err(StoreError::Conflict("session name"))),
+        "{r:?}"
+    );
+    let r = s
+        .rename_session(SessionId::new(), &SessionName::parse("x").unwrap(), later)
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+}
+
+async fn session_status_changes_and_bumps_updated_at(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (_, here) = user_with_place(s).await;
+    let t0 = micros(Utc::now());
+    let dev = s
+        .create_session(new_session(&here, "dev", t0))
+        .await
+        .unwrap();
+    let later = t0 + Duration::minutes(1);
+    s.set_session_status(dev.id, SessionStatus::Dead, later)
+        .await
+        .unwrap();
+    let got = s.get_session(dev.id).await.unwrap().unwrap();
+    assert_eq!(got.status, SessionStatus::Dead);
+    assert_eq!(got.updated_at, later);
+    s.set_session_status(dev.id, SessionStatus::Inactive, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_session(dev.id).await.unwrap().unwrap().status,
+        SessionStatus::Inactive
+    );
+    let r = s
+        .set_session_status(SessionId::new(), SessionStatus::Active, later)
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
+}
+
+async fn session_activity_is_recorded_in_batches_and_never_goes_back(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (_, here) = user_with_place(s).await;
+    let t0 = micros(Utc::now());
+    let a = s
+        .create_session(new_session(&here, "a", t0))
+        .await
+        .unwrap()
+        .id;
+    let b = s
+        .create_session(new_session(&here, "b", t0))
+        .await
+        .unwrap()
+        .id;
+    let activity = |id| async move { s.get_session(id).await.unwrap().unwrap().last_activity };
+
+    s.record_session_activity(&[]).await.unwrap();
+    let (t1, t2) = (t0 + Duration::seconds(10), t0 + Duration::seconds(20));
+    s.record_session_activity(&[(a, t1), (SessionId::new(), t1), (b, t2)])
+        .await
+        .expect("a missing id is skipped");
+    assert_eq!(activity(a).await, Some(t1));
+    assert_eq!(activity(b).await, Some(t2));
+
+    // A late report of older activity does not move the clock back.
+    s.record_session_activity(&[(a, t2), (b, t1)])
+        .await
+        .unwrap();
+    assert_eq!(activity(a).await, Some(t2));
+    assert_eq!(activity(b).await, Some(t2));
+    assert_eq!(
+        s.get_session(a).await.unwrap().unwrap().updated_at,
+        t0,
+        "activity is not an update"
+    );
+}
+
+async fn deleting_sessions_and_what_they_live_in(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (user, here) = user_with_place(s).await;
+    let one = s
+        .create_session(new_session(&here, "one", Utc::now()))
+        .await
+        .unwrap()
+        .id;
+    let two = s
+        .create_session(new_session(&here, "two", Utc::now()))
+        .await
+        .unwrap()
+        .id;
+    s.delete_session(one).await.unwrap();
+    assert!(s.get_session(one).await.unwrap().is_none());
+    assert!(matches!(
+        s.delete_session(one).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // The workspace goes (its container is recreated later); the session stays, unattached.
+    s.delete_workspace(here.workspace).await.unwrap();
+    let orphan = s.get_session(two).await.unwrap().unwrap();
+    assert_eq!(orphan.workspace_id, None);
+    assert_eq!(orphan.environment_id, here.env);
+
+    let there = place(s, user, "other").await;
+    let kept = s
+        .create_session(new_session(&there, "kept", Utc::now()))
+        .await
+        .unwrap()
+        .id;
+    s.delete_environment(here.env).await.unwrap();
+    assert!(s.get_session(two).await.unwrap().is_none());
+    assert_eq!(
+        s.list_sessions(None)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.id)
+            .collect::<Vec<_>>(),
+        [kept]
+    );
 }

@@ -1,0 +1,375 @@
+//! The terminal: each browser viewer of a session is its own `tmux attach` (never `-d`, so
+//! viewers never kick each other off), run by an interactive exec with a TTY in the
+//! session's workspace. tmux redraws the screen for every new client, so a viewer that
+//! reconnects sees the screen as it was.
+//!
+//! Docker does not end an exec's process when its connection closes, so each viewer's
+//! tmux client carries a marker in its environment (`CRAFTASTIC_VIEWER`), and is hung up by
+//! that marker when the viewer goes; the reconciler hangs up any marked client that no
+//! live viewer owns (left by a crash of the server).
+
+use std::collections::{HashMap, HashSet};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use craftastic_domain::SessionId;
+use craftastic_runtime::{ExecSpec, Runtime, RuntimeResult};
+use craftastic_store::Store;
+use futures::stream::BoxStream;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::sessions::Sessions;
+use crate::tokens::Principal;
+use crate::{ServiceError, ServiceResult, access};
+
+/// How long a terminal ticket stays valid.
+pub const TICKET_TTL: Duration = Duration::from_secs(30);
+
+/// The environment variable that marks a viewer's tmux client.
+const VIEWER_MARKER: &str = "CRAFTASTIC_VIEWER";
+
+/// Attaches to the session `$1`, or exits 100 (printing nothing) when it is gone.
+const ATTACH_SCRIPT: &str = r#"tmux has-session -t "=$1" 2>/dev/null || exit 100
+exec tmux attach-session -t "=$1""#;
+const SESSION_GONE: i64 = 100;
+
+/// Hangs up the processes carrying the marker `$1`.
+const HANG_UP_SCRIPT: &str = r#"for p in /proc/[0-9]*; do
+    grep -qsxzF "CRAFTASTIC_VIEWER=$1" "$p/environ" && kill -HUP "${p#/proc/}"
+done
+exit 0"#;
+
+/// Prints `pid marker` for every marked process.
+const LIST_VIEWERS_SCRIPT: &str = r#"for p in /proc/[0-9]*; do
+    v=$(tr '\0' '\n' <"$p/environ" 2>/dev/null | sed -n 's/^CRAFTASTIC_VIEWER=//p')
+    [ -n "$v" ] && echo "${p#/proc/} $v"
+done
+exit 0"#;
+
+/// A terminal size, kept within what a screen can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TerminalSize {
+    pub cols: u16,
+    pub rows: u16,
+}
+
+impl TerminalSize {
+    pub const MAX_COLS: u16 = 1000;
+    pub const MAX_ROWS: u16 = 500;
+
+    /// Any numbers become a usable size: 0 becomes the smallest, 100000 the largest.
+    pub fn clamped(cols: i64, rows: i64) -> Self {
+        Self {
+            cols: cols.clamp(2, Self::MAX_COLS as i64) as u16,
+            rows: rows.clamp(1, Self::MAX_ROWS as i64) as u16,
+        }
+    }
+}
+
+impl Default for TerminalSize {
+    fn default() -> Self {
+        Self { cols: 80, rows: 24 }
+    }
+}
+
+struct Ticket {
+    principal: Principal,
+    session: SessionId,
+    expires: Instant,
+}
+
+#[derive(Clone)]
+pub struct Terminal {
+    store: Arc<dyn Store>,
+    runtime: Arc<dyn Runtime>,
+    sessions: Sessions,
+    /// SHA-256 of each unused ticket.
+    tickets: Arc<Mutex<HashMap<[u8; 32], Ticket>>>,
+    /// The markers of the viewers this server has open.
+    live: Arc<Mutex<HashSet<String>>>,
+}
+
+/// How opening a session's terminal went.
+pub enum Attachment {
+    Live(Viewer),
+    /// The session's tmux session has ended.
+    Ended,
+}
+
+/// One viewer: the bytes of its terminal both ways, and a handle for the rest. When the
+/// last of these parts is dropped, the viewer's tmux client in the container is hung up.
+pub struct Viewer {
+    pub output: BoxStream<'static, RuntimeResult<Bytes>>,
+    pub input: Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+    pub handle: Arc<ViewerHandle>,
+}
+
+/// Why a viewer's terminal stopped giving output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The tmux session ended; the session is now `dead`.
+    Ended { code: i64 },
+    /// The client was detached (e.g. with the tmux key Ctrl-b d); the session runs on.
+    Detached,
+    /// The workspace's container stopped or cannot be reached; the text says why.
+    Lost(String),
+}
+
+pub struct ViewerHandle {
+    terminal: Terminal,
+    session: SessionId,
+    tmux: String,
+    container: String,
+    exec_id: String,
+    marker: String,
+}
+
+impl ViewerHandle {
+    pub fn session(&self) -> SessionId {
+        self.session
+    }
+
+    pub async fn resize(&self, size: TerminalSize) -> ServiceResult<()> {
+        Ok(self
+            .terminal
+            .runtime
+            .resize_tty(&self.exec_id, size.cols, size.rows)
+            .await?)
+    }
+
+    /// Notes terminal input (written to the database in batches).
+    pub fn touch(&self) {
+        self.terminal.sessions.activity().touch(self.session);
+    }
+
+    /// Why the output ended; call it once the output stream is over.
+    pub async fn ending(&self) -> Ending {
+        let runtime = &self.terminal.runtime;
+        let mut code = None;
+        for _ in 0..20 {
+            match runtime.exec_exit_code(&self.exec_id).await {
+                Ok(Some(c)) => {
+                    code = Some(c);
+                    break;
+                }
+                Ok(None) => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(e) => return Ending::Lost(e.to_string()),
+            }
+        }
+        let alive = if code == Some(SESSION_GONE) {
+            Ok(false)
+        } else {
+            self.terminal
+                .sessions
+                .tmux_alive(&self.container, &self.tmux)
+                .await
+        };
+        match alive {
+            Ok(true) => Ending::Detached,
+            Ok(false) => {
+                if let Err(e) = self.terminal.sessions.mark_dead(self.session).await {
+                    tracing::warn!(session = %self.session, error = %e, "could not mark the session dead");
+                }
+                let code = code.filter(|c| *c != SESSION_GONE).unwrap_or(0);
+                Ending::Ended { code }
+            }
+            Err(_) => Ending::Lost("the workspace's container stopped".into()),
+        }
+    }
+}
+
+impl Drop for ViewerHandle {
+    fn drop(&mut self) {
+        let marker = std::mem::take(&mut self.marker);
+        let terminal = self.terminal.clone();
+        let container = std::mem::take(&mut self.container);
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            let hang_up = ExecSpec {
+                cmd: vec![
+                    "sh".into(),
+                    "-c".into(),
+                    HANG_UP_SCRIPT.into(),
+                    "hang-up".into(),
+                    marker.clone(),
+                ],
+                ..Default::default()
+            };
+            if let Err(e) = terminal.runtime.exec(&container, hang_up).await {
+                tracing::debug!(error = %e, "could not hang up a viewer's tmux client; the reconciler will");
+            }
+            terminal.live.lock().expect("live viewers").remove(&marker);
+        });
+    }
+}
+
+impl Terminal {
+    pub fn new(store: Arc<dyn Store>, runtime: Arc<dyn Runtime>, sessions: Sessions) -> Self {
+        Self {
+            store,
+            runtime,
+            sessions,
+            tickets: Arc::default(),
+            live: Arc::default(),
+        }
+    }
+
+    /// How many viewers are open.
+    pub fn viewers(&self) -> usize {
+        self.live.lock().expect("live viewers").len()
+    }
+
+    /// A single-use ticket for opening the session's terminal, valid for [`TICKET_TTL`], so
+    /// that long-lived tokens stay out of URLs.
+    /// Fails: the session is not the caller's → 404.
+    pub async fn issue_ticket(&self, who: Principal, session: SessionId) -> ServiceResult<String> {
+        access::session(self.store.as_ref(), who, session).await?;
+        let mut raw = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut raw);
+        let ticket = URL_SAFE_NO_PAD.encode(raw);
+        let now = Instant::now();
+        let mut tickets = self.tickets.lock().expect("tickets");
+        tickets.retain(|_, t| t.expires > now);
+        tickets.insert(
+            Sha256::digest(ticket.as_bytes()).into(),
+            Ticket {
+                principal: who,
+                session,
+                expires: now + TICKET_TTL,
+            },
+        );
+        Ok(ticket)
+    }
+
+    /// Who `token` (an access token or a ticket for this session) speaks for. A ticket is
+    /// used up by the attempt, whatever its outcome.
+    /// Fails: anything else → 401 `invalid_token`.
+    pub fn authenticate(
+        &self,
+        auth: &Auth,
+        token: &str,
+        session: SessionId,
+    ) -> ServiceResult<Principal> {
+        if token.matches('.').count() == 2 {
+            return auth.authenticate(token);
+        }
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let ticket = self.tickets.lock().expect("tickets").remove(&key);
+        match ticket {
+            Some(t) if t.expires > Instant::now() && t.session == session => Ok(t.principal),
+            _ => Err(ServiceError::Unauthorized {
+                code: "invalid_token",
+                message: "the token or ticket is invalid, used or expired; get a new ticket",
+            }),
+        }
+    }
+
+    /// Opens a viewer of the session's terminal at `size`, starting the workspace and the
+    /// tmux session first if the environment was stopped and started since.
+    /// Fails: the session is not the caller's → 404; the environment is not running → 409;
+    /// the engine fails → 502.
+    pub async fn attach(
+        &self,
+        who: Principal,
+        id: SessionId,
+        size: TerminalSize,
+    ) -> ServiceResult<Attachment> {
+        let (session, env) = access::session(self.store.as_ref(), who, id).await?;
+        let Some(container) = self.sessions.ready(&env, &session).await? else {
+            return Ok(Attachment::Ended);
+        };
+        let marker = Uuid::new_v4().simple().to_string();
+        self.live
+            .lock()
+            .expect("live viewers")
+            .insert(marker.clone());
+        let spec = ExecSpec {
+            cmd: vec![
+                "sh".into(),
+                "-c".into(),
+                ATTACH_SCRIPT.into(),
+                "attach".into(),
+                session.tmux_session_name.clone(),
+            ],
+            env: vec![
+                format!("{VIEWER_MARKER}={marker}"),
+                "TERM=xterm-256color".into(),
+                "COLORTERM=truecolor".into(),
+            ],
+            ..Default::default()
+        };
+        let tty = match self
+            .runtime
+            .exec_tty(&container, spec, size.cols, size.rows)
+            .await
+        {
+            Ok(tty) => tty,
+            Err(e) => {
+                self.live.lock().expect("live viewers").remove(&marker);
+                return Err(e.into());
+            }
+        };
+        Ok(Attachment::Live(Viewer {
+            output: tty.output,
+            input: tty.input,
+            handle: Arc::new(ViewerHandle {
+                terminal: self.clone(),
+                session: session.id,
+                tmux: session.tmux_session_name,
+                container,
+                exec_id: tty.exec_id,
+                marker,
+            }),
+        }))
+    }
+
+    /// Hangs up the tmux clients in `container` that no open viewer owns; returns how many.
+    pub(crate) async fn hang_up_strays(&self, container: &str) -> ServiceResult<usize> {
+        let listed = self
+            .runtime
+            .exec(
+                container,
+                ExecSpec {
+                    cmd: vec!["sh".into(), "-c".into(), LIST_VIEWERS_SCRIPT.into()],
+                    ..Default::default()
+                },
+            )
+            .await?;
+        let strays: Vec<String> = {
+            let live = self.live.lock().expect("live viewers");
+            listed
+                .stdout_str()
+                .lines()
+                .filter_map(|l| l.split_once(' '))
+                .filter(|(pid, marker)| {
+                    pid.bytes().all(|b| b.is_ascii_digit()) && !live.contains(*marker)
+                })
+                .map(|(pid, _)| pid.to_owned())
+                .collect()
+        };
+        if strays.is_empty() {
+            return Ok(0);
+        }
+        let mut cmd = vec!["kill".into(), "-HUP".into()];
+        cmd.extend(strays.iter().cloned());
+        self.runtime
+            .exec(
+                container,
+                ExecSpec {
+                    cmd,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        Ok(strays.len())
+    }
+}
