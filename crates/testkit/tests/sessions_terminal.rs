@@ -733,6 +733,12 @@ async fn the_terminal_echoes_resizes_and_shows_the_screen_again_after_a_reconnec
             .any(|p| p.starts_with("tmux attach"))
     })
     .await;
+    let zombies: Vec<String> = docker_cli(&["exec", &container, "ps", "-eo", "stat=,args="])
+        .lines()
+        .filter(|l| l.trim_start().starts_with('Z'))
+        .map(str::to_owned)
+        .collect();
+    assert!(zombies.is_empty(), "zombies in the container: {zombies:?}");
     let mut again = f.open(&session).await;
     again.expect("shared-42").await;
     again.expect("42").await;
