@@ -541,6 +541,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let _recording_activity = services
         .sessions
         .spawn_activity_flusher(std::time::Duration::from_secs(5));
+    let terminal = services.terminal.clone();
     let state = AppState {
         services,
         metrics: Arc::new(Metrics::new(backend)),
@@ -564,6 +565,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     println!("Craftastic is running at {shown}");
     craftastic_http::serve(listener, app, shutdown).await?;
+    terminal.close_all(std::time::Duration::from_secs(3)).await;
     tracing::info!("stopped");
     Ok(())
 }

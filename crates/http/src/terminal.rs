@@ -183,6 +183,7 @@ async fn socket(
         .requested_protocols()
         .any(|p| p.as_bytes() == BINARY_PROTOCOL.as_bytes());
     let metrics = state.metrics.clone();
+    let closing = terminal.closing();
     Ok(upgrade
         .protocols([BINARY_PROTOCOL])
         .max_message_size(MAX_MESSAGE)
@@ -193,7 +194,7 @@ async fn socket(
         .on_upgrade(move |socket| async move {
             metrics.terminals_open.inc();
             match attachment {
-                Attachment::Live(viewer) => run(socket, viewer, binary).await,
+                Attachment::Live(viewer) => run(socket, viewer, binary, closing).await,
                 Attachment::Ended => ended(socket).await,
             }
             metrics.terminals_open.dec();
@@ -248,7 +249,7 @@ async fn ended(mut socket: WebSocket) {
 }
 
 /// Moves bytes between one viewer and its socket until either side ends.
-async fn run(socket: WebSocket, viewer: Viewer, binary: bool) {
+async fn run(socket: WebSocket, viewer: Viewer, binary: bool, closing: watch::Receiver<bool>) {
     let Viewer {
         output,
         input,
@@ -270,6 +271,7 @@ async fn run(socket: WebSocket, viewer: Viewer, binary: bool) {
         binary,
         heard.clone(),
         started,
+        closing,
     );
     let reader = read_input(
         stream,
@@ -296,6 +298,7 @@ async fn write_output(
     binary: bool,
     heard: Arc<AtomicU64>,
     started: Instant,
+    mut closing: watch::Receiver<bool>,
 ) {
     let mut text = Utf8Split::default();
     let mut keepalive =
@@ -325,6 +328,10 @@ async fn write_output(
                 if !more {
                     break;
                 }
+            },
+            _ = closing.changed() => {
+                let _ = sink.send(close(1012, "the server is restarting")).await;
+                return;
             },
             _ = keepalive.tick() => {
                 let silent = started.elapsed().saturating_sub(Duration::from_millis(heard.load(Ordering::Relaxed)));

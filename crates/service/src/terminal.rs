@@ -94,6 +94,8 @@ pub struct Terminal {
     tickets: Arc<Mutex<HashMap<[u8; 32], Ticket>>>,
     /// The markers of the viewers this server has open.
     live: Arc<Mutex<HashSet<String>>>,
+    /// Becomes `true` when the server shuts down: every viewer closes.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// How opening a session's terminal went.
@@ -220,6 +222,22 @@ impl Terminal {
             sessions,
             tickets: Arc::default(),
             live: Arc::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+
+    /// Completes when the server starts shutting down.
+    pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Closes every viewer (their tmux clients are hung up, the sessions run on) and waits
+    /// up to `timeout` for them to be gone.
+    pub async fn close_all(&self, timeout: Duration) {
+        self.closing.send_replace(true);
+        let deadline = Instant::now() + timeout;
+        while self.viewers() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

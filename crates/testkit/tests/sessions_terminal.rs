@@ -800,6 +800,26 @@ async fn the_binary_protocol_carries_raw_bytes() {
         t.raw.windows(2).filter(|w| *w == "λ".as_bytes()).count() >= 500
     })
     .await;
+
+    // A server shutting down closes its terminals; their tmux clients go, the session stays.
+    let container = f.container_of("main").await;
+    let terminal = &f.server.services.terminal;
+    terminal.close_all(Duration::from_secs(10)).await;
+    term.until("the socket to close", |t| t.closed).await;
+    assert_eq!(terminal.viewers(), 0);
+    assert!(
+        !processes(&container)
+            .iter()
+            .any(|p| p.starts_with("tmux attach"))
+    );
+    let (_, s) = f
+        .call(
+            "GET",
+            &format!("/api/sessions/{}/status", session["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(s["tmuxAlive"], true);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
