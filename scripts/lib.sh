@@ -41,6 +41,26 @@ free_port() {
         || echo $((20000 + RANDOM % 20000))
 }
 
+# require_node: Node.js 20 or newer with npm, installed from Debian's packages when missing.
+require_node() {
+    command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+    local major
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    [ "$major" -ge 20 ] || die "building the web UI needs Node.js 20 or newer (found $(node --version 2>/dev/null || echo none)); install it and run this again"
+}
+
+# build_web: installs the web UI's packages when package-lock.json changed, and builds it into
+# web/dist, which the craftastic binary serves (embedded in release builds).
+build_web() {
+    require_node
+    if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+        say "installing the web UI's packages (npm ci)"
+        (cd web && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in web/"
+    fi
+    say "building the web UI"
+    (cd web && npm run --silent build >/dev/null) || die "building the web UI failed (cd web && npm run build)"
+}
+
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }

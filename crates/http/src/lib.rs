@@ -11,6 +11,7 @@ mod health;
 mod metrics;
 pub mod sessions;
 pub mod terminal;
+mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -146,7 +147,20 @@ pub fn app(state: AppState, settings: &HttpSettings) -> Router {
     router.with_state(state)
 }
 
-async fn not_found(uri: axum::http::Uri) -> ApiError {
+/// Paths under `/api` that name no route answer in the API's error format; every other
+/// path belongs to the web UI.
+async fn not_found(
+    method: Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    if uri.path() == "/api" || uri.path().starts_with("/api/") {
+        return api_not_found(uri).await.into_response();
+    }
+    web::serve(method, uri, headers).await
+}
+
+async fn api_not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",

@@ -10,6 +10,74 @@ on_both_backends!(
     every_documented_route_is_served
 );
 
+/// The web UI is served from `web/dist` (built by `scripts/test` before the tests run).
+#[tokio::test]
+async fn the_web_ui_is_served_with_caching_headers_and_spa_fallback() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let index = s.http.get(s.url("/")).send().await.unwrap();
+    assert_eq!(
+        index.status(),
+        200,
+        "the web UI is not built: run `npm --prefix web ci && npm --prefix web run build` (scripts/test does)"
+    );
+    let headers = index.headers().clone();
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert_eq!(headers["cache-control"], "no-cache");
+    assert!(
+        headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    let html = index.text().await.unwrap();
+    let asset = html
+        .split('"')
+        .find(|p| p.starts_with("/assets/") && p.ends_with(".js"))
+        .unwrap_or_else(|| panic!("no script in index.html: {html}"))
+        .to_owned();
+
+    // Any route of the SPA gets index.html; missing files and API paths do not.
+    let deep = s
+        .http
+        .get(s.url("/environments/123/terminal/456"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deep.status(), 200);
+    assert_eq!(deep.text().await.unwrap(), html);
+    let missing = s.http.get(s.url("/assets/nope.js")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let (status, body) = s.call("GET", "/api/nope", None, None).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+
+    let js = s.http.get(s.url(&asset)).send().await.unwrap();
+    assert_eq!(js.status(), 200);
+    assert_eq!(
+        js.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    let etag = js.headers()["etag"].clone();
+    let again = s
+        .http
+        .get(s.url(&asset))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+}
+
 async fn health_readiness_and_metrics_answer(backend: Backend) {
     let s = TestServer::start(backend).await;
     let (status, body) = s.call("GET", "/healthz", None, None).await;

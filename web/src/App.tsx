@@ -1,0 +1,51 @@
+import { LoaderCircle } from "lucide-react"
+import { lazy, Suspense } from "react"
+import { Route, Routes } from "react-router"
+
+import { PublicOnly, RequireAuth } from "@/features/auth/guards"
+import { RegisterPage } from "@/features/auth/RegisterPage"
+import { SignInPage } from "@/features/auth/SignInPage"
+import { DashboardPage } from "@/features/environments/DashboardPage"
+import { EnvironmentPage } from "@/features/environments/EnvironmentPage"
+import { AppShell } from "@/features/layout/AppShell"
+import { NotFoundPage } from "@/features/layout/NotFoundPage"
+import { SettingsPage } from "@/features/settings/SettingsPage"
+
+// xterm.js and its addons load only with the terminal page.
+const TerminalPage = lazy(() => import("@/features/terminal/TerminalPage"))
+
+function TerminalFallback() {
+  return (
+    <div className="text-muted-foreground flex h-dvh items-center justify-center gap-2 text-sm" role="status">
+      <LoaderCircle className="size-4 animate-spin" aria-hidden />
+      Loading the terminal…
+    </div>
+  )
+}
+
+export function App() {
+  return (
+    <Routes>
+      <Route element={<PublicOnly />}>
+        <Route path="/signin" element={<SignInPage />} />
+        <Route path="/register" element={<RegisterPage />} />
+      </Route>
+      <Route element={<RequireAuth />}>
+        <Route element={<AppShell />}>
+          <Route index element={<DashboardPage />} />
+          <Route path="/environments/:id" element={<EnvironmentPage />} />
+          <Route path="/settings" element={<SettingsPage />} />
+        </Route>
+        <Route
+          path="/environments/:envId/terminal/:sessionId"
+          element={
+            <Suspense fallback={<TerminalFallback />}>
+              <TerminalPage />
+            </Suspense>
+          }
+        />
+      </Route>
+      <Route path="*" element={<NotFoundPage />} />
+    </Routes>
+  )
+}

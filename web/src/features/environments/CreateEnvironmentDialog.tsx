@@ -1,0 +1,180 @@
+import { LoaderCircle } from "lucide-react"
+import { useState, type ReactNode } from "react"
+import { toast } from "sonner"
+
+import { Field, type FieldStatus } from "@/components/Field"
+import { FormError } from "@/components/States"
+import { Button } from "@/components/ui/button"
+import {
+  Dialog,
+  DialogContent,
+  DialogDescription,
+  DialogFooter,
+  DialogHeader,
+  DialogTitle,
+  DialogTrigger,
+} from "@/components/ui/dialog"
+import { Input } from "@/components/ui/input"
+import { useAvailability } from "@/hooks/useAvailability"
+import { ApiError, describeError, sentence } from "@/lib/api/errors"
+import { apiCalls } from "@/lib/api/endpoints"
+import { queryKeys } from "@/lib/queries"
+import { useCreateEnvironment } from "@/features/environments/hooks"
+
+type FieldName = "name" | "repositoryUrl" | "branch"
+
+export function CreateEnvironmentDialog({ trigger }: { trigger: ReactNode }) {
+  const [open, setOpen] = useState(false)
+  return (
+    <Dialog open={open} onOpenChange={setOpen}>
+      <DialogTrigger asChild>{trigger}</DialogTrigger>
+      <DialogContent data-testid="create-environment-dialog">
+        {/* Mounted only while open, so every opening starts from an empty form. */}
+        {open && (
+          <CreateEnvironmentForm
+            onDone={() => {
+              setOpen(false)
+            }}
+          />
+        )}
+      </DialogContent>
+    </Dialog>
+  )
+}
+
+function CreateEnvironmentForm({ onDone }: { onDone: () => void }) {
+  const [name, setName] = useState("")
+  const [repositoryUrl, setRepositoryUrl] = useState("")
+  const [branch, setBranch] = useState("")
+  const [serverFields, setServerFields] = useState<Partial<Record<FieldName, string>>>({})
+  const [formError, setFormError] = useState<string | null>(null)
+  const create = useCreateEnvironment()
+
+  const nameCheck = useAvailability(name, queryKeys.checkEnvironmentName, (value, signal) =>
+    apiCalls.checkEnvironmentName(value, signal),
+  )
+
+  const edit = (field: FieldName, set: (v: string) => void) => (e: React.ChangeEvent<HTMLInputElement>) => {
+    set(e.target.value)
+    if (serverFields[field]) setServerFields(({ [field]: _gone, ...rest }) => rest)
+  }
+
+  const nameStatus: FieldStatus = serverFields.name
+    ? { kind: "error", text: serverFields.name }
+    : nameCheck.checking
+      ? { kind: "checking", text: "Checking the name…" }
+      : nameCheck.result
+        ? nameCheck.result.available
+          ? { kind: "ok", text: "Available" }
+          : { kind: "error", text: sentence(nameCheck.result.reason ?? "This name is not available") }
+        : { kind: "none" }
+
+  const nameUnavailable = nameCheck.result?.available === false
+  const canSubmit = name.trim() !== "" && !nameUnavailable && !create.isPending
+
+  const submit = (event: React.SyntheticEvent<HTMLFormElement>) => {
+    event.preventDefault()
+    if (!canSubmit) return
+    setFormError(null)
+    const input = {
+      name: name.trim(),
+      ...(repositoryUrl.trim() ? { repositoryUrl: repositoryUrl.trim() } : {}),
+      ...(branch.trim() ? { branch: branch.trim() } : {}),
+    }
+    create.mutate(input, {
+      onSuccess: (env) => {
+        toast.success(`Creating ${env.name}`, {
+          description: env.repositoryUrl ? "Cloning the repository; this can take a minute." : "Preparing an empty repository.",
+        })
+        onDone()
+      },
+      onError: (error) => {
+        const fields: Partial<Record<FieldName, string>> = {}
+        if (error instanceof ApiError) {
+          for (const key of ["name", "repositoryUrl", "branch"] as const) {
+            const message = error.fields[key]
+            if (message) fields[key] = message
+          }
+          if (error.status === 409 && error.code === "name_taken") fields.name = error.message
+        }
+        setServerFields(fields)
+        setFormError(Object.keys(fields).length > 0 ? null : describeError(error))
+      },
+    })
+  }
+
+  return (
+    <form onSubmit={submit} noValidate className="grid gap-5" data-testid="create-environment-form">
+      <DialogHeader>
+        <DialogTitle>New environment</DialogTitle>
+        <DialogDescription>
+          A repository (or an empty one) with a container per branch you work on.
+        </DialogDescription>
+      </DialogHeader>
+      <FormError message={formError} data-testid="create-environment-error" />
+      <Field id="environment-name" label="Name" hint="Up to 64 letters, digits, dots, dashes and underscores." status={nameStatus}>
+        {(aria) => (
+          <Input
+            {...aria}
+            data-testid="environment-name-input"
+            autoFocus
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="my-app"
+            value={name}
+            onChange={edit("name", setName)}
+          />
+        )}
+      </Field>
+      <Field
+        id="environment-repository"
+        label="Repository URL"
+        optional
+        hint="https://…, ssh://… or git@host:path. Leave empty to start from an empty repository."
+        status={serverFields.repositoryUrl ? { kind: "error", text: serverFields.repositoryUrl } : { kind: "none" }}
+      >
+        {(aria) => (
+          <Input
+            {...aria}
+            data-testid="environment-repository-input"
+            type="url"
+            inputMode="url"
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="https://github.com/you/project.git"
+            value={repositoryUrl}
+            onChange={edit("repositoryUrl", setRepositoryUrl)}
+          />
+        )}
+      </Field>
+      <Field
+        id="environment-branch"
+        label="Branch"
+        optional
+        hint="The default branch; the repository's own when left empty."
+        status={serverFields.branch ? { kind: "error", text: serverFields.branch } : { kind: "none" }}
+      >
+        {(aria) => (
+          <Input
+            {...aria}
+            data-testid="environment-branch-input"
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="main"
+            value={branch}
+            onChange={edit("branch", setBranch)}
+          />
+        )}
+      </Field>
+      <DialogFooter>
+        <Button variant="outline" onClick={onDone} disabled={create.isPending}>
+          Cancel
+        </Button>
+        <Button type="submit" data-testid="create-environment-submit" disabled={!canSubmit}>
+          {create.isPending && <LoaderCircle className="animate-spin" aria-hidden />}
+          Create environment
+        </Button>
+      </DialogFooter>
+    </form>
+  )
+}

@@ -1,0 +1,110 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
+
+import { apiCalls } from "@/lib/api/endpoints"
+import { isNotFound } from "@/lib/api/errors"
+import type { CreateEnvironmentInput, Environment } from "@/lib/api/types"
+import { queryKeys } from "@/lib/queries"
+
+/** Busy environments change by the second; settled ones are checked now and then. */
+export const BUSY_POLL_MS = 2_000
+export const IDLE_POLL_MS = 10_000
+
+export function isBusy(status: string): boolean {
+  return status === "creating" || status === "deleting"
+}
+
+export function pollInterval(environments: Environment[] | Environment | undefined): number {
+  if (!environments) return IDLE_POLL_MS
+  const list = Array.isArray(environments) ? environments : [environments]
+  return list.some((e) => isBusy(e.status)) ? BUSY_POLL_MS : IDLE_POLL_MS
+}
+
+export function useEnvironments() {
+  return useQuery({
+    queryKey: queryKeys.environments,
+    queryFn: ({ signal }) => apiCalls.listEnvironments(signal),
+    refetchInterval: (query) => pollInterval(query.state.data),
+  })
+}
+
+export function useEnvironment(id: string) {
+  return useQuery({
+    queryKey: queryKeys.environment(id),
+    queryFn: ({ signal }) => apiCalls.getEnvironment(id, signal),
+    // A deleted (404) environment is not asked for again; other failures keep polling.
+    refetchInterval: (query) => (isNotFound(query.state.error) ? false : pollInterval(query.state.data)),
+  })
+}
+
+/** Puts a fresh copy of an environment into the list and its own entry. */
+function useStoreEnvironment() {
+  const queryClient = useQueryClient()
+  return (env: Environment) => {
+    queryClient.setQueryData(queryKeys.environment(env.id), env)
+    queryClient.setQueryData<Environment[]>(queryKeys.environments, (list) =>
+      list ? (list.some((e) => e.id === env.id) ? list.map((e) => (e.id === env.id ? env : e)) : [env, ...list]) : list,
+    )
+  }
+}
+
+function useMarkStatus() {
+  const queryClient = useQueryClient()
+  return (id: string, status: string) => {
+    queryClient.setQueryData<Environment>(queryKeys.environment(id), (env) => (env ? { ...env, status } : env))
+    queryClient.setQueryData<Environment[]>(queryKeys.environments, (list) =>
+      list?.map((e) => (e.id === id ? { ...e, status } : e)),
+    )
+  }
+}
+
+export function useCreateEnvironment() {
+  const queryClient = useQueryClient()
+  const store = useStoreEnvironment()
+  return useMutation({
+    mutationFn: (input: CreateEnvironmentInput) => apiCalls.createEnvironment(input),
+    onSuccess: (env) => {
+      store(env)
+      void queryClient.invalidateQueries({ queryKey: queryKeys.environments })
+    },
+  })
+}
+
+export function useStopEnvironment() {
+  const queryClient = useQueryClient()
+  const store = useStoreEnvironment()
+  return useMutation({
+    mutationFn: (id: string) => apiCalls.stopEnvironment(id),
+    onSuccess: (env) => {
+      store(env)
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: queryKeys.environments }),
+  })
+}
+
+export function useStartEnvironment() {
+  const queryClient = useQueryClient()
+  const store = useStoreEnvironment()
+  return useMutation({
+    mutationFn: (id: string) => apiCalls.startEnvironment(id),
+    onSuccess: (env) => {
+      store(env)
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: queryKeys.environments }),
+  })
+}
+
+export function useDeleteEnvironment() {
+  const queryClient = useQueryClient()
+  const markStatus = useMarkStatus()
+  return useMutation({
+    mutationFn: (id: string) => apiCalls.deleteEnvironment(id),
+    onMutate: (id) => {
+      markStatus(id, "deleting")
+    },
+    onSuccess: (_data, id) => {
+      queryClient.removeQueries({ queryKey: queryKeys.environment(id), exact: true })
+      queryClient.setQueryData<Environment[]>(queryKeys.environments, (list) => list?.filter((e) => e.id !== id))
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: queryKeys.environments }),
+  })
+}

@@ -1,0 +1,47 @@
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" })
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ["year", 365 * 24 * 3600],
+  ["month", 30 * 24 * 3600],
+  ["week", 7 * 24 * 3600],
+  ["day", 24 * 3600],
+  ["hour", 3600],
+  ["minute", 60],
+]
+
+/** "3 minutes ago", "yesterday", "just now". */
+export function timeAgo(iso: string | null | undefined, now: number = Date.now()): string {
+  if (!iso) return "never"
+  const at = Date.parse(iso)
+  if (Number.isNaN(at)) return "unknown"
+  const seconds = Math.round((at - now) / 1000)
+  if (Math.abs(seconds) < 45) return "just now"
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size || unit === "minute") return relative.format(Math.round(seconds / size), unit)
+  }
+  return "just now"
+}
+
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return "—"
+  const at = new Date(iso)
+  return Number.isNaN(at.getTime())
+    ? "—"
+    : at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" })
+}
+
+export function formatDate(iso: string | null | undefined): string {
+  if (!iso) return "—"
+  const at = new Date(iso)
+  return Number.isNaN(at.getTime()) ? "—" : at.toLocaleDateString(undefined, { dateStyle: "long" })
+}
+
+/** `https://github.com/ada/app.git` → `ada/app`; other URLs as they are. */
+export function shortRepository(url: string): string {
+  const m = /^(?:https?:\/\/|ssh:\/\/)?(?:[^@/]+@)?[^/:]+[/:](.+?)(?:\.git)?\/?$/.exec(url)
+  return m?.[1] ?? url
+}
+
+export function pluralize(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`
+}

@@ -1,0 +1,35 @@
+// Query keys and the query client's defaults.
+
+import { QueryClient } from "@tanstack/react-query"
+
+import { ApiError } from "@/lib/api/errors"
+
+export const queryKeys = {
+  me: ["me"] as const,
+  environments: ["environments"] as const,
+  environment: (id: string) => ["environments", id] as const,
+  session: (id: string) => ["sessions", id] as const,
+  checkEnvironmentName: ["check", "environment-name"] as const,
+  checkSessionName: (environmentId: string) => ["check", "session-name", environmentId] as const,
+  checkBranch: (environmentId: string) => ["check", "branch", environmentId] as const,
+}
+
+/** Retry only what may pass on a second try: the network and 5xx, twice. */
+export function shouldRetry(failureCount: number, error: unknown): boolean {
+  if (failureCount >= 2) return false
+  if (error instanceof ApiError) return error.status === 0 || error.status >= 500
+  return false
+}
+
+export function createQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        retry: shouldRetry,
+        staleTime: 2_000,
+        refetchOnWindowFocus: true,
+      },
+      mutations: { retry: false },
+    },
+  })
+}

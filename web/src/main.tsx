@@ -1,0 +1,33 @@
+import { QueryClientProvider } from "@tanstack/react-query"
+import { StrictMode } from "react"
+import { createRoot } from "react-dom/client"
+import { BrowserRouter } from "react-router"
+
+import { App } from "@/App"
+import { Toaster } from "@/components/ui/sonner"
+import { TooltipProvider } from "@/components/ui/tooltip"
+import { AuthProvider } from "@/lib/auth/AuthProvider"
+import { createQueryClient } from "@/lib/queries"
+import { ThemeProvider } from "@/lib/theme/ThemeProvider"
+import "@/index.css"
+
+const queryClient = createQueryClient()
+const root = document.getElementById("root")
+if (!root) throw new Error("the page has no #root element")
+
+createRoot(root).render(
+  <StrictMode>
+    <ThemeProvider>
+      <QueryClientProvider client={queryClient}>
+        <AuthProvider>
+          <TooltipProvider delayDuration={300}>
+            <BrowserRouter>
+              <App />
+            </BrowserRouter>
+            <Toaster richColors closeButton position="bottom-right" />
+          </TooltipProvider>
+        </AuthProvider>
+      </QueryClientProvider>
+    </ThemeProvider>
+  </StrictMode>,
+)

@@ -1,0 +1,33 @@
+import "@testing-library/jest-dom/vitest"
+import { cleanup } from "@testing-library/react"
+import { afterEach, vi } from "vitest"
+
+afterEach(() => {
+  cleanup()
+  vi.unstubAllGlobals()
+  localStorage.clear()
+  sessionStorage.clear()
+})
+
+// jsdom lacks these; Radix's popper and the terminal page use them.
+class NoopResizeObserver {
+  observe() {
+    /* nothing to observe in jsdom */
+  }
+  unobserve() {
+    /* nothing to observe in jsdom */
+  }
+  disconnect() {
+    /* nothing to observe in jsdom */
+  }
+}
+if (!("ResizeObserver" in globalThis)) {
+  Object.defineProperty(globalThis, "ResizeObserver", { value: NoopResizeObserver, writable: true })
+}
+if (!("scrollIntoView" in Element.prototype)) {
+  Object.defineProperty(Element.prototype, "scrollIntoView", {
+    value: () => {
+      /* jsdom does no layout */
+    },
+  })
+}
