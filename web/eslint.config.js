@@ -7,7 +7,7 @@ import tseslint from "typescript-eslint"
 export default tseslint.config(
   { ignores: ["dist", "node_modules", "coverage"] },
   {
-    files: ["**/*.js"],
+    files: ["**/*.js", "**/*.mjs"],
     extends: [js.configs.recommended],
     languageOptions: { globals: globals.node },
   },
