@@ -480,6 +480,12 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     secrets::log_origin("JWT_SECRET", &jwt_origin);
     secrets::log_origin("SERVER_ENCRYPTION_KEY", &key_origin);
 
+    // Every open terminal holds two descriptors (its socket and its engine connection): allow
+    // as many as the system lets this process have.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-files limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
+    }
     let store = open_store(&storage).await?;
     for v in store
         .migrate_up()

@@ -184,7 +184,16 @@ impl Runtime for DockerRuntime {
             v: false,
             link: false,
         };
-        tolerate_missing(self.docker.remove_container(id, Some(options)).await)
+        match tolerate_missing(self.docker.remove_container(id, Some(options)).await) {
+            // A busy engine can give up waiting for the container's exit ("did not receive an
+            // exit event"); the kill usually lands a moment later, so ask once more.
+            Err(RuntimeError::Engine(message)) => {
+                tracing::warn!(container = id, error = %message, "removing the container failed; trying once more");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                tolerate_missing(self.docker.remove_container(id, Some(options)).await)
+            }
+            other => other,
+        }
     }
 
     async fn remove_volume(&self, name: &str) -> RuntimeResult<()> {
