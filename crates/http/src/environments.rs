@@ -125,6 +125,15 @@ pub struct Availability {
     pub reason: Option<String>,
 }
 
+impl From<Result<(), String>> for Availability {
+    fn from(check: Result<(), String>) -> Self {
+        Self {
+            available: check.is_ok(),
+            reason: check.err(),
+        }
+    }
+}
+
 /// Create an environment. It answers at once with status `creating`; the clone and the
 /// default-branch workspace are made in the background (poll until `running` or `error`).
 #[utoipa::path(post, path = "/api/environments", tag = "environments",
@@ -198,16 +207,12 @@ async fn check_name(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Availability>> {
     Ok(Json(
-        match state.services.environments.check_name(who, &name).await? {
-            Ok(()) => Availability {
-                available: true,
-                reason: None,
-            },
-            Err(reason) => Availability {
-                available: false,
-                reason: Some(reason),
-            },
-        },
+        state
+            .services
+            .environments
+            .check_name(who, &name)
+            .await?
+            .into(),
     ))
 }
 

@@ -322,16 +322,12 @@ async fn check_name(
 ) -> ApiResult<Json<Availability>> {
     let env: EnvironmentId = path_id(&env, "environment")?;
     Ok(Json(
-        match state.services.sessions.check_name(who, env, &name).await? {
-            Ok(()) => Availability {
-                available: true,
-                reason: None,
-            },
-            Err(reason) => Availability {
-                available: false,
-                reason: Some(reason),
-            },
-        },
+        state
+            .services
+            .sessions
+            .check_name(who, env, &name)
+            .await?
+            .into(),
     ))
 }
 
