@@ -42,6 +42,39 @@ const KEEPALIVE: Duration = Duration::from_secs(30);
 const SILENCE_LIMIT: Duration = Duration::from_secs(90);
 /// How long input waits for the tmux client to attach before it is written anyway.
 const ATTACH_WAIT: Duration = Duration::from_secs(5);
+/// Output that streams on its own (nothing typed for [`TYPED_RECENTLY`], the last frame less
+/// than [`STREAMING`] ago, like a build log or `yes`) waits [`COALESCE`] to go out in fewer,
+/// larger frames: fewer wake-ups for the server and the browser. Output that answers a
+/// keystroke never waits.
+const TYPED_RECENTLY: Duration = Duration::from_millis(100);
+const STREAMING: Duration = Duration::from_millis(10);
+const COALESCE: Duration = Duration::from_millis(4);
+
+/// When a viewer's client was last heard from and last typed, in milliseconds since the
+/// socket opened; shared by its reading and writing halves.
+struct Clock {
+    opened: Instant,
+    heard: AtomicU64,
+    typed: AtomicU64,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            heard: AtomicU64::new(0),
+            typed: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.opened.elapsed().as_millis() as u64
+    }
+
+    fn since(&self, mark: &AtomicU64) -> Duration {
+        Duration::from_millis(self.now().saturating_sub(mark.load(Ordering::Relaxed)))
+    }
+}
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -260,8 +293,7 @@ async fn run(socket: WebSocket, viewer: Viewer, binary: bool, closing: watch::Re
     // and dropped when full (a client that floods with bad messages loses replies).
     let (control_tx, control_rx) = mpsc::channel::<Message>(16);
     let (attached_tx, attached_rx) = watch::channel(false);
-    let heard = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
+    let clock = Arc::new(Clock::new());
     let writer = write_output(
         sink,
         output,
@@ -269,19 +301,10 @@ async fn run(socket: WebSocket, viewer: Viewer, binary: bool, closing: watch::Re
         attached_tx,
         &handle,
         binary,
-        heard.clone(),
-        started,
+        clock.clone(),
         closing,
     );
-    let reader = read_input(
-        stream,
-        input,
-        control_tx,
-        attached_rx,
-        &handle,
-        heard,
-        started,
-    );
+    let reader = read_input(stream, input, control_tx, attached_rx, &handle, clock);
     tokio::select! {
         () = writer => {}
         () = reader => {}
@@ -296,11 +319,11 @@ async fn write_output(
     attached: watch::Sender<bool>,
     handle: &craftastic_service::terminal::ViewerHandle,
     binary: bool,
-    heard: Arc<AtomicU64>,
-    started: Instant,
+    clock: Arc<Clock>,
     mut closing: watch::Receiver<bool>,
 ) {
     let mut text = Utf8Split::default();
+    let mut last_frame: Option<Instant> = None;
     let mut keepalive =
         tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
     loop {
@@ -313,7 +336,12 @@ async fn write_output(
             chunk = output.next() => {
                 let Some(Ok(first)) = chunk else { break };
                 attached.send_replace(true);
+                let streaming = last_frame.is_some_and(|t| t.elapsed() < STREAMING);
+                if streaming && clock.since(&clock.typed) > TYPED_RECENTLY {
+                    tokio::time::sleep(COALESCE).await;
+                }
                 let (bytes, more) = gather(first, &mut output);
+                last_frame = Some(Instant::now());
                 let frame = if binary {
                     Some(Message::Binary(bytes))
                 } else {
@@ -334,8 +362,7 @@ async fn write_output(
                 return;
             },
             _ = keepalive.tick() => {
-                let silent = started.elapsed().saturating_sub(Duration::from_millis(heard.load(Ordering::Relaxed)));
-                if silent > SILENCE_LIMIT {
+                if clock.since(&clock.heard) > SILENCE_LIMIT {
                     let _ = sink.send(close(1001, "no answer to pings")).await;
                     return;
                 }
@@ -392,15 +419,14 @@ async fn read_input(
     control: mpsc::Sender<Message>,
     mut attached: watch::Receiver<bool>,
     handle: &craftastic_service::terminal::ViewerHandle,
-    heard: Arc<AtomicU64>,
-    started: Instant,
+    clock: Arc<Clock>,
 ) {
     let complain = |message: &str| {
         let _ = control.try_send(ServerMessage::Error { message }.frame());
     };
     let mut waited = false;
     while let Some(Ok(message)) = stream.next().await {
-        heard.store(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        clock.heard.store(clock.now(), Ordering::Relaxed);
         let bytes: Bytes = match message {
             Message::Binary(b) => b,
             Message::Text(t) => match serde_json::from_str::<ClientMessage>(t.as_str()) {
@@ -435,6 +461,7 @@ async fn read_input(
             let _ = tokio::time::timeout(ATTACH_WAIT, attached.wait_for(|a| *a)).await;
             waited = true;
         }
+        clock.typed.store(clock.now(), Ordering::Relaxed);
         if input.write_all(&bytes).await.is_err() || input.flush().await.is_err() {
             return;
         }

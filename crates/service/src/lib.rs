@@ -8,6 +8,7 @@ pub mod auth;
 pub mod crypto;
 pub mod environments;
 mod error;
+pub mod git;
 pub mod host_git;
 mod passwords;
 pub mod reconcile;
