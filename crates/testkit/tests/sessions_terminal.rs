@@ -65,6 +65,11 @@ impl Fixture {
             .await
     }
 
+    async fn patch(&self, session: &str, body: Value) -> (u16, Value) {
+        self.call("PATCH", &format!("/api/sessions/{session}"), Some(body))
+            .await
+    }
+
     async fn session(&self, body: Value) -> Value {
         let mut body = body;
         body["environmentId"] = json!(self.env_id);
@@ -405,13 +410,7 @@ async fn sessions_start_rename_end_and_take_their_workspace_with_them() {
     let (_, c) = f.call("GET", &branch("a..b"), None).await;
     assert_eq!(c["valid"], false, "{c}");
 
-    let (status, renamed) = f
-        .call(
-            "PATCH",
-            &format!("/api/sessions/{id}"),
-            Some(json!({"name": "editor"})),
-        )
-        .await;
+    let (status, renamed) = f.patch(id, json!({"name": "editor"})).await;
     assert_eq!(status, 200, "{renamed}");
     assert_eq!(renamed["name"], "editor");
     let shown = docker_cli(&[
@@ -425,26 +424,14 @@ async fn sessions_start_rename_end_and_take_their_workspace_with_them() {
         "@craftastic_name",
     ]);
     assert_eq!(shown.trim(), "editor");
-    let (status, taken) = f
-        .call(
-            "PATCH",
-            &format!("/api/sessions/{id}"),
-            Some(json!({"name": "main-2"})),
-        )
-        .await;
+    let (status, taken) = f.patch(id, json!({"name": "main-2"})).await;
     assert_eq!(
         (status, taken["code"].as_str()),
         (409, Some("name_taken")),
         "{taken}"
     );
 
-    let (status, dead) = f
-        .call(
-            "PATCH",
-            &format!("/api/sessions/{id}"),
-            Some(json!({"status": "dead"})),
-        )
-        .await;
+    let (status, dead) = f.patch(id, json!({"status": "dead"})).await;
     assert_eq!(
         (status, dead["status"].as_str()),
         (200, Some("dead")),
@@ -457,13 +444,7 @@ async fn sessions_start_rename_end_and_take_their_workspace_with_them() {
         (live["status"].clone(), live["tmuxAlive"].clone()),
         (json!("dead"), json!(false))
     );
-    let (status, again) = f
-        .call(
-            "PATCH",
-            &format!("/api/sessions/{id}"),
-            Some(json!({"status": "active"})),
-        )
-        .await;
+    let (status, again) = f.patch(id, json!({"status": "active"})).await;
     assert_eq!(
         (status, again["status"].as_str()),
         (200, Some("active")),
@@ -621,13 +602,7 @@ async fn bad_session_input_gets_clear_errors() {
         "{e}"
     );
     let id = first["id"].as_str().unwrap();
-    let (status, e) = f
-        .call(
-            "PATCH",
-            &format!("/api/sessions/{id}"),
-            Some(json!({"status": "inactive"})),
-        )
-        .await;
+    let (status, e) = f.patch(id, json!({"status": "inactive"})).await;
     assert_eq!(status, 422, "{e}");
     let (status, _) = f.call("GET", "/api/sessions/not-a-uuid", None).await;
     assert_eq!(status, 404);
