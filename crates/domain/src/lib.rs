@@ -3,11 +3,13 @@
 
 mod account;
 mod environment;
+mod git;
 mod ids;
 mod session;
 
 pub use account::{Email, Password, UserName};
 pub use environment::{BranchName, EnvironmentName, RepoPolicy, RepositoryKind, RepositoryUrl};
+pub use git::{CommitMessage, RemoteName, RepoPath};
 pub use ids::{EnvironmentId, SessionId, UserId, WorkspaceId};
 pub use session::{SessionName, WorkingDirectory};
 

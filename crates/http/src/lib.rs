@@ -7,6 +7,7 @@ pub mod auth;
 pub mod environments;
 pub mod error;
 pub mod extract;
+pub mod git;
 mod health;
 mod metrics;
 pub mod sessions;
@@ -64,6 +65,7 @@ pub struct HttpSettings {
         (name = "environments", description = "Repositories with per-branch workspaces"),
         (name = "sessions", description = "tmux sessions in the workspaces of branches"),
         (name = "terminal", description = "The browser terminal of a session (WebSocket)"),
+        (name = "git", description = "Status, diff, log, commit and push inside a workspace"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -93,6 +95,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(environments::router())
         .merge(sessions::router())
         .merge(terminal::router())
+        .merge(git::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts()

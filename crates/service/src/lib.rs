@@ -34,6 +34,7 @@ pub struct Services {
     pub environments: environments::Environments,
     pub workspaces: workspaces::Workspaces,
     pub sessions: sessions::Sessions,
+    pub git: git::Git,
     pub terminal: terminal::Terminal,
     pub reconciler: reconcile::Reconciler,
     /// Seals every secret the services store.
@@ -63,6 +64,12 @@ impl Services {
             sandbox.clone(),
             workspaces.clone(),
         );
+        let git = git::Git::new(
+            store.clone(),
+            runtime.clone(),
+            sandbox.clone(),
+            Arc::new(git::NoCredentials),
+        );
         let terminal = terminal::Terminal::new(store.clone(), runtime.clone(), sessions.clone());
         let reconciler = reconcile::Reconciler::new(
             store.clone(),
@@ -74,6 +81,7 @@ impl Services {
         );
         let auth = auth::Auth::new(store.clone(), auth);
         Self {
+            git,
             terminal,
             sessions,
             auth,

@@ -1,5 +1,1012 @@
-//! Git inside a session's workspace (invariant I3: never on the host against a repository a
-//! container can write). These modules read git's machine-readable output.
+//! Git in a workspace: status, diff, log, commit and push, run inside the workspace's
+//! container as its user (invariant I3: never on the host against a repository a container
+//! can write). Every command goes through [`Git::run`]: an argument vector, the C locale, no
+//! prompts, a time limit, and credentials only in that one process's environment.
 
 pub mod log;
 pub mod porcelain;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use craftastic_domain::{
+    BranchName, CommitMessage, EnvironmentId, RemoteName, RepoPath, SessionId, UserId, WorkspaceId,
+};
+use craftastic_runtime::{ExecOutput, ExecSpec, Runtime};
+use craftastic_store::{Environment, Session, SessionStatus, Store, Workspace, WorkspaceStatus};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::sandbox::{SandboxSettings, WORKSPACE_DIR};
+use crate::tokens::Principal;
+use crate::{ServiceError, ServiceResult, access};
+
+/// The most diff text one answer carries; the rest is cut and the answer says so.
+pub const DIFF_CAP: usize = 512 * 1024;
+/// The most commits one page of the log holds.
+pub const LOG_MAX: u32 = 100;
+
+/// Reads and writes are bounded; a push or a hook may take longer than a status.
+const READ_LIMIT: Duration = Duration::from_secs(30);
+const WRITE_LIMIT: Duration = Duration::from_secs(120);
+
+/// The status, and the distance from the branch of the same name on `origin` when the
+/// branch has no upstream yet (a fresh clone's branches, before their first push here).
+const STATUS_SCRIPT: &str = r#"git status --porcelain=v2 --branch -z --untracked-files=all || exit
+if ! git rev-parse --verify --quiet '@{upstream}' >/dev/null 2>&1; then
+    b=$(git symbolic-ref --quiet --short HEAD) || exit 0
+    git rev-parse --verify --quiet "refs/remotes/origin/$b" >/dev/null || exit 0
+    printf '# craftastic.base origin/%s %s\0' "$b" \
+        "$(git rev-list --left-right --count "HEAD...refs/remotes/origin/$b" | tr '\t' ' ')"
+fi
+exit 0"#;
+
+/// `$1` the cap + 1, `$2` 1 for the index, `$3`/`$4` the pathspec and the path of one file.
+/// A file that git does not track is shown as new. Exit 141 (git cut off by `head`) is fine.
+const DIFF_SCRIPT: &str = r#"set -o pipefail
+cap=$1 staged=$2 spec=${3-} path=${4-}
+args=(diff --no-color --no-ext-diff)
+[ "$staged" = 1 ] && args+=(--cached)
+noindex=0
+if [ -n "$path" ] && [ "$staged" != 1 ] && [ -e "$path" ] &&
+    ! git ls-files --error-unmatch -- "$spec" >/dev/null 2>&1; then
+    noindex=1
+    args+=(--no-index -- /dev/null "$path")
+elif [ -n "$spec" ]; then
+    args+=(-- "$spec")
+fi
+git "${args[@]}" | head -c "$cap"
+code=${PIPESTATUS[0]}
+if [ "$noindex" = 1 ] && [ "$code" = 1 ]; then exit 0; fi
+if [ "$code" = 141 ]; then exit 0; fi
+exit "$code""#;
+
+/// `$1` commits to skip, `$2` commits to show. A branch without commits has no log.
+const LOG_SCRIPT: &str = r#"git rev-parse --verify --quiet HEAD >/dev/null || exit 0
+exec git log --no-color "$LOG_FORMAT" --skip="$1" -n "$2" HEAD --"#;
+
+/// Stages the given pathspecs (every change when none) and commits them with the message
+/// on stdin; prints the new commit. Exit 3: a pathspec matched nothing.
+const COMMIT_SCRIPT: &str = r#"if [ $# -gt 0 ]; then
+    git add -A -- "$@" || exit 3
+    git commit --quiet -F - --only -- "$@" || exit
+else
+    git add -A || exit
+    git commit --quiet -F - || exit
+fi
+git rev-parse HEAD"#;
+
+/// Checks the remote and the branch of a push and prints the remote's push URL. Exit 90:
+/// no such remote (the remotes on stderr); 91: no such branch.
+const PUSH_CHECK_SCRIPT: &str = r#"remote=$1 branch=$2
+if ! git remote | grep -qxF -- "$remote"; then git remote | tr '\n' ' ' >&2; exit 90; fi
+git show-ref --verify --quiet "refs/heads/$branch" || exit 91
+git remote get-url --push "$remote""#;
+
+const PUSH_SCRIPT: &str =
+    r#"exec git push --porcelain --set-upstream "$1" "refs/heads/$2:refs/heads/$2""#;
+
+/// The variable that holds a push's token in the environment of that one git process.
+const TOKEN_VAR: &str = "CRAFTASTIC_GIT_TOKEN";
+
+/// A git credential helper that answers with the token from [`TOKEN_VAR`]; given through
+/// `GIT_CONFIG_*` and scoped to one URL prefix, so git hands the token to no other host.
+const CREDENTIAL_HELPER: &str = r#"!f() { test "$1" = get || exit 0; echo username=x-access-token; echo "password=$CRAFTASTIC_GIT_TOKEN"; }; f"#;
+
+/// What a git operation acts on: a session's workspace, or an environment's default-branch
+/// workspace (the seed's environment-scoped routes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Session(SessionId),
+    Environment(EnvironmentId),
+    /// A session id or, when no session has it, an environment id.
+    Either(Uuid),
+}
+
+/// A token that git may send to the remotes under `url_prefix` (`scheme://host[:port]`).
+pub struct PushCredential {
+    pub url_prefix: String,
+    pub token: String,
+}
+
+impl std::fmt::Debug for PushCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushCredential")
+            .field("url_prefix", &self.url_prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub branch: Option<String>,
+    pub upstream: Option<String>,
+    pub ahead: u64,
+    pub behind: u64,
+    pub files: Vec<porcelain::FileStatus>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Diff {
+    pub diff: String,
+    pub truncated: bool,
+    pub binary: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogPage {
+    pub commits: Vec<log::Commit>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub remote: RemoteName,
+    pub branch: BranchName,
+}
+
+#[derive(Debug, Clone)]
+pub struct RepoInfo {
+    pub repository_url: Option<String>,
+    pub default_branch: BranchName,
+    pub branches: Vec<String>,
+    /// Each branch that has a workspace, with the sessions in it.
+    pub worktrees: Vec<(BranchName, Vec<SessionId>)>,
+}
+
+/// The workspace an operation runs in, found and checked.
+struct Place {
+    env: Environment,
+    session: Option<Session>,
+    workspace: WorkspaceId,
+    branch: BranchName,
+    container: String,
+}
+
+impl Place {
+    fn target(&self) -> String {
+        self.session
+            .as_ref()
+            .map_or_else(|| self.env.id.to_string(), |s| s.id.to_string())
+    }
+}
+
+/// Resolves the credential for a push to a URL: the linked GitHub account's token when
+/// the URL is on that GitHub.
+#[async_trait::async_trait]
+pub trait Credentials: Send + Sync + 'static {
+    async fn for_push(&self, user: UserId, url: &str) -> ServiceResult<Option<PushCredential>>;
+}
+
+/// No credentials at all (a server without GitHub).
+pub struct NoCredentials;
+
+#[async_trait::async_trait]
+impl Credentials for NoCredentials {
+    async fn for_push(&self, _: UserId, _: &str) -> ServiceResult<Option<PushCredential>> {
+        Ok(None)
+    }
+}
+
+#[derive(Clone)]
+pub struct Git {
+    store: Arc<dyn Store>,
+    runtime: Arc<dyn Runtime>,
+    settings: Arc<SandboxSettings>,
+    credentials: Arc<dyn Credentials>,
+    /// Commits and pushes of one workspace run one at a time.
+    locks: Arc<Mutex<HashMap<WorkspaceId, Arc<tokio::sync::Mutex<()>>>>>,
+}
+
+impl Git {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn Runtime>,
+        settings: Arc<SandboxSettings>,
+        credentials: Arc<dyn Credentials>,
+    ) -> Self {
+        Self {
+            store,
+            runtime,
+            settings,
+            credentials,
+            locks: Arc::default(),
+        }
+    }
+
+    /// The one way git runs: `bash -c script` inside the workspace container at the top of
+    /// the worktree, killed after `limit`, in the C locale and never prompting.
+    async fn run(
+        &self,
+        container: &str,
+        script: &str,
+        args: &[&str],
+        stdin: Option<Vec<u8>>,
+        env: Vec<String>,
+        limit: Duration,
+    ) -> ServiceResult<ExecOutput> {
+        let mut cmd: Vec<String> = [
+            "timeout",
+            "-k",
+            "5",
+            &limit.as_secs().to_string(),
+            "bash",
+            "-c",
+            script,
+            "git",
+        ]
+        .map(str::to_owned)
+        .into();
+        cmd.extend(args.iter().map(|a| (*a).to_owned()));
+        let mut vars: Vec<String> = [
+            "LC_ALL=C",
+            "GIT_TERMINAL_PROMPT=0",
+            "GIT_PAGER=cat",
+            "GIT_HTTP_LOW_SPEED_LIMIT=1000",
+            "GIT_HTTP_LOW_SPEED_TIME=30",
+            "GIT_SSH_COMMAND=ssh -o BatchMode=yes -o ConnectTimeout=15",
+        ]
+        .map(str::to_owned)
+        .into();
+        vars.push(format!("LOG_FORMAT={}", log::FORMAT));
+        vars.extend(env);
+        let out = self
+            .runtime
+            .exec(
+                container,
+                ExecSpec {
+                    cmd,
+                    workdir: Some(WORKSPACE_DIR.to_owned()),
+                    env: vars,
+                    stdin,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        if out.code == 124 || out.code == 137 {
+            return Err(ServiceError::Upstream(format!(
+                "git took longer than {} seconds in the workspace and was stopped",
+                limit.as_secs()
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Finds the workspace of `target` and checks that `who` may reach it and that its
+    /// container runs. Writing also needs the session to be alive.
+    async fn place(&self, who: Principal, target: Target, writing: bool) -> ServiceResult<Place> {
+        let store = self.store.as_ref();
+        let (env, session) = match target {
+            Target::Session(id) => {
+                let (s, e) = access::session(store, who, id).await?;
+                (e, Some(s))
+            }
+            Target::Environment(id) => (access::environment(store, who, id).await?, None),
+            Target::Either(id) => match access::session(store, who, SessionId(id)).await {
+                Ok((s, e)) => (e, Some(s)),
+                Err(ServiceError::NotFound(_)) => (
+                    access::environment(store, who, EnvironmentId(id))
+                        .await
+                        .map_err(|_| ServiceError::NotFound("session or environment"))?,
+                    None,
+                ),
+                Err(e) => return Err(e),
+            },
+        };
+        if writing
+            && session
+                .as_ref()
+                .is_some_and(|s| s.status == SessionStatus::Dead)
+        {
+            return Err(ServiceError::Conflict {
+                code: "session_ended",
+                message: "this session has ended; restart it (or use another session of its branch) before committing or pushing".into(),
+            });
+        }
+        let branch = session
+            .as_ref()
+            .map_or_else(|| env.branch.clone(), |s| s.git_branch.clone());
+        let not_running = || ServiceError::Conflict {
+            code: "not_running",
+            message: format!(
+                "the workspace of {branch} is not running; start the environment (or open a session on {branch}) first"
+            ),
+        };
+        let ws: Workspace = store
+            .get_workspace(env.id, &branch)
+            .await?
+            .ok_or_else(not_running)?;
+        let container = match (&ws.container_id, ws.status) {
+            (Some(id), WorkspaceStatus::Running) => self
+                .runtime
+                .inspect(id)
+                .await?
+                .filter(|c| c.running)
+                .map(|c| c.id),
+            _ => None,
+        }
+        .ok_or_else(not_running)?;
+        Ok(Place {
+            env,
+            session,
+            workspace: ws.id,
+            branch,
+            container,
+        })
+    }
+
+    fn lock(&self, ws: WorkspaceId) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .expect("git locks")
+            .entry(ws)
+            .or_default()
+            .clone()
+    }
+
+    /// The branch, its distance from upstream, and every changed file (untracked ones
+    /// included, ignored ones not).
+    pub async fn status(&self, who: Principal, target: Target) -> ServiceResult<Status> {
+        let place = self.place(who, target, false).await?;
+        let out = self
+            .run(
+                &place.container,
+                STATUS_SCRIPT,
+                &[],
+                None,
+                vec!["GIT_OPTIONAL_LOCKS=0".into()],
+                READ_LIMIT,
+            )
+            .await?;
+        if out.code != 0 {
+            return Err(failed("reading the status", &out));
+        }
+        let (raw, base) = split_base(&out.stdout);
+        let parsed = porcelain::parse(raw).map_err(ServiceError::Internal)?;
+        let (upstream, ahead, behind) = match (parsed.upstream, base) {
+            (Some(u), _) => (Some(u), parsed.ahead, parsed.behind),
+            (None, Some(b)) => (Some(b.0), b.1, b.2),
+            (None, None) => (None, 0, 0),
+        };
+        Ok(Status {
+            branch: parsed.branch,
+            upstream,
+            ahead,
+            behind,
+            files: parsed.files,
+        })
+    }
+
+    /// The diff of the worktree against the index (or of the index against HEAD with
+    /// `staged`), of one file or all; cut at [`DIFF_CAP`] bytes.
+    /// Fails: the file is not in the worktree's changes → the diff is empty (not an error).
+    pub async fn diff(
+        &self,
+        who: Principal,
+        target: Target,
+        file: Option<&RepoPath>,
+        staged: bool,
+    ) -> ServiceResult<Diff> {
+        let place = self.place(who, target, false).await?;
+        let cap = (DIFF_CAP + 1).to_string();
+        let spec = file.map(RepoPath::pathspec);
+        let mut args = vec![cap.as_str(), if staged { "1" } else { "0" }];
+        if let (Some(spec), Some(file)) = (&spec, file) {
+            args.extend([spec.as_str(), file.as_str()]);
+        }
+        let out = self
+            .run(
+                &place.container,
+                DIFF_SCRIPT,
+                &args,
+                None,
+                vec!["GIT_OPTIONAL_LOCKS=0".into()],
+                READ_LIMIT,
+            )
+            .await?;
+        if out.code != 0 {
+            return Err(failed("reading the diff", &out));
+        }
+        Ok(cut_diff(out.stdout))
+    }
+
+    /// Commits of the branch, newest first: `limit` of them after skipping `offset`.
+    pub async fn log(
+        &self,
+        who: Principal,
+        target: Target,
+        limit: u32,
+        offset: u32,
+    ) -> ServiceResult<LogPage> {
+        let place = self.place(who, target, false).await?;
+        let limit = limit.clamp(1, LOG_MAX);
+        let out = self
+            .run(
+                &place.container,
+                LOG_SCRIPT,
+                &[&offset.to_string(), &(limit + 1).to_string()],
+                None,
+                vec!["GIT_OPTIONAL_LOCKS=0".into()],
+                READ_LIMIT,
+            )
+            .await?;
+        if out.code != 0 {
+            return Err(failed("reading the log", &out));
+        }
+        let mut commits = log::parse(&out.stdout).map_err(ServiceError::Internal)?;
+        let has_more = commits.len() > limit as usize;
+        commits.truncate(limit as usize);
+        Ok(LogPage { commits, has_more })
+    }
+
+    /// Commits the given files (every change, untracked files included, when `files` is
+    /// empty) with `message`, authored by `who`'s name and email. Returns the new commit.
+    /// Before: the workspace runs and its session is not dead. After: HEAD is the commit.
+    /// Fails: session dead → 409 `session_ended`; not running → 409 `not_running`; nothing
+    /// changed → 409 `nothing_to_commit`; a file matches nothing → 422; git refuses (a hook,
+    /// a lock, a conflict) → 409 `git_failed` with git's words.
+    pub async fn commit(
+        &self,
+        who: Principal,
+        target: Target,
+        message: &CommitMessage,
+        files: &[RepoPath],
+    ) -> ServiceResult<String> {
+        let place = self.place(who, target, true).await?;
+        let user = self
+            .store
+            .get_user(who.user_id)
+            .await?
+            .ok_or(ServiceError::NotFound("user"))?;
+        let identity = [
+            format!("GIT_AUTHOR_NAME={}", user.name),
+            format!("GIT_AUTHOR_EMAIL={}", user.email),
+            format!("GIT_COMMITTER_NAME={}", user.name),
+            format!("GIT_COMMITTER_EMAIL={}", user.email),
+        ];
+        let specs: Vec<String> = files.iter().map(RepoPath::pathspec).collect();
+        let args: Vec<&str> = specs.iter().map(String::as_str).collect();
+        let lock = self.lock(place.workspace);
+        let _guard = lock.lock().await;
+        let started = Instant::now();
+        let out = self
+            .run(
+                &place.container,
+                COMMIT_SCRIPT,
+                &args,
+                Some(format!("{}\n", message.as_str()).into_bytes()),
+                identity.into(),
+                WRITE_LIMIT,
+            )
+            .await;
+        let result = out.and_then(|out| commit_outcome(&out, files));
+        self.audit(
+            who,
+            "git.commit",
+            &place,
+            &result,
+            started,
+            |hash| json!({ "hash": hash, "files": files.len() }),
+        )
+        .await;
+        result
+    }
+
+    /// Pushes `branch` (the workspace's when left out) to `remote` (`origin` when left out)
+    /// and makes it the branch's upstream. A linked GitHub token goes to git through a
+    /// credential helper in that one process's environment, never in an argument or a file.
+    /// Fails: session dead → 409 `session_ended`; no such remote or branch → 422; the remote
+    /// has commits the branch lacks, or refuses → 409 `push_rejected` with git's reason;
+    /// unreachable or credentials refused → 502.
+    pub async fn push(
+        &self,
+        who: Principal,
+        target: Target,
+        remote: Option<RemoteName>,
+        branch: Option<BranchName>,
+    ) -> ServiceResult<Pushed> {
+        let place = self.place(who, target, true).await?;
+        let remote = remote.unwrap_or_else(RemoteName::origin);
+        let branch = branch.unwrap_or_else(|| place.branch.clone());
+        let lock = self.lock(place.workspace);
+        let _guard = lock.lock().await;
+        let started = Instant::now();
+        let result = self.push_locked(who, &place, &remote, &branch).await;
+        self.audit(
+            who,
+            "git.push",
+            &place,
+            &result,
+            started,
+            |p| json!({ "remote": p.remote, "branch": p.branch }),
+        )
+        .await;
+        result
+    }
+
+    async fn push_locked(
+        &self,
+        who: Principal,
+        place: &Place,
+        remote: &RemoteName,
+        branch: &BranchName,
+    ) -> ServiceResult<Pushed> {
+        let checked = self
+            .run(
+                &place.container,
+                PUSH_CHECK_SCRIPT,
+                &[remote.as_str(), branch.as_str()],
+                None,
+                Vec::new(),
+                READ_LIMIT,
+            )
+            .await?;
+        match checked.code {
+            0 => {}
+            90 => {
+                let known = checked.stderr_str();
+                let known = known.trim();
+                return Err(craftastic_domain::ValidationError::new(
+                    "remote",
+                    if known.is_empty() {
+                        format!("the repository has no remote named {remote}, and no remote at all")
+                    } else {
+                        format!("the repository has no remote named {remote}; its remotes: {known}")
+                    },
+                )
+                .into());
+            }
+            91 => {
+                return Err(craftastic_domain::ValidationError::new(
+                    "branch",
+                    format!("the repository has no branch {branch} to push"),
+                )
+                .into());
+            }
+            _ => return Err(failed("checking the remote", &checked)),
+        }
+        let url = checked.stdout_str().trim().to_owned();
+        let mut env = Vec::new();
+        if let Some(credential) = self.credentials.for_push(who.user_id, &url).await? {
+            let key = format!("credential.{}.helper", credential.url_prefix);
+            env.extend([
+                "GIT_CONFIG_COUNT=3".to_owned(),
+                "GIT_CONFIG_KEY_0=credential.helper".to_owned(),
+                "GIT_CONFIG_VALUE_0=".to_owned(),
+                format!("GIT_CONFIG_KEY_1={key}"),
+                "GIT_CONFIG_VALUE_1=".to_owned(),
+                format!("GIT_CONFIG_KEY_2={key}"),
+                format!("GIT_CONFIG_VALUE_2={CREDENTIAL_HELPER}"),
+                format!("{TOKEN_VAR}={}", credential.token),
+            ]);
+        }
+        let out = self
+            .run(
+                &place.container,
+                PUSH_SCRIPT,
+                &[remote.as_str(), branch.as_str()],
+                None,
+                env,
+                WRITE_LIMIT,
+            )
+            .await?;
+        push_outcome(&out, branch)?;
+        Ok(Pushed {
+            remote: remote.clone(),
+            branch: branch.clone(),
+        })
+    }
+
+    /// The environment's repository: its URL, its default branch, every branch, and which
+    /// branches have a workspace with which sessions. Read from the bare clone's refs
+    /// without running git, so it answers while the environment is stopped too.
+    pub async fn repo(&self, who: Principal, env: EnvironmentId) -> ServiceResult<RepoInfo> {
+        let env = access::environment(self.store.as_ref(), who, env).await?;
+        let repo = self.settings.repo_path(env.id);
+        let branches = tokio::task::spawn_blocking(move || list_branches(&repo))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("listing branches: {e}")))?;
+        let mut worktrees: BTreeMap<BranchName, Vec<SessionId>> = self
+            .store
+            .list_workspaces(Some(env.id))
+            .await?
+            .into_iter()
+            .map(|ws| (ws.branch, Vec::new()))
+            .collect();
+        for s in self.store.list_sessions(Some(env.id)).await? {
+            worktrees.entry(s.git_branch).or_default().push(s.id);
+        }
+        Ok(RepoInfo {
+            repository_url: env.repository_url.map(|u| u.to_string()),
+            default_branch: env.branch,
+            branches,
+            worktrees: worktrees.into_iter().collect(),
+        })
+    }
+
+    async fn audit<T>(
+        &self,
+        who: Principal,
+        action: &str,
+        place: &Place,
+        result: &ServiceResult<T>,
+        started: Instant,
+        details: impl FnOnce(&T) -> serde_json::Value,
+    ) {
+        let (outcome, mut extra) = match result {
+            Ok(v) => ("ok", details(v)),
+            Err(e) => ("failed", json!({ "error": e.to_string() })),
+        };
+        extra["environmentId"] = json!(place.env.id);
+        extra["branch"] = json!(place.branch);
+        tracing::info!(action, environment = %place.env.id, branch = %place.branch, outcome,
+            elapsed_ms = started.elapsed().as_millis() as u64, "git");
+        crate::audit::record(
+            self.store.as_ref(),
+            Some(who.user_id),
+            action,
+            Some(place.target()),
+            outcome,
+            extra,
+        )
+        .await;
+    }
+}
+
+/// Splits the status script's own last record (`# craftastic.base <ref> <ahead> <behind>`)
+/// from git's output.
+fn split_base(raw: &[u8]) -> (&[u8], Option<(String, u64, u64)>) {
+    const MARK: &[u8] = b"# craftastic.base ";
+    let Some(at) = raw
+        .windows(MARK.len())
+        .position(|w| w == MARK)
+        .filter(|&i| i == 0 || raw[i - 1] == 0)
+    else {
+        return (raw, None);
+    };
+    let record = String::from_utf8_lossy(&raw[at + MARK.len()..]);
+    let mut fields = record.trim_end_matches('\0').split_whitespace();
+    let parsed = (|| {
+        let upstream = fields.next()?.to_owned();
+        let ahead = fields.next()?.parse().ok()?;
+        let behind = fields.next()?.parse().ok()?;
+        Some((upstream, ahead, behind))
+    })();
+    (&raw[..at], parsed)
+}
+
+/// Cuts a diff that went over [`DIFF_CAP`] at the last whole line before it.
+fn cut_diff(mut raw: Vec<u8>) -> Diff {
+    let truncated = raw.len() > DIFF_CAP;
+    if truncated {
+        raw.truncate(DIFF_CAP);
+        if let Some(nl) = raw.iter().rposition(|&b| b == b'\n') {
+            raw.truncate(nl + 1);
+        }
+    }
+    let diff = String::from_utf8_lossy(&raw).into_owned();
+    let binary = diff.lines().any(|l| {
+        (l.starts_with("Binary files ") && l.ends_with(" differ")) || l == "GIT binary patch"
+    });
+    Diff {
+        diff,
+        truncated,
+        binary,
+    }
+}
+
+fn commit_outcome(out: &ExecOutput, files: &[RepoPath]) -> ServiceResult<String> {
+    let said = format!("{}\n{}", out.stdout_str(), out.stderr_str());
+    match out.code {
+        0 => {
+            let hash = out
+                .stdout_str()
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_owned();
+            if hash.len() == 40 && hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                Ok(hash)
+            } else {
+                Err(ServiceError::Internal(format!(
+                    "git commit printed no commit: {said}"
+                )))
+            }
+        }
+        3 => {
+            let missing: Vec<&str> = files
+                .iter()
+                .filter(|f| said.contains(&format!("'{}'", f.pathspec())))
+                .map(RepoPath::as_str)
+                .collect();
+            let named = if missing.is_empty() {
+                files
+                    .iter()
+                    .map(RepoPath::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                missing.join(", ")
+            };
+            Err(craftastic_domain::ValidationError::new(
+                "files",
+                format!("no file of the worktree is called {named}, and git does not track one by that name"),
+            )
+            .into())
+        }
+        _ if said.contains("nothing to commit") || said.contains("no changes added to commit") => {
+            Err(ServiceError::Conflict {
+                code: "nothing_to_commit",
+                message: if files.is_empty() {
+                    "there is nothing to commit: the worktree has no changes".into()
+                } else {
+                    "there is nothing to commit: the chosen files have no changes".into()
+                },
+            })
+        }
+        _ => Err(ServiceError::Conflict {
+            code: "git_failed",
+            message: format!("git refused the commit: {}", last_lines(&out.stderr_str())),
+        }),
+    }
+}
+
+fn push_outcome(out: &ExecOutput, branch: &BranchName) -> ServiceResult<()> {
+    let stdout = out.stdout_str();
+    // `--porcelain`: `<flag>\t<from>:<to>\t<summary>` per ref; `!` is a refused one.
+    if let Some(summary) = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("!\t"))
+        .find_map(|l| l.split('\t').nth(1))
+    {
+        let message = if summary.contains("fetch first") || summary.contains("non-fast-forward") {
+            format!(
+                "the remote's {branch} has commits that this workspace does not have (git: {summary}); get them with `git pull --rebase` in a terminal, then push again"
+            )
+        } else if let Some(reason) = summary.strip_prefix("[remote rejected] ") {
+            format!(
+                "the remote refused the push: {}",
+                reason.trim_matches(['(', ')'])
+            )
+        } else {
+            format!("git refused the push: {summary}")
+        };
+        return Err(ServiceError::Conflict {
+            code: "push_rejected",
+            message,
+        });
+    }
+    if out.code == 0 {
+        return Ok(());
+    }
+    let stderr = out.stderr_str();
+    Err(ServiceError::Upstream(push_failure(&stderr)))
+}
+
+/// Why a push failed before any ref was refused, in words a person can act on.
+fn push_failure(stderr: &str) -> String {
+    let has = |needle: &str| stderr.contains(needle);
+    if has("Authentication failed")
+        || has("could not read Username")
+        || has("could not read Password")
+        || has("terminal prompts disabled")
+        || has("Permission denied")
+        || has("returned error: 401")
+        || has("returned error: 403")
+    {
+        "the remote refused the credentials: link (in Settings) a GitHub account that may push to this repository".into()
+    } else if has("Could not resolve host") || has("Could not resolve hostname") {
+        "cannot reach the remote: its host name does not resolve; check the remote's URL".into()
+    } else if has("Connection refused")
+        || has("Connection timed out")
+        || has("Failed to connect")
+        || has("No route to host")
+        || has("Network is unreachable")
+        || has("Connection reset")
+    {
+        "cannot reach the remote: its host does not answer; check that it is up".into()
+    } else if has("does not appear to be a git repository") || has("not found") {
+        "the remote repository does not exist, or the linked account cannot see it".into()
+    } else {
+        format!("the push failed: {}", last_lines(stderr))
+    }
+}
+
+/// The last meaningful lines of git's stderr (hints left out), for an error sentence.
+fn last_lines(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
+        .collect();
+    let tail = &lines[lines.len().saturating_sub(3)..];
+    let text = tail.join(" ");
+    if text.is_empty() {
+        "git gave no reason".into()
+    } else {
+        text
+    }
+}
+
+fn failed(what: &str, out: &ExecOutput) -> ServiceError {
+    ServiceError::Conflict {
+        code: "git_failed",
+        message: format!("git failed {what}: {}", last_lines(&out.stderr_str())),
+    }
+}
+
+/// The branches of a bare repository, from its loose refs and `packed-refs`, sorted.
+fn list_branches(repo: &Path) -> Vec<String> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let full = format!("{prefix}{name}");
+            if path.is_dir() {
+                walk(&path, &format!("{full}/"), out);
+            } else if !name.ends_with(".lock") {
+                out.push(full);
+            }
+        }
+    }
+    let mut branches = Vec::new();
+    walk(&repo.join("refs/heads"), "", &mut branches);
+    if let Ok(packed) = std::fs::read_to_string(repo.join("packed-refs")) {
+        branches.extend(packed.lines().filter_map(|l| {
+            l.split_once(' ')
+                .and_then(|(_, r)| r.strip_prefix("refs/heads/"))
+                .map(str::to_owned)
+        }));
+    }
+    branches.sort();
+    branches.dedup();
+    branches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(code: i64, stdout: &str, stderr: &str) -> ExecOutput {
+        ExecOutput {
+            code,
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        }
+    }
+
+    #[test]
+    fn the_base_record_is_split_from_the_status() {
+        let raw = b"# branch.oid abc\0# branch.head main\0? x\0# craftastic.base origin/main 2 1\0";
+        let (status, base) = split_base(raw);
+        assert_eq!(status, b"# branch.oid abc\0# branch.head main\0? x\0");
+        assert_eq!(base, Some(("origin/main".into(), 2, 1)));
+        assert_eq!(split_base(b"# branch.head main\0").1, None);
+    }
+
+    #[test]
+    fn long_diffs_are_cut_at_a_line() {
+        let line = "+".repeat(99) + "\n";
+        let diff = cut_diff(line.repeat(DIFF_CAP / 100 + 10).into_bytes());
+        assert!(diff.truncated);
+        assert!(diff.diff.len() <= DIFF_CAP);
+        assert!(diff.diff.ends_with('\n'));
+        let small = cut_diff(b"Binary files /dev/null and b/x.png differ\n".to_vec());
+        assert!(!small.truncated);
+        assert!(small.binary);
+    }
+
+    #[test]
+    fn a_refused_push_says_why() {
+        let branch = BranchName::parse("main").unwrap();
+        let e = push_outcome(
+            &out(
+                1,
+                "To http://h/r.git\n!\trefs/heads/main:refs/heads/main\t[rejected] (fetch first)\nDone\n",
+                "error: failed to push some refs\nhint: Updates were rejected\n",
+            ),
+            &branch,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, ServiceError::Conflict { code: "push_rejected", message } if message.contains("fetch first") && message.contains("git pull --rebase")),
+            "{e:?}"
+        );
+        let e = push_outcome(
+            &out(
+                1,
+                "!\trefs/heads/main:refs/heads/main\t[remote rejected] (pre-receive hook declined)\n",
+                "",
+            ),
+            &branch,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("pre-receive hook declined"), "{e}");
+        let e = push_outcome(
+            &out(
+                128,
+                "",
+                "fatal: could not read Username for 'https://github.com': terminal prompts disabled\n",
+            ),
+            &branch,
+        )
+        .unwrap_err();
+        assert!(matches!(e, ServiceError::Upstream(m) if m.contains("credentials")));
+        assert!(
+            push_outcome(
+                &out(
+                    0,
+                    "=\trefs/heads/main:refs/heads/main\t[up to date]\nDone\n",
+                    ""
+                ),
+                &branch
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn commit_outcomes() {
+        let hash = "a".repeat(40);
+        assert_eq!(
+            commit_outcome(&out(0, &format!("{hash}\n"), ""), &[]).unwrap(),
+            hash
+        );
+        let e = commit_outcome(
+            &out(
+                1,
+                "On branch main\nnothing to commit, working tree clean\n",
+                "",
+            ),
+            &[],
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            ServiceError::Conflict {
+                code: "nothing_to_commit",
+                ..
+            }
+        ));
+        let files = [RepoPath::parse("files", "nope.txt").unwrap()];
+        let e = commit_outcome(
+            &out(
+                3,
+                "",
+                "fatal: pathspec ':(literal)nope.txt' did not match any files\n",
+            ),
+            &files,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, ServiceError::Invalid(v) if v.field == "files" && v.message.contains("nope.txt")),
+            "{e:?}"
+        );
+        let e = commit_outcome(
+            &out(1, "", "pre-commit: trailing whitespace in a.txt\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("trailing whitespace"));
+    }
+
+    #[test]
+    fn branches_come_from_loose_and_packed_refs() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("refs/heads/feature")).unwrap();
+        std::fs::write(dir.path().join("refs/heads/main"), "x\n").unwrap();
+        std::fs::write(dir.path().join("refs/heads/feature/a"), "x\n").unwrap();
+        std::fs::write(
+            dir.path().join("packed-refs"),
+            "# pack-refs with: peeled\nabc refs/heads/old\nabc refs/tags/v1\nabc refs/heads/main\n",
+        )
+        .unwrap();
+        assert_eq!(list_branches(dir.path()), ["feature/a", "main", "old"]);
+    }
+}
