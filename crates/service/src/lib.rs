@@ -58,17 +58,18 @@ impl Services {
             sandbox.clone(),
             workspaces.clone(),
         );
-        let sessions = sessions::Sessions::new(
-            store.clone(),
-            runtime.clone(),
-            sandbox.clone(),
-            workspaces.clone(),
-        );
         let git = git::Git::new(
             store.clone(),
             runtime.clone(),
             sandbox.clone(),
             Arc::new(git::NoCredentials),
+        );
+        let sessions = sessions::Sessions::new(
+            store.clone(),
+            runtime.clone(),
+            sandbox.clone(),
+            workspaces.clone(),
+            git.clone(),
         );
         let terminal = terminal::Terminal::new(store.clone(), runtime.clone(), sessions.clone());
         let reconciler = reconcile::Reconciler::new(

@@ -14,6 +14,7 @@ use craftastic_store::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::git::Git;
 use crate::sandbox::{self, SandboxSettings};
 use crate::tokens::Principal;
 use crate::workspaces::Workspaces;
@@ -104,6 +105,7 @@ pub struct Sessions {
     runtime: Arc<dyn Runtime>,
     settings: Arc<SandboxSettings>,
     workspaces: Workspaces,
+    git: Git,
     activity: Arc<Activity>,
 }
 
@@ -113,12 +115,14 @@ impl Sessions {
         runtime: Arc<dyn Runtime>,
         settings: Arc<SandboxSettings>,
         workspaces: Workspaces,
+        git: Git,
     ) -> Self {
         Self {
             store,
             runtime,
             settings,
             workspaces,
+            git,
             activity: Arc::default(),
         }
     }
@@ -523,7 +527,7 @@ impl Sessions {
                 ),
             });
         };
-        let changes = self.uncommitted(&container).await?;
+        let changes = self.git.changed_files(&container).await?;
         if changes > 0 {
             return Ok(Deleted::WorkspaceKept {
                 reason: format!(
@@ -534,24 +538,6 @@ impl Sessions {
         }
         self.workspaces.destroy(env.id, &ws).await?;
         Ok(Deleted::Done)
-    }
-
-    /// How many files of the worktree differ from its last commit (untracked ones included).
-    async fn uncommitted(&self, container: &str) -> ServiceResult<usize> {
-        let out = self
-            .tmux(
-                container,
-                "git -C /workspace status --porcelain=v1 --untracked-files=normal",
-                &[],
-            )
-            .await?;
-        if out.code != 0 {
-            return Err(ServiceError::Upstream(format!(
-                "could not check the worktree for uncommitted changes: {}",
-                last_line(&out)
-            )));
-        }
-        Ok(out.stdout_str().lines().count())
     }
 
     /// Whether the tmux session runs and its container too. A session believed `active`

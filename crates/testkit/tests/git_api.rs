@@ -224,10 +224,7 @@ async fn commit_in_the_terminal_and_through_the_api_then_push() {
     let (_, older) = f
         .call("GET", &format!("/api/git/log/{sid}?limit=2&offset=2"), None)
         .await;
-    assert_eq!(
-        older["commits"][0]["message"], "Initial commit",
-        "{older}"
-    );
+    assert_eq!(older["commits"][0]["message"], "Initial commit", "{older}");
     assert_eq!(older["hasMore"], false);
 
     let (code, pushed) = f

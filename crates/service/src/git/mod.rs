@@ -412,6 +412,31 @@ impl Git {
         Ok(cut_diff(out.stdout))
     }
 
+    /// How many files of a workspace's worktree differ from its last commit (untracked
+    /// ones included), for deciding whether the workspace may go.
+    pub(crate) async fn changed_files(&self, container: &str) -> ServiceResult<usize> {
+        let out = self
+            .run(
+                container,
+                "git status --porcelain=v2 -z --untracked-files=normal",
+                &[],
+                None,
+                vec!["GIT_OPTIONAL_LOCKS=0".into()],
+                READ_LIMIT,
+            )
+            .await?;
+        if out.code != 0 {
+            return Err(ServiceError::Upstream(format!(
+                "could not check the worktree for uncommitted changes: {}",
+                last_lines(&out.stderr_str())
+            )));
+        }
+        Ok(porcelain::parse(&out.stdout)
+            .map_err(ServiceError::Internal)?
+            .files
+            .len())
+    }
+
     /// Commits of the branch, newest first: `limit` of them after skipping `offset`.
     pub async fn log(
         &self,
