@@ -162,7 +162,8 @@ fn askpass(token: &std::ffi::OsStr) -> ExitCode {
 }
 
 fn init_tracing(args: &StorageArgs) -> Result<(), ConfigError> {
-    let filter = EnvFilter::try_new(&args.log_level).map_err(|_| {
+    let directives = craftastic_service::logging::log_directives(&args.log_level);
+    let filter = EnvFilter::try_new(directives).map_err(|_| {
         ConfigError(format!(
             "LOG_LEVEL must be error, warn, info, debug, trace or a tracing filter such as craftastic=debug, not {:?}",
             args.log_level

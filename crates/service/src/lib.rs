@@ -10,6 +10,7 @@ pub mod environments;
 mod error;
 pub mod git;
 pub mod host_git;
+pub mod logging;
 mod passwords;
 pub mod reconcile;
 pub mod sandbox;
