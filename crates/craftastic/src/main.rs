@@ -470,6 +470,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let config = args.resolve()?;
     let sandbox = args.sandbox.resolve()?;
+    let github = args.github.resolve()?;
     let secrets_dir = storage.data_dir.join("secrets");
     let (jwt_secret, jwt_origin) =
         secrets::load_or_generate("JWT_SECRET", &secrets_dir, "jwt-secret")?;
@@ -523,6 +524,12 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         repo_policy: sandbox.policy,
         clone_timeout: sandbox.clone_timeout,
     };
+    match &github.client_id {
+        Some(_) => {
+            tracing::info!(web = %github.web_url, api = %github.api_url, "linking GitHub accounts is on")
+        }
+        None => tracing::info!("GITHUB_CLIENT_ID is not set: linking GitHub accounts is off"),
+    }
     let services = Services::new(
         store,
         runtime,
@@ -534,6 +541,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
             allow_registration: config.allow_registration,
         },
         sandbox_settings,
+        github,
     );
     services
         .reconciler

@@ -136,7 +136,7 @@ pub struct RepositoryPage {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GithubError {
     #[error(
-        "GitHub at {0} cannot be reached ({1}); check GITHUB_URL, GITHUB_API_URL and the network"
+        "GitHub at {0} cannot be reached: {1}; check GITHUB_URL, GITHUB_API_URL and the network"
     )]
     Unreachable(String, String),
     #[error("GitHub at {0} did not answer within {1} seconds; try again later")]
@@ -202,7 +202,7 @@ const USER: &str = "reading the GitHub account";
 const REPOS: &str = "listing repositories";
 
 impl GithubClient {
-    pub fn new(settings: GithubSettings) -> Result<Self, GithubError> {
+    pub fn new(settings: GithubSettings) -> Self {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
@@ -210,8 +210,9 @@ impl GithubClient {
             // does not redirect these endpoints, so one is an error.
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| GithubError::Refused(format!("cannot build the GitHub client: {e}")))?;
-        Ok(Self { http, settings })
+            // Fails only when the TLS backend compiled into this binary cannot start.
+            .expect("the HTTP client for GitHub");
+        Self { http, settings }
     }
 
     pub fn settings(&self) -> &GithubSettings {
@@ -366,7 +367,13 @@ impl GithubClient {
         while let Some(next) = cause.source() {
             cause = next;
         }
-        GithubError::Unreachable(origin, cause.to_string())
+        let cause = cause.to_string();
+        let mut chars = cause.chars();
+        let cause = match chars.next() {
+            Some(first) => first.to_lowercase().chain(chars).collect(),
+            None => "no reason given".to_owned(),
+        };
+        GithubError::Unreachable(origin, cause)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod environments;
 mod error;
 pub mod git;
+pub mod github;
 pub mod host_git;
 mod passwords;
 pub mod reconcile;
@@ -32,6 +33,7 @@ pub struct Services {
     pub runtime: Arc<dyn Runtime>,
     pub auth: auth::Auth,
     pub environments: environments::Environments,
+    pub github: github::Github,
     pub workspaces: workspaces::Workspaces,
     pub sessions: sessions::Sessions,
     pub terminal: terminal::Terminal,
@@ -47,8 +49,10 @@ impl Services {
         cipher: crypto::Cipher,
         auth: auth::AuthSettings,
         sandbox: sandbox::SandboxSettings,
+        github: github::GithubSettings,
     ) -> Self {
         let sandbox = Arc::new(sandbox);
+        let github = github::Github::new(store.clone(), cipher.clone(), github);
         let workspaces =
             workspaces::Workspaces::new(store.clone(), runtime.clone(), sandbox.clone());
         let environments = environments::Environments::new(
@@ -56,6 +60,7 @@ impl Services {
             runtime.clone(),
             sandbox.clone(),
             workspaces.clone(),
+            github.clone(),
         );
         let sessions = sessions::Sessions::new(
             store.clone(),
@@ -80,6 +85,7 @@ impl Services {
             store,
             runtime,
             environments,
+            github,
             workspaces,
             reconciler,
             cipher,
