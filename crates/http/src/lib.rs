@@ -7,6 +7,7 @@ pub mod auth;
 pub mod environments;
 pub mod error;
 pub mod extract;
+pub mod github;
 mod health;
 mod metrics;
 pub mod sessions;
@@ -90,6 +91,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(github::router())
         .merge(environments::router())
         .merge(sessions::router())
         .merge(terminal::router())
