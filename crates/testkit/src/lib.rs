@@ -14,6 +14,7 @@ use craftastic_runtime::{Limits, Runtime};
 use craftastic_service::Services;
 use craftastic_service::auth::AuthSettings;
 use craftastic_service::crypto::Cipher;
+use craftastic_service::github::GithubSettings;
 use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
 use craftastic_service::tokens::TokenKeys;
 use craftastic_store::{Migrations, Store};
@@ -146,6 +147,9 @@ pub struct ServerOptions {
     pub access_ttl: Duration,
     /// Host folders whose repositories may be cloned by path.
     pub local_roots: Vec<PathBuf>,
+    /// Where GitHub is: github.com without a client id by default (linking answers 503);
+    /// `FakeGithub::settings()` points the server at a fake.
+    pub github: GithubSettings,
 }
 
 impl Default for ServerOptions {
@@ -154,6 +158,7 @@ impl Default for ServerOptions {
             allow_registration: true,
             access_ttl: Duration::from_secs(900),
             local_roots: Vec::new(),
+            github: GithubSettings::default(),
         }
     }
 }
@@ -228,6 +233,7 @@ impl TestServer {
                 allow_registration: options.allow_registration,
             },
             sandbox,
+            options.github,
         );
         let state = AppState {
             services: services.clone(),
