@@ -2,6 +2,8 @@
 //! port 0 against it. PostgreSQL comes from `TEST_DATABASE_URL` (the README's test command
 //! starts a throwaway server); without it the PostgreSQL tests fail, they never skip.
 
+pub mod fake_github;
+
 use std::future::IntoFuture;
 use std::path::PathBuf;
 use std::sync::Arc;
