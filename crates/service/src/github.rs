@@ -26,6 +26,9 @@ pub use craftastic_github::{GithubSettings, Repository};
 const MAX_FLOWS_PER_USER: usize = 5;
 /// How long an expired flow is remembered, so that polling it answers `expired`, not 404.
 const FORGET_EXPIRED_AFTER: Duration = Duration::from_secs(600);
+/// The longest poll interval and code lifetime taken from GitHub (it sends 5 s and 900 s).
+const MAX_INTERVAL_SECS: u64 = 300;
+const MAX_EXPIRES_IN_SECS: u64 = 3600;
 /// GitHub's rule when `slow_down` comes without a new interval.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 /// The largest page of repositories GitHub serves.
@@ -147,7 +150,9 @@ impl Github {
             .await
             .map_err(upstream)?;
         let now = Instant::now();
-        let interval = Duration::from_secs(code.interval.max(1));
+        // Bounded, so that an odd answer cannot overflow a clock or stall a flow for days.
+        let interval = Duration::from_secs(code.interval.clamp(1, MAX_INTERVAL_SECS));
+        let expires_in = code.expires_in.clamp(1, MAX_EXPIRES_IN_SECS);
         let flow_id = Uuid::new_v4();
         {
             let mut flows = self.flows.lock().expect("flows lock");
@@ -168,7 +173,7 @@ impl Github {
                     owner: who.user_id,
                     device_code: code.device_code,
                     started: now,
-                    expires_at: now + Duration::from_secs(code.expires_in),
+                    expires_at: now + Duration::from_secs(expires_in),
                     interval,
                     next_poll: now + interval,
                     token: None,
@@ -179,7 +184,7 @@ impl Github {
             flow_id,
             user_code: code.user_code,
             verification_uri: code.verification_uri,
-            expires_in: code.expires_in,
+            expires_in,
             interval: interval.as_secs(),
         })
     }
@@ -241,9 +246,10 @@ impl Github {
                             return Ok(Polled::without_account(PollStatus::Pending, interval));
                         };
                         flow.interval = new
-                            .map(Duration::from_secs)
+                            .map(|n| Duration::from_secs(n.min(MAX_INTERVAL_SECS)))
                             .filter(|n| *n > flow.interval)
-                            .unwrap_or(flow.interval + SLOW_DOWN_STEP);
+                            .unwrap_or(flow.interval + SLOW_DOWN_STEP)
+                            .min(Duration::from_secs(MAX_INTERVAL_SECS));
                         flow.next_poll = Instant::now() + flow.interval;
                         tracing::info!(
                             interval_s = flow.interval.as_secs(),
@@ -288,7 +294,11 @@ impl Github {
                     sealed_token: sealed,
                 },
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                craftastic_store::StoreError::NotFound => ServiceError::NotFound("user"),
+                other => other.into(),
+            })?;
         self.flows.lock().expect("flows lock").remove(&flow_id);
         self.audit(
             who.user_id,
