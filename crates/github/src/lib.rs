@@ -449,7 +449,7 @@ async fn read_api(
             message: String,
         }
         let message = serde_json::from_slice::<Message>(&body)
-            .map(|m| m.message)
+            .map(|m| excerpt(m.message.as_bytes()))
             .unwrap_or_else(|_| excerpt(&body));
         return Err(GithubError::Status(what, status.as_u16(), message));
     }
