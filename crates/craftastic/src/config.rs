@@ -64,6 +64,8 @@ pub struct ServeArgs {
     pub refresh_token_ttl_days: String,
     #[command(flatten)]
     pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub github: GithubArgs,
 }
 
 pub enum Database {
@@ -211,6 +213,90 @@ fn parse_origin(s: &str) -> Result<axum::http::HeaderValue, ConfigError> {
     axum::http::HeaderValue::from_str(s).map_err(|_| err())
 }
 
+/// Where GitHub is, for linking accounts and cloning private repositories (for `serve`).
+#[derive(Debug, Clone, Args)]
+pub struct GithubArgs {
+    /// The client id of a GitHub OAuth app with the device flow enabled; without it, linking
+    /// GitHub answers 503.
+    #[arg(long, env = "GITHUB_CLIENT_ID")]
+    pub github_client_id: Option<String>,
+    /// GitHub's web address (a GitHub Enterprise server's, for one).
+    #[arg(long, env = "GITHUB_URL", default_value = "https://github.com")]
+    pub github_url: String,
+    /// GitHub's REST API. Default: https://api.github.com for github.com, else
+    /// <GITHUB_URL>/api/v3 as GitHub Enterprise serves it.
+    #[arg(long, env = "GITHUB_API_URL")]
+    pub github_api_url: Option<String>,
+}
+
+impl GithubArgs {
+    pub fn resolve(&self) -> Result<craftastic_github::GithubSettings, ConfigError> {
+        let web_url = parse_base_url("GITHUB_URL", &self.github_url)?;
+        let api_url = match self
+            .github_api_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            Some(raw) => parse_base_url("GITHUB_API_URL", raw)?,
+            None if web_url.host_str() == Some("github.com") => {
+                parse_base_url("GITHUB_API_URL", "https://api.github.com")?
+            }
+            None => parse_base_url(
+                "GITHUB_URL",
+                &format!("{}/api/v3", web_url.as_str().trim_end_matches('/')),
+            )?,
+        };
+        let client_id = match self
+            .github_client_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            None => None,
+            Some(id)
+                if id.len() <= 100
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) =>
+            {
+                Some(id.to_owned())
+            }
+            Some(id) => {
+                return Err(bad(format!(
+                    "GITHUB_CLIENT_ID must be the client id of a GitHub OAuth app (letters, digits, '.', '_', '-'), not {id:?}"
+                )));
+            }
+        };
+        Ok(craftastic_github::GithubSettings {
+            web_url,
+            api_url,
+            client_id,
+            ..Default::default()
+        })
+    }
+}
+
+/// An http(s) base URL without credentials, query or fragment.
+fn parse_base_url(var: &str, raw: &str) -> Result<craftastic_github::Url, ConfigError> {
+    let err = || {
+        bad(format!(
+            "{var} must be an http:// or https:// address such as https://github.com (no user, query or fragment), not {raw:?}"
+        ))
+    };
+    let url = craftastic_github::Url::parse(raw.trim()).map_err(|_| err())?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(err());
+    }
+    Ok(url)
+}
+
 /// `SERVER_ENCRYPTION_KEY`: 64 hex digits, or exactly 32 characters taken as bytes.
 pub fn parse_encryption_key(raw: &str) -> Result<[u8; 32], ConfigError> {
     let err = || {
@@ -248,6 +334,46 @@ mod tests {
         assert_eq!(e.lines().count(), 1);
         assert!(e.starts_with("SERVER_ENCRYPTION_KEY must be 32 characters or 64 hex digits"));
         assert!(parse_encryption_key(&"zz".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn github_urls() {
+        let args = |web: &str, api: Option<&str>| GithubArgs {
+            github_client_id: Some(" Iv1.abc ".into()),
+            github_url: web.into(),
+            github_api_url: api.map(Into::into),
+        };
+        let s = args("https://github.com", None).resolve().unwrap();
+        assert_eq!(s.api_url.as_str(), "https://api.github.com/");
+        assert_eq!(s.client_id.as_deref(), Some("Iv1.abc"));
+        let s = args("https://ghe.example.com/", None).resolve().unwrap();
+        assert_eq!(s.api_url.as_str(), "https://ghe.example.com/api/v3");
+        let s = args(
+            "http://127.0.0.1:8080",
+            Some("http://127.0.0.1:8080/api/v3"),
+        )
+        .resolve()
+        .unwrap();
+        assert_eq!(s.web_url.port(), Some(8080));
+        for (web, api, var) in [
+            ("github.com", None, "GITHUB_URL"),
+            ("ftp://github.com", None, "GITHUB_URL"),
+            ("https://user:pw@github.com", None, "GITHUB_URL"),
+            ("https://github.com", Some("not a url"), "GITHUB_API_URL"),
+        ] {
+            let e = args(web, api).resolve().unwrap_err().0;
+            assert!(e.starts_with(&format!("{var} must be")), "{e}");
+            assert_eq!(e.lines().count(), 1);
+        }
+        let mut bad_id = args("https://github.com", None);
+        bad_id.github_client_id = Some("has space".into());
+        assert!(
+            bad_id
+                .resolve()
+                .unwrap_err()
+                .0
+                .starts_with("GITHUB_CLIENT_ID")
+        );
     }
 
     #[test]

@@ -116,9 +116,6 @@ enum UserAction {
 }
 
 fn main() -> ExitCode {
-    if let Some(token) = std::env::var_os(craftastic_service::host_git::ASKPASS_TOKEN_VAR) {
-        return askpass(&token);
-    }
     let cli = Cli::parse();
     if let Err(e) = init_tracing(&cli.storage) {
         eprintln!("craftastic: {e}");
@@ -147,18 +144,6 @@ fn main() -> ExitCode {
             }
         },
     }
-}
-
-/// git's askpass protocol: called with a prompt, prints the answer. The token comes from
-/// this process's environment, set by the server for one git process only.
-fn askpass(token: &std::ffi::OsStr) -> ExitCode {
-    let prompt = std::env::args().nth(1).unwrap_or_default();
-    if prompt.starts_with("Username") {
-        println!("x-access-token");
-    } else {
-        println!("{}", token.to_string_lossy());
-    }
-    ExitCode::SUCCESS
 }
 
 fn init_tracing(args: &StorageArgs) -> Result<(), ConfigError> {
@@ -471,6 +456,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let config = args.resolve()?;
     let sandbox = args.sandbox.resolve()?;
+    let github = args.github.resolve()?;
     let secrets_dir = storage.data_dir.join("secrets");
     let (jwt_secret, jwt_origin) =
         secrets::load_or_generate("JWT_SECRET", &secrets_dir, "jwt-secret")?;
@@ -524,6 +510,12 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         repo_policy: sandbox.policy,
         clone_timeout: sandbox.clone_timeout,
     };
+    match &github.client_id {
+        Some(_) => {
+            tracing::info!(web = %github.web_url, api = %github.api_url, "linking GitHub accounts is on")
+        }
+        None => tracing::info!("GITHUB_CLIENT_ID is not set: linking GitHub accounts is off"),
+    }
     let services = Services::new(
         store,
         runtime,
@@ -535,6 +527,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
             allow_registration: config.allow_registration,
         },
         sandbox_settings,
+        github,
     );
     services
         .reconciler

@@ -206,6 +206,9 @@ fn bad_configuration_stops_with_one_line_naming_the_variable() {
         ("ACCESS_TOKEN_TTL", "5"),
         ("LOG_LEVEL", "[["),
         ("LOG_FORMAT", "xml"),
+        ("GITHUB_URL", "github.com"),
+        ("GITHUB_API_URL", "ftp://api.github.com"),
+        ("GITHUB_CLIENT_ID", "not an id"),
     ] {
         let out = craftastic(home.path())
             .env(var, value)

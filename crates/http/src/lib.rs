@@ -8,6 +8,7 @@ pub mod environments;
 pub mod error;
 pub mod extract;
 pub mod git;
+pub mod github;
 mod health;
 mod metrics;
 pub mod sessions;
@@ -92,6 +93,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(github::router())
         .merge(environments::router())
         .merge(sessions::router())
         .merge(terminal::router())

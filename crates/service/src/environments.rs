@@ -16,6 +16,7 @@ use craftastic_store::{
 use serde_json::json;
 use tokio::task::JoinHandle;
 
+use crate::github::Github;
 use crate::host_git::HostGit;
 use crate::sandbox::{SandboxSettings, labels};
 use crate::tokens::Principal;
@@ -31,6 +32,7 @@ pub struct Environments {
     runtime: Arc<dyn Runtime>,
     settings: Arc<SandboxSettings>,
     workspaces: Workspaces,
+    github: Github,
     provisioning: Arc<Mutex<HashMap<EnvironmentId, JoinHandle<()>>>>,
 }
 
@@ -58,12 +60,14 @@ impl Environments {
         runtime: Arc<dyn Runtime>,
         settings: Arc<SandboxSettings>,
         workspaces: Workspaces,
+        github: Github,
     ) -> Self {
         Self {
             store,
             runtime,
             settings,
             workspaces,
+            github,
             provisioning: Arc::default(),
         }
     }
@@ -220,10 +224,16 @@ impl Environments {
         };
         let failed = |e: crate::host_git::CloneError| ServiceError::Upstream(e.0);
         match &env.repository_url {
-            Some(url) => git
-                .clone_bare(url, requested, dir, None)
-                .await
-                .map_err(failed)?,
+            Some(url) => {
+                // Private GitHub repositories clone with the owner's linked token.
+                let credential = self
+                    .github
+                    .credential_for(env.user_id, url.as_str())
+                    .await?;
+                git.clone_bare(url, requested, dir, credential.as_ref())
+                    .await
+                    .map_err(failed)?
+            }
             None => git.init_bare(&env.branch, dir).await.map_err(failed)?,
         }
         let branch = head_branch(dir).unwrap_or_else(|| env.branch.clone());

@@ -2,7 +2,8 @@
 //! environment's repository into a fresh directory, before any container can see it.
 //! Argument vectors only, `--end-of-options` before user input, only the allowed transports
 //! (`GIT_ALLOW_PROTOCOL`), no prompts, no user or system git configuration, and credentials
-//! through an askpass helper in the environment of that one process, never in its arguments.
+//! through a credential helper in the environment of that one process, never in its
+//! arguments (see [`crate::git::credential_env`]).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -11,8 +12,7 @@ use std::time::Duration;
 use craftastic_domain::{BranchName, RepoPolicy, RepositoryKind, RepositoryUrl};
 use tokio::process::Command;
 
-/// The environment variable that turns the `craftastic` binary into git's askpass helper.
-pub const ASKPASS_TOKEN_VAR: &str = "CRAFTASTIC_ASKPASS_TOKEN";
+use crate::github::GitCredential;
 
 /// util-linux's `setpriv`, present on every Debian and Ubuntu system.
 const SETPRIV: &str = "/usr/bin/setpriv";
@@ -30,7 +30,7 @@ pub struct HostGit<'a> {
 pub struct CloneError(pub String);
 
 impl HostGit<'_> {
-    fn command(&self, token: Option<&str>) -> Command {
+    fn command(&self, credential: Option<&GitCredential>) -> Command {
         // git must not outlive a server killed mid-clone (it would go on writing into a folder
         // the next start cleans up), so it gets SIGKILL when its parent dies.
         let mut cmd = if std::path::Path::new(SETPRIV).exists() {
@@ -61,8 +61,8 @@ impl HostGit<'_> {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        if let (Some(token), Ok(exe)) = (token, std::env::current_exe()) {
-            cmd.env("GIT_ASKPASS", exe).env(ASKPASS_TOKEN_VAR, token);
+        if let Some(credential) = credential {
+            cmd.envs(crate::git::credential_env(credential));
         }
         cmd
     }
@@ -93,9 +93,9 @@ impl HostGit<'_> {
         url: &RepositoryUrl,
         branch: Option<&BranchName>,
         dest: &Path,
-        token: Option<&str>,
+        credential: Option<&GitCredential>,
     ) -> Result<(), CloneError> {
-        let mut cmd = self.command(token);
+        let mut cmd = self.command(credential);
         cmd.args(["clone", "--bare", "--quiet"]);
         // Copy objects instead of hard-linking them, so that the clone can be handed to the
         // sandbox user without touching the source repository's files.

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod environments;
 mod error;
 pub mod git;
+pub mod github;
 pub mod host_git;
 pub mod logging;
 mod passwords;
@@ -33,6 +34,7 @@ pub struct Services {
     pub runtime: Arc<dyn Runtime>,
     pub auth: auth::Auth,
     pub environments: environments::Environments,
+    pub github: github::Github,
     pub workspaces: workspaces::Workspaces,
     pub sessions: sessions::Sessions,
     pub git: git::Git,
@@ -49,8 +51,10 @@ impl Services {
         cipher: crypto::Cipher,
         auth: auth::AuthSettings,
         sandbox: sandbox::SandboxSettings,
+        github: github::GithubSettings,
     ) -> Self {
         let sandbox = Arc::new(sandbox);
+        let github = github::Github::new(store.clone(), cipher.clone(), github);
         let workspaces =
             workspaces::Workspaces::new(store.clone(), runtime.clone(), sandbox.clone());
         let environments = environments::Environments::new(
@@ -58,12 +62,13 @@ impl Services {
             runtime.clone(),
             sandbox.clone(),
             workspaces.clone(),
+            github.clone(),
         );
         let git = git::Git::new(
             store.clone(),
             runtime.clone(),
             sandbox.clone(),
-            Arc::new(git::NoCredentials),
+            github.clone(),
         );
         let sessions = sessions::Sessions::new(
             store.clone(),
@@ -90,6 +95,7 @@ impl Services {
             store,
             runtime,
             environments,
+            github,
             workspaces,
             reconciler,
             cipher,

@@ -307,6 +307,54 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn set_github_link(&self, id: UserId, link: GithubLink) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE users SET github_user_id = ?1, github_username = ?2, github_token = ?3,
+                 updated_at = ?4 WHERE id = ?5",
+        )
+        .bind(link.user_id)
+        .bind(&link.username)
+        .bind(&link.sealed_token)
+        .bind(ts(Utc::now()))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn clear_github_link(&self, id: UserId) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET github_user_id = NULL, github_username = NULL, github_token = NULL,
+                 updated_at = ?1 WHERE id = ?2 AND github_token IS NOT NULL",
+        )
+        .bind(ts(Utc::now()))
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() > 0 {
+            return Ok(true);
+        }
+        match self.get_user(id).await? {
+            Some(_) => Ok(false),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn github_token(&self, id: UserId) -> StoreResult<Option<String>> {
+        let token: Option<Option<String>> =
+            sqlx::query_scalar("SELECT github_token FROM users WHERE id = ?1")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(token.flatten())
+    }
+
     async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at)

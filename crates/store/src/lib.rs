@@ -53,6 +53,14 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_user(&self, id: UserId) -> StoreResult<()>;
     /// Fails with `NotFound` when the user is gone.
     async fn update_password_hash(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
+    /// Links the user to a GitHub account, replacing any earlier link. Fails with `NotFound`
+    /// when the user is gone.
+    async fn set_github_link(&self, id: UserId, link: GithubLink) -> StoreResult<()>;
+    /// Forgets the user's GitHub account and token; returns whether there was a link. Fails
+    /// with `NotFound` when the user is gone.
+    async fn clear_github_link(&self, id: UserId) -> StoreResult<bool>;
+    /// The user's sealed GitHub token, if linked (`None` too when the user is gone).
+    async fn github_token(&self, id: UserId) -> StoreResult<Option<String>>;
 
     // Refresh tokens.
 

@@ -17,6 +17,25 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A user's link to a GitHub account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GithubLink {
+    /// GitHub's numeric id of the account (stable across renames).
+    pub user_id: i64,
+    pub username: String,
+    /// The OAuth token, sealed by the service's cipher; never the plain token.
+    pub sealed_token: String,
+}
+
+impl std::fmt::Debug for GithubLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GithubLink")
+            .field("user_id", &self.user_id)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminGrant {
     Yes,

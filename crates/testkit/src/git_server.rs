@@ -2,6 +2,7 @@
 //! push) behind basic authentication, reachable from the host and from containers at the
 //! Docker bridge's address.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -58,7 +59,8 @@ impl GitServer {
     pub async fn start(token: Option<&str>) -> Self {
         let root = tempfile::tempdir().expect("temp dir");
         let (router, requests) = router(root.path().to_owned(), token.map(str::to_owned));
-        let (url, shutdown) = serve_for_containers(router).await;
+        let (listener, url) = bind_for_containers().await;
+        let shutdown = serve(listener, router);
         Self {
             url,
             requests,
@@ -138,45 +140,52 @@ pub fn git(dir: Option<&Path>, args: &[&str]) -> String {
 }
 
 /// The address containers reach the host at: the gateway of Docker's default bridge.
-pub fn bridge_address() -> String {
-    let out = std::process::Command::new("docker")
-        .args([
-            "network",
-            "inspect",
-            "bridge",
-            "--format",
-            "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
-        ])
-        .output()
-        .expect("run the docker CLI (the README's test command installs it)");
-    let address = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(
-        out.status.success() && !address.is_empty(),
-        "cannot find the address of Docker's bridge network: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    address
+/// Panics when the engine does not answer or has no bridge: these servers exist to be
+/// reached from containers.
+pub async fn bridge_address() -> IpAddr {
+    let docker = bollard::Docker::connect_with_defaults().expect("a Docker client");
+    let network = docker
+        .inspect_network::<String>("bridge", None)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot inspect Docker's bridge network ({e}); run the README's test command, which starts dockerd"
+            )
+        });
+    network
+        .ipam
+        .and_then(|ipam| ipam.config)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.gateway?.parse::<IpAddr>().ok())
+        .find(IpAddr::is_ipv4)
+        .expect("Docker's bridge network has no IPv4 gateway")
 }
 
-/// Serves `router` on every address of the host, and returns the URL containers reach it
-/// at, with a sender that stops it.
-pub async fn serve_for_containers(
-    router: axum::Router,
-) -> (String, tokio::sync::oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("0.0.0.0:0")
+/// A listener on every address of the host, and the URL containers reach it at.
+pub async fn bind_for_containers() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0))
         .await
         .expect("bind");
     let port = listener.local_addr().expect("address").port();
+    let url = format!("http://{}", SocketAddr::new(bridge_address().await, port));
+    (listener, url)
+}
+
+/// Serves `router` on `listener` until the returned sender is dropped or used.
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+) -> tokio::sync::oneshot::Sender<()> {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        axum::serve(listener, router)
+        let _ = axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 let _ = rx.await;
             })
-            .await
-            .expect("serve");
+            .await;
     });
-    (format!("http://{}:{port}", bridge_address()), tx)
+    tx
 }
 
 fn user_of(headers: &HeaderMap) -> Option<(String, String)> {

@@ -2,6 +2,7 @@
 //! port 0 against it. PostgreSQL comes from `TEST_DATABASE_URL` (the README's test command
 //! starts a throwaway server); without it the PostgreSQL tests fail, they never skip.
 
+pub mod fake_github;
 pub mod git_server;
 
 use std::future::IntoFuture;
@@ -16,6 +17,7 @@ use craftastic_runtime::{Limits, Runtime};
 use craftastic_service::Services;
 use craftastic_service::auth::AuthSettings;
 use craftastic_service::crypto::Cipher;
+use craftastic_service::github::GithubSettings;
 use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
 use craftastic_service::tokens::TokenKeys;
 use craftastic_store::{Migrations, Store};
@@ -148,6 +150,9 @@ pub struct ServerOptions {
     pub access_ttl: Duration,
     /// Host folders whose repositories may be cloned by path.
     pub local_roots: Vec<PathBuf>,
+    /// Where GitHub is: github.com without a client id by default (linking answers 503);
+    /// `FakeGithub::settings()` points the server at a fake.
+    pub github: GithubSettings,
 }
 
 impl Default for ServerOptions {
@@ -156,6 +161,7 @@ impl Default for ServerOptions {
             allow_registration: true,
             access_ttl: Duration::from_secs(900),
             local_roots: Vec::new(),
+            github: GithubSettings::default(),
         }
     }
 }
@@ -230,6 +236,7 @@ impl TestServer {
                 allow_registration: options.allow_registration,
             },
             sandbox,
+            options.github,
         );
         let state = AppState {
             services: services.clone(),

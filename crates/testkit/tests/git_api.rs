@@ -1,10 +1,13 @@
 //! Git in the workspace through the API, against a real git server over HTTP (`git
 //! http-backend`), real containers and real tmux.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use craftastic_testkit::git_server::{GitServer, git};
-use craftastic_testkit::{Backend, TestServer, docker_cli};
+use craftastic_testkit::fake_github::{FakeAccount, FakeGithub, FakeRepo, Outcome};
+use craftastic_testkit::git_server::{self, GitServer, git, seed_repo};
+use craftastic_testkit::{Backend, ServerOptions, TestServer, docker_cli};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
@@ -531,4 +534,309 @@ async fn the_seed_routes_act_on_the_default_branch_workspace() {
     let feature_tree = worktrees.iter().find(|w| w["branch"] == "feature").unwrap();
     assert_eq!(feature_tree["sessionIds"], json!([id(&feature)]));
     assert!(worktrees.iter().any(|w| w["branch"] == "main"), "{repo}");
+}
+
+/// Everything the server logs, at every level, through the same filter the binary uses.
+fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                craftastic_service::logging::log_directives("trace"),
+            ))
+            .with_ansi(false)
+            .with_writer(move || LogSink(sink.clone()))
+            .try_init()
+            .expect("the only subscriber of this test binary");
+        logs
+    })
+    .clone()
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads the command line of every process on the host, over and over, until stopped.
+fn sample_host_command_lines(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        let mut seen = std::collections::BTreeSet::new();
+        while !stop.load(Ordering::Relaxed) {
+            for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                if let Ok(raw) = std::fs::read(entry.path().join("cmdline")) {
+                    seen.insert(String::from_utf8_lossy(&raw).replace('\0', " "));
+                }
+            }
+        }
+        seen.into_iter().collect()
+    })
+}
+
+/// Reads the command line of every process in a container, over and over, until the file
+/// `/tmp/sampling` is gone.
+fn sample_container_command_lines(container: &str) -> tokio::process::Child {
+    docker_cli(&["exec", container, "touch", "/tmp/sampling"]);
+    tokio::process::Command::new("docker")
+        .args([
+            "exec",
+            container,
+            "sh",
+            "-c",
+            r#"while [ -e /tmp/sampling ]; do for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' 2>/dev/null < "$f"; echo; done; done | sort -u"#,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn link_github(
+    server: &TestServer,
+    token: &str,
+    github: &FakeGithub,
+    canary: &str,
+) -> Vec<Value> {
+    let mut answers = Vec::new();
+    let (code, flow) = server
+        .call("POST", "/api/auth/github/initiate", Some(token), None)
+        .await;
+    assert_eq!(code, 200, "{flow}");
+    github.program(
+        flow["userCode"].as_str().unwrap(),
+        [Outcome::Token(canary.into())],
+    );
+    let started = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let (code, polled) = server
+            .call(
+                "POST",
+                "/api/auth/github/poll",
+                Some(token),
+                Some(json!({"flowId": flow["flowId"]})),
+            )
+            .await;
+        assert_eq!(code, 200, "{polled}");
+        answers.push(polled.clone());
+        if polled["status"] == "connected" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never linked: {polled}"
+        );
+    }
+    answers.push(flow);
+    answers
+}
+
+#[tokio::test]
+async fn a_private_github_repository_clones_and_pushes_with_the_linked_token_which_shows_nowhere() {
+    let logs = captured_logs();
+    let canary = format!("gho_canary{}", uuid::Uuid::new_v4().simple());
+    let repos = tempfile::tempdir().unwrap();
+    seed_repo(&repos.path().join("ada/app.git"));
+    let (git_routes, requests) = git_server::router(repos.path().to_owned(), Some(canary.clone()));
+    let github = FakeGithub::start_with(git_routes).await;
+    github.add_account(
+        &canary,
+        FakeAccount {
+            login: "ada".into(),
+            id: 7,
+            repos: vec![FakeRepo::private("ada/app")],
+        },
+    );
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        ServerOptions {
+            github: github.settings(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let token = server.register("ada@example.com", PASSWORD).await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = github.clone_url("ada/app");
+
+    // Without a linked account the private repository cannot be cloned, and says why.
+    let (_, env) = server
+        .call(
+            "POST",
+            "/api/environments",
+            Some(&token),
+            Some(json!({"name": "unlinked", "repositoryUrl": url})),
+        )
+        .await;
+    let env = server
+        .wait_for_environment(&token, id(&env), &["running", "error"], READY)
+        .await;
+    assert_eq!(env["status"], "error", "{env}");
+    assert!(
+        env["error"]
+            .as_str()
+            .unwrap()
+            .contains("link a GitHub account"),
+        "{env}"
+    );
+
+    let mut answers = link_github(&server, &token, &github, &canary).await;
+    let (_, env) = server
+        .call(
+            "POST",
+            "/api/environments",
+            Some(&token),
+            Some(json!({"name": "app", "repositoryUrl": url})),
+        )
+        .await;
+    let env = server
+        .wait_for_environment(&token, id(&env), &["running", "error"], READY)
+        .await;
+    assert_eq!(env["status"], "running", "{env}");
+    let env_id = id(&env).to_owned();
+    let (code, session) = server
+        .call(
+            "POST",
+            "/api/sessions",
+            Some(&token),
+            Some(json!({"environmentId": env_id})),
+        )
+        .await;
+    assert_eq!(code, 201, "{session}");
+    let sid = id(&session).to_owned();
+    let (_, env) = server
+        .call(
+            "GET",
+            &format!("/api/environments/{env_id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    let container = env["workspaces"][0]["containerId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    docker_cli(&[
+        "exec",
+        &container,
+        "sh",
+        "-c",
+        "echo private > /workspace/private.txt",
+    ]);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let host = sample_host_command_lines(stop.clone());
+    let inside = sample_container_command_lines(&container);
+    for (method, path, body) in [
+        ("GET", format!("/api/git/status/{sid}"), None),
+        (
+            "POST",
+            format!("/api/git/commit/{sid}"),
+            Some(json!({"message": "Private work"})),
+        ),
+        ("POST", format!("/api/git/push/{sid}"), None),
+        ("GET", format!("/api/git/log/{sid}"), None),
+        ("GET", format!("/api/git/repo/{env_id}"), None),
+        ("GET", "/api/auth/me".to_owned(), None),
+        ("GET", "/api/auth/github/status".to_owned(), None),
+        ("GET", "/api/auth/github/repos".to_owned(), None),
+        ("GET", format!("/api/environments/{env_id}"), None),
+    ] {
+        let (code, answer) = server.call(method, &path, Some(&token), body).await;
+        assert_eq!(code, 200, "{path}: {answer}");
+        answers.push(answer);
+    }
+    docker_cli(&["exec", &container, "rm", "/tmp/sampling"]);
+    let inside = String::from_utf8(inside.wait_with_output().await.unwrap().stdout).unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let host = host.join().unwrap();
+
+    assert_eq!(
+        git(
+            Some(&repos.path().join("ada/app.git")),
+            &["log", "--format=%s", "main"]
+        ),
+        "Private work\nInitial commit\n"
+    );
+    assert!(
+        requests
+            .list()
+            .iter()
+            .any(|r| r.contains("git-receive-pack") && r.ends_with("user=x-access-token")),
+        "the push authenticated with the token: {:?}",
+        requests.list()
+    );
+    assert!(
+        inside.contains("git push") || inside.contains("git-remote-http"),
+        "the container sampler saw the push:\n{inside}"
+    );
+    assert!(host.len() > 10, "the host sampler saw processes");
+    for line in host
+        .iter()
+        .chain(inside.lines().map(str::to_owned).collect::<Vec<_>>().iter())
+    {
+        assert!(
+            !line.contains(&canary),
+            "a command line holds the token: {line}"
+        );
+    }
+    for answer in &answers {
+        assert!(
+            !answer.to_string().contains(&canary),
+            "an answer holds the token: {answer}"
+        );
+    }
+    let logs = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(logs.contains("git.push"), "the push was logged");
+    assert!(!logs.contains(&canary), "a log line holds the token");
+    let files = std::process::Command::new("grep")
+        .args(["-rlF", &canary])
+        .arg(server.data_dir.path())
+        .arg(server.db.url.trim_start_matches("sqlite://"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&files.stdout),
+        "",
+        "files on the host (the bare clone's config included) hold the token"
+    );
+    let inside_files = std::process::Command::new("docker")
+        .args([
+            "exec",
+            &container,
+            "grep",
+            "-rlF",
+            &canary,
+            "/workspace",
+            "/home",
+            "/tmp",
+            "/data",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&inside_files.stdout),
+        "",
+        "files in the container hold the token"
+    );
+    let audit = server.db.store.list_audit(None, 50).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "git.push" && e.outcome == "ok")
+    );
+    assert!(
+        !format!("{audit:?}").contains(&canary),
+        "the audit log holds the token"
+    );
 }

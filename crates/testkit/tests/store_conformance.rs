@@ -21,6 +21,7 @@ on_both_backends!(
     deleting_a_user_cascades,
     audit_log_keeps_entries_newest_first,
     secret_key_ids_and_canaries,
+    github_link_is_set_replaced_read_and_cleared,
     migrations_down_to_zero_and_up_again_leave_the_same_schema,
     sessions_are_created_found_and_listed_oldest_first,
     session_names_are_unique_per_environment_and_tmux_names_everywhere,
@@ -371,6 +372,74 @@ async fn secret_key_ids_and_canaries(backend: Backend) {
         "a canary is written once"
     );
     assert_eq!(s.secret_key_ids().await.unwrap(), ["abc"]);
+}
+
+async fn github_link_is_set_replaced_read_and_cleared(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &db.store;
+    let ada = s
+        .create_user(new_user("ada@example.com", AdminGrant::No))
+        .await
+        .unwrap()
+        .id;
+    let bob = s
+        .create_user(new_user("bob@example.com", AdminGrant::No))
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(s.github_token(ada).await.unwrap(), None);
+    assert!(!s.clear_github_link(ada).await.unwrap(), "nothing to clear");
+    let link = |id: i64, name: &str, token: &str| GithubLink {
+        user_id: id,
+        username: name.into(),
+        sealed_token: token.into(),
+    };
+    s.set_github_link(ada, link(1, "ada-gh", "k1.first"))
+        .await
+        .unwrap();
+    s.set_github_link(ada, link(2, "ada-renamed", "k1.second"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.github_token(ada).await.unwrap().as_deref(),
+        Some("k1.second")
+    );
+    assert_eq!(
+        s.get_user(ada)
+            .await
+            .unwrap()
+            .unwrap()
+            .github_username
+            .as_deref(),
+        Some("ada-renamed")
+    );
+    assert_eq!(
+        s.github_token(bob).await.unwrap(),
+        None,
+        "one user's link only"
+    );
+    assert_eq!(
+        s.get_user(bob).await.unwrap().unwrap().github_username,
+        None
+    );
+    assert_eq!(s.secret_key_ids().await.unwrap(), ["k1"]);
+    assert!(s.clear_github_link(ada).await.unwrap());
+    assert_eq!(s.github_token(ada).await.unwrap(), None);
+    assert_eq!(
+        s.get_user(ada).await.unwrap().unwrap().github_username,
+        None
+    );
+    assert!(s.secret_key_ids().await.unwrap().is_empty());
+    let gone = UserId::new();
+    assert!(matches!(
+        s.set_github_link(gone, link(3, "x", "k1.x")).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.clear_github_link(gone).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(s.github_token(gone).await.unwrap(), None);
 }
 
 async fn migrations_down_to_zero_and_up_again_leave_the_same_schema(backend: Backend) {

@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use craftastic_domain::{
-    BranchName, CommitMessage, EnvironmentId, RemoteName, RepoPath, SessionId, UserId, WorkspaceId,
+    BranchName, CommitMessage, EnvironmentId, RemoteName, RepoPath, SessionId, WorkspaceId,
 };
 use craftastic_runtime::{ExecOutput, ExecSpec, Runtime};
 use craftastic_store::{Environment, Session, SessionStatus, Store, Workspace, WorkspaceStatus};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::github::{GitCredential, Github};
 use crate::sandbox::{SandboxSettings, WORKSPACE_DIR};
 use crate::tokens::Principal;
 use crate::{ServiceError, ServiceResult, access};
@@ -105,20 +106,6 @@ pub enum Target {
     Either(Uuid),
 }
 
-/// A token that git may send to the remotes under `url_prefix` (`scheme://host[:port]`).
-pub struct PushCredential {
-    pub url_prefix: String,
-    pub token: String,
-}
-
-impl std::fmt::Debug for PushCredential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PushCredential")
-            .field("url_prefix", &self.url_prefix)
-            .finish_non_exhaustive()
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Status {
     pub branch: Option<String>,
@@ -173,29 +160,12 @@ impl Place {
     }
 }
 
-/// Resolves the credential for a push to a URL: the linked GitHub account's token when
-/// the URL is on that GitHub.
-#[async_trait::async_trait]
-pub trait Credentials: Send + Sync + 'static {
-    async fn for_push(&self, user: UserId, url: &str) -> ServiceResult<Option<PushCredential>>;
-}
-
-/// No credentials at all (a server without GitHub).
-pub struct NoCredentials;
-
-#[async_trait::async_trait]
-impl Credentials for NoCredentials {
-    async fn for_push(&self, _: UserId, _: &str) -> ServiceResult<Option<PushCredential>> {
-        Ok(None)
-    }
-}
-
 #[derive(Clone)]
 pub struct Git {
     store: Arc<dyn Store>,
     runtime: Arc<dyn Runtime>,
     settings: Arc<SandboxSettings>,
-    credentials: Arc<dyn Credentials>,
+    github: Github,
     /// Commits and pushes of one workspace run one at a time.
     locks: Arc<Mutex<HashMap<WorkspaceId, Arc<tokio::sync::Mutex<()>>>>>,
 }
@@ -205,13 +175,13 @@ impl Git {
         store: Arc<dyn Store>,
         runtime: Arc<dyn Runtime>,
         settings: Arc<SandboxSettings>,
-        credentials: Arc<dyn Credentials>,
+        github: Github,
     ) -> Self {
         Self {
             store,
             runtime,
             settings,
-            credentials,
+            github,
             locks: Arc::default(),
         }
     }
@@ -594,18 +564,12 @@ impl Git {
         }
         let url = checked.stdout_str().trim().to_owned();
         let mut env = Vec::new();
-        if let Some(credential) = self.credentials.for_push(who.user_id, &url).await? {
-            let key = format!("credential.{}.helper", credential.url_prefix);
-            env.extend([
-                "GIT_CONFIG_COUNT=3".to_owned(),
-                "GIT_CONFIG_KEY_0=credential.helper".to_owned(),
-                "GIT_CONFIG_VALUE_0=".to_owned(),
-                format!("GIT_CONFIG_KEY_1={key}"),
-                "GIT_CONFIG_VALUE_1=".to_owned(),
-                format!("GIT_CONFIG_KEY_2={key}"),
-                format!("GIT_CONFIG_VALUE_2={CREDENTIAL_HELPER}"),
-                format!("{TOKEN_VAR}={}", credential.token),
-            ]);
+        if let Some(credential) = self.github.credential_for(who.user_id, &url).await? {
+            env.extend(
+                credential_env(&credential)
+                    .into_iter()
+                    .map(|(k, v)| format!("{k}={v}")),
+            );
         }
         let out = self
             .run(
@@ -678,6 +642,26 @@ impl Git {
         )
         .await;
     }
+}
+
+/// The environment that gives one git process `credential`: a credential helper, scoped to
+/// the credential's URL prefix (so git hands the token to no other host), that answers with
+/// the token from [`TOKEN_VAR`]. Other helpers are switched off, so none stores the token.
+pub(crate) fn credential_env(credential: &GitCredential) -> Vec<(String, String)> {
+    let key = format!("credential.{}.helper", credential.url_prefix);
+    [
+        ("GIT_CONFIG_COUNT", "3".to_owned()),
+        ("GIT_CONFIG_KEY_0", "credential.helper".to_owned()),
+        ("GIT_CONFIG_VALUE_0", String::new()),
+        ("GIT_CONFIG_KEY_1", key.clone()),
+        ("GIT_CONFIG_VALUE_1", String::new()),
+        ("GIT_CONFIG_KEY_2", key),
+        ("GIT_CONFIG_VALUE_2", CREDENTIAL_HELPER.to_owned()),
+        (TOKEN_VAR, credential.token.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
 /// Splits the status script's own last record (`# craftastic.base <ref> <ahead> <behind>`)
