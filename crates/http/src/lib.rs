@@ -91,7 +91,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// The routes and their OpenAPI document, from the same handler definitions.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(github::router())
         .merge(environments::router())
@@ -100,7 +100,34 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(git::router())
         .merge(admin::router())
         .merge(health::router())
-        .split_for_parts()
+        .split_for_parts();
+    qualify_operation_ids(&mut doc);
+    (router, doc)
+}
+
+/// Handlers are named by what they do within their feature (`sessions::status`,
+/// `git::status`), so each operation id gets its tag in front to stay unique, as OpenAPI
+/// requires (`sessions_status`, `git_status`).
+fn qualify_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let (Some(tag), Some(id)) =
+                (op.tags.as_ref().and_then(|t| t.first()), &op.operation_id)
+                && !id.starts_with(&format!("{tag}_"))
+            {
+                op.operation_id = Some(format!("{tag}_{id}"));
+            }
+        }
+    }
 }
 
 /// The OpenAPI document that [`app`] serves at `/api/openapi.json`.

@@ -6,3 +6,19 @@
 fn openapi_document() {
     insta::assert_json_snapshot!(craftastic_http::openapi());
 }
+
+#[test]
+fn operation_ids_are_unique() {
+    let doc = serde_json::to_value(craftastic_http::openapi()).unwrap();
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str())
+        .collect();
+    let all = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), all, "operation ids repeat: {ids:?}");
+}
