@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(push))
         .routes(routes!(commit_seed))
         .routes(routes!(push_seed))
+        .routes(routes!(fetch))
         .routes(routes!(repo))
 }
 
@@ -376,12 +377,7 @@ async fn push(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<PushedBody>> {
     let id: SessionId = path_id(&id, "session")?;
-    // Everything has a default, so an empty body is `{}`.
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        PushRequest::default()
-    } else {
-        axum::Json::<PushRequest>::from_bytes(&body)?.0
-    };
+    let body: PushRequest = optional_body(&body)?;
     do_push(&state, who, Target::Session(id), body.remote, body.branch).await
 }
 
@@ -428,6 +424,65 @@ async fn do_push(
         remote: pushed.remote.to_string(),
         branch: pushed.branch.to_string(),
     }))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FetchRequest {
+    /// `origin` when left out.
+    pub remote: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FetchedBody {
+    pub fetched: bool,
+    pub remote: String,
+}
+
+/// Fetch a remote into a session's workspace (with the linked GitHub token when the remote
+/// is on GitHub), so that the status shows what the remote has that the branch lacks.
+#[utoipa::path(post, path = "/api/git/fetch/{sessionId}", tag = "git",
+    params(("sessionId" = Uuid, Path)),
+    request_body = FetchRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Fetched", body = FetchedBody),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 409, description = "The workspace is not running", body = ErrorBody),
+        (status = 422, description = "No such remote", body = ErrorBody),
+        (status = 502, description = "The remote cannot be reached or refused the credentials", body = ErrorBody),
+    ))]
+async fn fetch(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<FetchedBody>> {
+    let id: SessionId = path_id(&id, "session")?;
+    let body: FetchRequest = optional_body(&body)?;
+    let remote = body
+        .remote
+        .as_deref()
+        .map(RemoteName::parse)
+        .transpose()
+        .map_err(ApiError::from)?;
+    let remote = state
+        .services
+        .git
+        .fetch(who, Target::Session(id), remote)
+        .await?;
+    Ok(Json(FetchedBody {
+        fetched: true,
+        remote: remote.to_string(),
+    }))
+}
+
+/// A JSON body whose fields all have defaults: an empty body is `{}`.
+fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    Ok(axum::Json::<T>::from_bytes(body)?.0)
 }
 
 fn seed_target(session: Option<Uuid>, environment: Option<Uuid>) -> ApiResult<Target> {

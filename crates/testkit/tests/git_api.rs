@@ -279,10 +279,29 @@ async fn commit_in_the_terminal_and_through_the_api_then_push() {
     assert_eq!(refused["code"], "push_rejected");
     let reason = refused["error"].as_str().unwrap();
     assert!(
-        reason.contains("fetch first") && reason.contains("git pull --rebase"),
+        reason.contains("fetch first") && reason.contains("git rebase origin/main"),
         "{reason}"
     );
     assert_eq!(f.remote_log("main")[0], "Their change");
+
+    // Fetching shows what the remote has that the branch lacks.
+    let (code, fetched) = f.call("POST", &format!("/api/git/fetch/{sid}"), None).await;
+    assert_eq!(code, 200, "{fetched}");
+    assert_eq!(fetched, json!({"fetched": true, "remote": "origin"}));
+    let status = f.status_until(&session, |_| true).await;
+    assert_eq!(
+        (status["ahead"].as_u64(), status["behind"].as_u64()),
+        (Some(1), Some(1)),
+        "{status}"
+    );
+    let (code, e) = f
+        .call(
+            "POST",
+            &format!("/api/git/fetch/{sid}"),
+            Some(json!({"remote": "nowhere"})),
+        )
+        .await;
+    assert_eq!(code, 422, "{e}");
 
     let audit = f.server.db.store.list_audit(None, 20).await.unwrap();
     let actions: Vec<(&str, &str)> = audit
@@ -293,6 +312,8 @@ async fn commit_in_the_terminal_and_through_the_api_then_push() {
     assert_eq!(
         actions,
         [
+            ("git.fetch", "failed"),
+            ("git.fetch", "ok"),
             ("git.push", "failed"),
             ("git.commit", "ok"),
             ("git.push", "ok"),
@@ -745,6 +766,7 @@ async fn a_private_github_repository_clones_and_pushes_with_the_linked_token_whi
             Some(json!({"message": "Private work"})),
         ),
         ("POST", format!("/api/git/push/{sid}"), None),
+        ("POST", format!("/api/git/fetch/{sid}"), None),
         ("GET", format!("/api/git/log/{sid}"), None),
         ("GET", format!("/api/git/repo/{env_id}"), None),
         ("GET", "/api/auth/me".to_owned(), None),

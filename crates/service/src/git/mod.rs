@@ -79,15 +79,17 @@ else
 fi
 git rev-parse HEAD"#;
 
-/// Checks the remote and the branch of a push and prints the remote's push URL. Exit 90:
-/// no such remote (the remotes on stderr); 91: no such branch.
-const PUSH_CHECK_SCRIPT: &str = r#"remote=$1 branch=$2
+/// Checks the remote (and the branch, unless empty) of a push or fetch and prints the
+/// remote's URL. Exit 90: no such remote (the remotes on stderr); 91: no such branch.
+const REMOTE_CHECK_SCRIPT: &str = r#"remote=$1 branch=$2
 if ! git remote | grep -qxF -- "$remote"; then git remote | tr '\n' ' ' >&2; exit 90; fi
-git show-ref --verify --quiet "refs/heads/$branch" || exit 91
+if [ -n "$branch" ]; then git show-ref --verify --quiet "refs/heads/$branch" || exit 91; fi
 git remote get-url --push "$remote""#;
 
 const PUSH_SCRIPT: &str =
     r#"exec git push --porcelain --set-upstream "$1" "refs/heads/$2:refs/heads/$2""#;
+
+const FETCH_SCRIPT: &str = r#"exec git fetch --quiet --prune "$1""#;
 
 /// The variable that holds a push's token in the environment of that one git process.
 const TOKEN_VAR: &str = "CRAFTASTIC_GIT_TOKEN";
@@ -528,11 +530,86 @@ impl Git {
         remote: &RemoteName,
         branch: &BranchName,
     ) -> ServiceResult<Pushed> {
+        let env = self.remote_env(who, place, remote, Some(branch)).await?;
+        let out = self
+            .run(
+                &place.container,
+                PUSH_SCRIPT,
+                &[remote.as_str(), branch.as_str()],
+                None,
+                env,
+                WRITE_LIMIT,
+            )
+            .await?;
+        push_outcome(&out, branch)?;
+        Ok(Pushed {
+            remote: remote.clone(),
+            branch: branch.clone(),
+        })
+    }
+
+    /// Fetches `remote` (`origin` when left out), so that the status counts what the remote
+    /// has that the branch lacks, and `git rebase origin/<branch>` in a terminal needs no
+    /// credentials. A linked GitHub token is given as for a push.
+    /// Fails: no such remote → 422; unreachable or credentials refused → 502.
+    pub async fn fetch(
+        &self,
+        who: Principal,
+        target: Target,
+        remote: Option<RemoteName>,
+    ) -> ServiceResult<RemoteName> {
+        let place = self.place(who, target, false).await?;
+        let remote = remote.unwrap_or_else(RemoteName::origin);
+        let lock = self.lock(place.workspace);
+        let _guard = lock.lock().await;
+        let started = Instant::now();
+        let result = async {
+            let env = self.remote_env(who, &place, &remote, None).await?;
+            let out = self
+                .run(
+                    &place.container,
+                    FETCH_SCRIPT,
+                    &[remote.as_str()],
+                    None,
+                    env,
+                    WRITE_LIMIT,
+                )
+                .await?;
+            if out.code != 0 {
+                return Err(ServiceError::Upstream(remote_failure(
+                    "fetch",
+                    &out.stderr_str(),
+                )));
+            }
+            Ok(remote.clone())
+        }
+        .await;
+        self.audit(
+            who,
+            "git.fetch",
+            &place,
+            &result,
+            started,
+            |r| json!({ "remote": r }),
+        )
+        .await;
+        result
+    }
+
+    /// Checks that the remote (and the branch) exist, and gives the environment for git:
+    /// the linked GitHub token when the remote is on that GitHub.
+    async fn remote_env(
+        &self,
+        who: Principal,
+        place: &Place,
+        remote: &RemoteName,
+        branch: Option<&BranchName>,
+    ) -> ServiceResult<Vec<String>> {
         let checked = self
             .run(
                 &place.container,
-                PUSH_CHECK_SCRIPT,
-                &[remote.as_str(), branch.as_str()],
+                REMOTE_CHECK_SCRIPT,
+                &[remote.as_str(), branch.map_or("", BranchName::as_str)],
                 None,
                 Vec::new(),
                 READ_LIMIT,
@@ -556,35 +633,22 @@ impl Git {
             91 => {
                 return Err(craftastic_domain::ValidationError::new(
                     "branch",
-                    format!("the repository has no branch {branch} to push"),
+                    format!(
+                        "the repository has no branch {} to push",
+                        branch.map_or("", BranchName::as_str)
+                    ),
                 )
                 .into());
             }
             _ => return Err(failed("checking the remote", &checked)),
         }
         let url = checked.stdout_str().trim().to_owned();
-        let mut env = Vec::new();
-        if let Some(credential) = self.github.credential_for(who.user_id, &url).await? {
-            env.extend(
-                credential_env(&credential)
-                    .into_iter()
-                    .map(|(k, v)| format!("{k}={v}")),
-            );
-        }
-        let out = self
-            .run(
-                &place.container,
-                PUSH_SCRIPT,
-                &[remote.as_str(), branch.as_str()],
-                None,
-                env,
-                WRITE_LIMIT,
-            )
-            .await?;
-        push_outcome(&out, branch)?;
-        Ok(Pushed {
-            remote: remote.clone(),
-            branch: branch.clone(),
+        Ok(match self.github.credential_for(who.user_id, &url).await? {
+            Some(credential) => credential_env(&credential)
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            None => Vec::new(),
         })
     }
 
@@ -773,7 +837,7 @@ fn push_outcome(out: &ExecOutput, branch: &BranchName) -> ServiceResult<()> {
     {
         let message = if summary.contains("fetch first") || summary.contains("non-fast-forward") {
             format!(
-                "the remote's {branch} has commits that this workspace does not have (git: {summary}); get them with `git pull --rebase` in a terminal, then push again"
+                "the remote's {branch} has commits that this workspace does not have (git: {summary}); fetch them, rebase on them (`git rebase origin/{branch}` in a terminal), then push again"
             )
         } else if let Some(reason) = summary.strip_prefix("[remote rejected] ") {
             format!(
@@ -791,12 +855,14 @@ fn push_outcome(out: &ExecOutput, branch: &BranchName) -> ServiceResult<()> {
     if out.code == 0 {
         return Ok(());
     }
-    let stderr = out.stderr_str();
-    Err(ServiceError::Upstream(push_failure(&stderr)))
+    Err(ServiceError::Upstream(remote_failure(
+        "push",
+        &out.stderr_str(),
+    )))
 }
 
-/// Why a push failed before any ref was refused, in words a person can act on.
-fn push_failure(stderr: &str) -> String {
+/// Why a push (before any ref was refused) or a fetch failed, in words a person can act on.
+fn remote_failure(what: &str, stderr: &str) -> String {
     let has = |needle: &str| stderr.contains(needle);
     if has("Authentication failed")
         || has("could not read Username")
@@ -806,7 +872,10 @@ fn push_failure(stderr: &str) -> String {
         || has("returned error: 401")
         || has("returned error: 403")
     {
-        "the remote refused the credentials: link (in Settings) a GitHub account that may push to this repository".into()
+        let may = if what == "push" { "push to" } else { "read" };
+        format!(
+            "the remote refused the credentials: link (in Settings) a GitHub account that may {may} this repository"
+        )
     } else if has("Could not resolve host") || has("Could not resolve hostname") {
         "cannot reach the remote: its host name does not resolve; check the remote's URL".into()
     } else if has("Connection refused")
@@ -820,7 +889,7 @@ fn push_failure(stderr: &str) -> String {
     } else if has("does not appear to be a git repository") || has("not found") {
         "the remote repository does not exist, or the linked account cannot see it".into()
     } else {
-        format!("the push failed: {}", last_lines(stderr))
+        format!("the {what} failed: {}", last_lines(stderr))
     }
 }
 
@@ -924,7 +993,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(&e, ServiceError::Conflict { code: "push_rejected", message } if message.contains("fetch first") && message.contains("git pull --rebase")),
+            matches!(&e, ServiceError::Conflict { code: "push_rejected", message } if message.contains("fetch first") && message.contains("git rebase origin/main")),
             "{e:?}"
         );
         let e = push_outcome(
