@@ -1,8 +1,9 @@
 // What the end-to-end tests run against: the real craftastic binary (serving the built UI)
 // with its own data dir, the real Docker engine, a git fixture repository it may clone by
-// path, and headless Chromium through playwright-core.
+// path (or, for pushing, over HTTP), and headless Chromium through playwright-core.
 import { execFileSync, spawn } from "node:child_process"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import http from "node:http"
 import { tmpdir } from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -39,13 +40,123 @@ function fixtureRepo(roots) {
   return repo
 }
 
-/** Starts the server; resolves once it prints its URL. */
-export async function startServer() {
+/** The address containers reach the host at: the gateway of Docker's default bridge. */
+function bridgeAddress() {
+  const address = execFileSync("docker", [
+    "network",
+    "inspect",
+    "bridge",
+    "--format",
+    "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
+  ])
+    .toString()
+    .trim()
+  if (!address) throw new Error("cannot find the gateway address of Docker's bridge network")
+  return address
+}
+
+/** Turns a CGI answer (headers, a blank line, the body) into the HTTP response. */
+function sendCgi(raw, res) {
+  let at = raw.indexOf("\r\n\r\n")
+  let gap = 4
+  if (at < 0) {
+    at = raw.indexOf("\n\n")
+    gap = 2
+  }
+  if (at < 0) {
+    res.writeHead(502).end("git http-backend gave no headers")
+    return
+  }
+  let status = 200
+  const headers = {}
+  for (const line of raw.subarray(0, at).toString().split(/\r?\n/)) {
+    const colon = line.indexOf(":")
+    if (colon < 0) continue
+    const name = line.slice(0, colon).trim()
+    const value = line.slice(colon + 1).trim()
+    if (name.toLowerCase() === "status") status = Number.parseInt(value, 10) || 502
+    else headers[name] = value
+  }
+  res.writeHead(status, headers).end(raw.subarray(at + gap))
+}
+
+/**
+ * Serves the bare repositories under `dir` over git's smart HTTP (fetch and push), the way
+ * a hosted remote is reached, at the address containers reach the host at: a workspace
+ * pushes from inside its container, where the host's paths do not exist.
+ */
+async function serveGit(dir) {
+  const address = bridgeAddress()
+  const server = http.createServer((req, res) => {
+    const chunks = []
+    req.on("data", (c) => chunks.push(c))
+    req.on("end", () => {
+      const body = Buffer.concat(chunks)
+      const url = new URL(req.url, "http://localhost")
+      const child = spawn("git", ["http-backend"], {
+        env: {
+          PATH: process.env.PATH,
+          GIT_PROJECT_ROOT: dir,
+          GIT_HTTP_EXPORT_ALL: "1",
+          GIT_CONFIG_GLOBAL: "/dev/null",
+          GIT_CONFIG_NOSYSTEM: "1",
+          GIT_CONFIG_COUNT: "1",
+          GIT_CONFIG_KEY_0: "http.receivepack",
+          GIT_CONFIG_VALUE_0: "true",
+          PATH_INFO: decodeURIComponent(url.pathname),
+          QUERY_STRING: url.search.slice(1),
+          REQUEST_METHOD: req.method,
+          CONTENT_TYPE: req.headers["content-type"] ?? "",
+          CONTENT_LENGTH: String(body.length),
+          HTTP_CONTENT_ENCODING: req.headers["content-encoding"] ?? "",
+          GIT_PROTOCOL: req.headers["git-protocol"] ?? "",
+          REMOTE_ADDR: req.socket.remoteAddress ?? "",
+          REMOTE_USER: "",
+        },
+        stdio: ["pipe", "pipe", "pipe"],
+      })
+      const out = []
+      child.stdout.on("data", (c) => out.push(c))
+      child.stdin.on("error", () => {})
+      child.stdin.end(body)
+      child.on("close", () => sendCgi(Buffer.concat(out), res))
+    })
+  })
+  await new Promise((resolve) => server.listen(0, "0.0.0.0", resolve))
+  return {
+    url: `http://${address}:${server.address().port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(resolve)
+        server.closeAllConnections()
+      }),
+  }
+}
+
+/**
+ * Starts the server; resolves once it prints its URL.
+ *
+ * `gitHttp`: also serve a bare copy of the fixture over HTTP (and let the server clone
+ * http:// URLs), so that workspaces can push to it; `repoUrl` is then its URL and `remote`
+ * its path on the host. `env`: more variables for the server.
+ */
+export async function startServer({ gitHttp = false, env: extraEnv = {} } = {}) {
   const bin = process.env.CRAFTASTIC_BIN ?? path.join(root, "target", "debug", "craftastic")
   const work = mkdtempSync(path.join(tmpdir(), "craftastic-e2e-"))
   const roots = path.join(work, "roots")
   mkdirSync(roots)
   const repo = fixtureRepo(roots)
+  let repoUrl = repo
+  let remote = repo
+  let gitServer = null
+  if (gitHttp) {
+    const served = path.join(work, "served")
+    mkdirSync(served)
+    remote = path.join(served, "shop.git")
+    git(work, "clone", "-q", "--bare", repo, remote)
+    gitServer = await serveGit(served)
+    repoUrl = `${gitServer.url}/shop.git`
+  }
   const dataDir = path.join(work, "data")
   const log = []
   const env = {
@@ -55,6 +166,8 @@ export async function startServer() {
     PORT: "0",
     CRAFTASTIC_LOCAL_REPO_ROOTS: roots,
     LOG_LEVEL: "warn",
+    ...(gitHttp ? { CRAFTASTIC_REPO_SCHEMES: "https,ssh,http" } : {}),
+    ...extraEnv,
   }
   for (const name of ["DATABASE_URL", "JWT_SECRET", "SERVER_ENCRYPTION_KEY", "CORS_ORIGIN"]) delete env[name]
   const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] })
@@ -69,15 +182,24 @@ export async function startServer() {
       }
     })
     child.on("exit", (code) => reject(new Error(`the server exited (${code}):\n${log.join("")}`)))
+  }).catch(async (error) => {
+    // A git server left listening would keep the test process alive.
+    child.kill("SIGKILL")
+    await gitServer?.close()
+    throw error
   })
   return {
     url,
     repo,
+    /** What to clone the fixture by, and where pushed commits land on the host. */
+    repoUrl,
+    remote,
     log,
     async stop() {
       const exited = new Promise((resolve) => child.on("exit", resolve))
       child.kill("SIGTERM")
       await exited
+      await gitServer?.close()
       const instance = readFileSync(path.join(dataDir, "instance-id"), "utf8").trim()
       const left = execFileSync("docker", ["ps", "-aq", "--filter", `label=craftastic.instance=${instance}`])
         .toString()

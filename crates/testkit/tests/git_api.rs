@@ -544,6 +544,29 @@ async fn the_seed_routes_act_on_the_default_branch_workspace() {
     assert_eq!(pushed["branch"], "feature");
     assert_eq!(f.remote_log("feature"), ["Initial commit"]);
 
+    // Committing a renamed file by its new name takes the removal of the old one along.
+    let feature_container = f.container_of("feature").await;
+    docker_cli(&[
+        "exec",
+        &feature_container,
+        "git",
+        "-C",
+        "/workspace",
+        "mv",
+        "README.md",
+        "READ-ME.md",
+    ]);
+    let (code, committed) = f
+        .call(
+            "POST",
+            &format!("/api/git/commit/{}", id(&feature)),
+            Some(json!({"message": "Rename", "files": ["READ-ME.md"]})),
+        )
+        .await;
+    assert_eq!(code, 200, "{committed}");
+    let status = f.status_until(&feature, |_| true).await;
+    assert_eq!(status["clean"], true, "{status}");
+
     let (code, repo) = f
         .call("GET", &format!("/api/git/repo/{}", f.env_id), None)
         .await;

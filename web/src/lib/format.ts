@@ -36,9 +36,10 @@ export function formatDate(iso: string | null | undefined): string {
   return Number.isNaN(at.getTime()) ? "—" : at.toLocaleDateString(undefined, { dateStyle: "long" })
 }
 
-/** `https://github.com/ada/app.git` → `ada/app`; other URLs as they are. */
+/** `https://github.com/ada/app.git` and `git@github.com:ada/app.git` → `ada/app` (a port
+ * in the host is no part of the name); local paths as they are. */
 export function shortRepository(url: string): string {
-  const m = /^(?:https?:\/\/|ssh:\/\/)?(?:[^@/]+@)?[^/:]+[/:](.+?)(?:\.git)?\/?$/.exec(url)
+  const m = /^(?:(?:https?|ssh):\/\/(?:[^@/]+@)?[^/]+\/|(?:[^@/:]+@)?[^/:]+:)(.+?)(?:\.git)?\/?$/.exec(url)
   return m?.[1] ?? url
 }
 

@@ -12,6 +12,14 @@ export const queryKeys = {
   checkEnvironmentName: ["check", "environment-name"] as const,
   checkSessionName: (environmentId: string) => ["check", "session-name", environmentId] as const,
   checkBranch: (environmentId: string) => ["check", "branch", environmentId] as const,
+  /** Everything git knows about one session's workspace: status, diffs and log below it. */
+  git: (sessionId: string) => ["git", sessionId] as const,
+  gitStatus: (sessionId: string) => ["git", sessionId, "status"] as const,
+  gitDiff: (sessionId: string, file: string, staged: boolean) => ["git", sessionId, "diff", file, staged] as const,
+  gitLog: (sessionId: string) => ["git", sessionId, "log"] as const,
+  github: ["github"] as const,
+  githubStatus: ["github", "status"] as const,
+  githubRepositories: ["github", "repositories"] as const,
 }
 
 /** Retry only what may pass on a second try: the network and 5xx, twice. */

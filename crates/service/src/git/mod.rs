@@ -69,10 +69,16 @@ const LOG_SCRIPT: &str = r#"git rev-parse --verify --quiet HEAD >/dev/null || ex
 exec git log --no-color "$LOG_FORMAT" --skip="$1" -n "$2" HEAD --"#;
 
 /// Stages the given pathspecs (every change when none) and commits them with the message
-/// on stdin; prints the new commit. Exit 3: a pathspec matched nothing.
-const COMMIT_SCRIPT: &str = r#"if [ $# -gt 0 ]; then
-    git add -A -- "$@" || exit 3
-    git commit --quiet -F - --only -- "$@" || exit
+/// on stdin; prints the new commit. Pathspecs after `--renamed--` (the old names of renamed
+/// files, gone from the worktree) are committed without staging. Exit 3: a pathspec
+/// matched nothing.
+const COMMIT_SCRIPT: &str = r#"add=() old=() after=
+for a in "$@"; do
+    if [ "$a" = --renamed-- ]; then after=1; elif [ -n "$after" ]; then old+=("$a"); else add+=("$a"); fi
+done
+if [ ${#add[@]} -gt 0 ]; then
+    git add -A -- "${add[@]}" || exit 3
+    git commit --quiet -F - --only -- "${add[@]}" "${old[@]}" || exit
 else
     git add -A || exit
     git commit --quiet -F - || exit
@@ -463,7 +469,38 @@ impl Git {
             format!("GIT_COMMITTER_NAME={}", user.name),
             format!("GIT_COMMITTER_EMAIL={}", user.email),
         ];
-        let specs: Vec<String> = files.iter().map(RepoPath::pathspec).collect();
+        let mut renamed = Vec::new();
+        if !files.is_empty() {
+            // A renamed file is two paths to git: committing only its new name would leave
+            // the removal of the old one staged.
+            let out = self
+                .run(
+                    &place.container,
+                    "git status --porcelain=v2 -z --untracked-files=no",
+                    &[],
+                    None,
+                    vec!["GIT_OPTIONAL_LOCKS=0".into()],
+                    READ_LIMIT,
+                )
+                .await?;
+            if out.code == 0 {
+                let status = porcelain::parse(&out.stdout).map_err(ServiceError::Internal)?;
+                for f in status.files {
+                    if let Some(original) = f.original_path
+                        && files.iter().any(|p| p.as_str() == f.path)
+                        && let Ok(original) = RepoPath::parse("files", &original)
+                        && !files.contains(&original)
+                    {
+                        renamed.push(original);
+                    }
+                }
+            }
+        }
+        let mut specs: Vec<String> = files.iter().map(RepoPath::pathspec).collect();
+        if !renamed.is_empty() {
+            specs.push("--renamed--".into());
+            specs.extend(renamed.iter().map(RepoPath::pathspec));
+        }
         let args: Vec<&str> = specs.iter().map(String::as_str).collect();
         let lock = self.lock(place.workspace);
         let _guard = lock.lock().await;

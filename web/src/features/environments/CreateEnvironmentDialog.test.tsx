@@ -65,4 +65,76 @@ describe("CreateEnvironmentDialog", () => {
     await user.type(screen.getByTestId("environment-branch-input"), "x")
     expect(screen.getByTestId("environment-branch-message")).not.toHaveAttribute("data-kind", "error")
   })
+
+  it("fills the repository and branch from a GitHub repository picked from a searchable list", async () => {
+    signIn()
+    const repos = (page: number, n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        fullName: `ada/repo-${page}-${i}`,
+        cloneUrl: `https://github.com/ada/repo-${page}-${i}.git`,
+        private: i === 0,
+        defaultBranch: i === 0 ? "trunk" : "main",
+      }))
+    const fetchMock = mockFetch((url) => {
+      if (url === "/api/auth/github/status") return json(200, { connected: true, username: "ada" })
+      if (url === "/api/auth/github/repos?page=1&perPage=30") return json(200, { repositories: repos(1, 30), hasMore: true })
+      if (url === "/api/auth/github/repos?page=2&perPage=30") return json(200, { repositories: repos(2, 3), hasMore: false })
+      if (url.startsWith("/api/environments/check-name/")) return json(200, { available: true })
+      return undefined
+    })
+    const user = open()
+    await user.click(screen.getByTestId("create-environment-button"))
+    await user.click(await screen.findByTestId("github-repo-picker-toggle"))
+    expect(await screen.findAllByTestId("github-repo-option")).toHaveLength(30)
+
+    await user.type(screen.getByTestId("github-repo-search"), "repo-2-")
+    expect(screen.getByTestId("github-repo-none")).toHaveTextContent("None of the 30 loaded so far matches")
+    await user.click(screen.getByTestId("github-repo-more"))
+    await waitFor(() => {
+      expect(screen.getAllByTestId("github-repo-option")).toHaveLength(3)
+    })
+    expect(fetchMock.mock.calls.map(([url]) => url)).toContain("/api/auth/github/repos?page=2&perPage=30")
+    expect(screen.queryByTestId("github-repo-more")).not.toBeInTheDocument()
+
+    await user.click(screen.getByRole("button", { name: /ada\/repo-2-0/ }))
+    expect(screen.getByTestId("environment-repository-input")).toHaveValue("https://github.com/ada/repo-2-0.git")
+    expect(screen.getByTestId("environment-branch-input")).toHaveValue("trunk")
+    expect(screen.getByTestId("environment-name-input")).toHaveValue("repo-2-0")
+    // The list closes; a URL can still be typed by hand.
+    expect(screen.queryByTestId("github-repo-option")).not.toBeInTheDocument()
+    await user.clear(screen.getByTestId("environment-repository-input"))
+    await user.type(screen.getByTestId("environment-repository-input"), "git@example.com:x/y.git")
+    expect(screen.getByTestId("environment-repository-input")).toHaveValue("git@example.com:x/y.git")
+  })
+
+  it("leaves the branch to the server for an empty repository", async () => {
+    signIn()
+    mockFetch((url) => {
+      if (url === "/api/auth/github/status") return json(200, { connected: true, username: "ada" })
+      if (url.startsWith("/api/auth/github/repos")) {
+        return json(200, {
+          repositories: [{ fullName: "ada/empty", cloneUrl: "https://github.com/ada/empty.git", private: false }],
+          hasMore: false,
+        })
+      }
+      if (url.startsWith("/api/environments/check-name/")) return json(200, { available: true })
+      return undefined
+    })
+    const user = open()
+    await user.click(screen.getByTestId("create-environment-button"))
+    await user.type(screen.getByTestId("environment-branch-input"), "old")
+    await user.click(await screen.findByTestId("github-repo-picker-toggle"))
+    await user.click(await screen.findByTestId("github-repo-option"))
+    expect(screen.getByTestId("environment-repository-input")).toHaveValue("https://github.com/ada/empty.git")
+    expect(screen.getByTestId("environment-branch-input")).toHaveValue("")
+  })
+
+  it("points to the settings when GitHub is not linked", async () => {
+    signIn()
+    mockFetch((url) => (url === "/api/auth/github/status" ? json(200, { connected: false }) : undefined))
+    const user = open()
+    await user.click(screen.getByTestId("create-environment-button"))
+    expect(await screen.findByTestId("github-repo-hint")).toHaveTextContent("Link GitHub to pick from your repositories")
+    expect(screen.queryByTestId("github-repo-picker")).not.toBeInTheDocument()
+  })
 })

@@ -20,6 +20,8 @@ import { ApiError, describeError, sentence } from "@/lib/api/errors"
 import { apiCalls } from "@/lib/api/endpoints"
 import { queryKeys } from "@/lib/queries"
 import { useCreateEnvironment } from "@/features/environments/hooks"
+import { RepositoryPicker } from "@/features/github/RepositoryPicker"
+import { repositoryName } from "@/features/github/repositories"
 
 type FieldName = "name" | "repositoryUrl" | "branch"
 
@@ -104,7 +106,7 @@ function CreateEnvironmentForm({ onDone }: { onDone: () => void }) {
   }
 
   return (
-    <form onSubmit={submit} noValidate className="grid gap-5" data-testid="create-environment-form">
+    <form onSubmit={submit} noValidate className="grid min-w-0 gap-5" data-testid="create-environment-form">
       <DialogHeader>
         <DialogTitle>New environment</DialogTitle>
         <DialogDescription>
@@ -126,6 +128,16 @@ function CreateEnvironmentForm({ onDone }: { onDone: () => void }) {
           />
         )}
       </Field>
+      <RepositoryPicker
+        selectedUrl={repositoryUrl.trim()}
+        onPick={(repository) => {
+          setRepositoryUrl(repository.cloneUrl)
+          // An empty repository has no branch yet: the server picks one.
+          setBranch(repository.defaultBranch ?? "")
+          if (name.trim() === "") setName(repositoryName(repository.fullName))
+          setServerFields(({ repositoryUrl: _url, branch: _branch, ...rest }) => rest)
+        }}
+      />
       <Field
         id="environment-repository"
         label="Repository URL"

@@ -65,7 +65,7 @@ export function EnvironmentPage() {
             onOpenSession={(session) => void navigate(`/environments/${env.id}/terminal/${session.id}`)}
           />
         </div>
-        <aside aria-label="Environment tools" className="flex w-full shrink-0 flex-col gap-6 empty:hidden lg:w-80">
+        <aside aria-label="Environment tools" className="flex w-full min-w-0 shrink-0 flex-col gap-6 empty:hidden lg:w-96">
           <EnvironmentSidebar environment={env} />
         </aside>
       </div>

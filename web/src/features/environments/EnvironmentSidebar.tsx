@@ -1,10 +1,7 @@
 import type { Environment } from "@/lib/api/types"
+import { GitPanel } from "@/features/git/GitPanel"
 
-/**
- * The side column of an environment's page. The git panel and the deployments panel will
- * live here; until they exist it renders nothing, and the layout gives the sessions the
- * whole width.
- */
-export function EnvironmentSidebar(_props: { environment: Environment }) {
-  return null
+/** The side column of an environment's page: the git panel (and, later, deployments). */
+export function EnvironmentSidebar({ environment }: { environment: Environment }) {
+  return <GitPanel environment={environment} />
 }

@@ -21,6 +21,7 @@ import { useTheme, type ThemeChoice } from "@/lib/theme/theme"
 import { cn } from "@/lib/utils"
 import { useQuery } from "@tanstack/react-query"
 import { queryKeys } from "@/lib/queries"
+import { GitHubCard } from "@/features/github/GitHubCard"
 
 export function SettingsPage() {
   useDocumentTitle("Settings")
@@ -28,7 +29,7 @@ export function SettingsPage() {
     <div className="mx-auto max-w-3xl space-y-6">
       <div className="space-y-1">
         <h1 className="text-2xl font-semibold tracking-tight">Settings</h1>
-        <p className="text-muted-foreground text-sm">Your account, password, sign-ins and appearance.</p>
+        <p className="text-muted-foreground text-sm">Your account, GitHub, password, sign-ins and appearance.</p>
       </div>
       <Tabs defaultValue="account" className="gap-4">
         <TabsList>
@@ -36,8 +37,9 @@ export function SettingsPage() {
           <TabsTrigger value="security">Security</TabsTrigger>
           <TabsTrigger value="appearance">Appearance</TabsTrigger>
         </TabsList>
-        <TabsContent value="account">
+        <TabsContent value="account" className="space-y-6">
           <ProfileCard />
+          <GitHubCard />
         </TabsContent>
         <TabsContent value="security" className="space-y-6">
           <ChangePasswordCard />

@@ -4,9 +4,21 @@ import { api, type ApiClient } from "@/lib/api/client"
 import type {
   Availability,
   BranchCheck,
+  CommitInput,
   CreateEnvironmentInput,
   CreateSessionInput,
   Environment,
+  GitDiff,
+  GitHubDeviceFlow,
+  GitHubPoll,
+  GitHubRepositoryPage,
+  GitHubStatus,
+  GitLogPage,
+  GitRepo,
+  GitStatus,
+  Fetched,
+  PushInput,
+  Pushed,
   Session,
   SessionDeleted,
   Ticket,
@@ -15,6 +27,15 @@ import type {
 } from "@/lib/api/types"
 
 const seg = encodeURIComponent
+
+/** A query string of the defined values. */
+function query(values: Record<string, string | number | boolean | undefined>): string {
+  const params = new URLSearchParams()
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== undefined) params.set(key, String(value))
+  }
+  return params.toString()
+}
 
 export function endpoints(client: ApiClient) {
   return {
@@ -66,6 +87,39 @@ export function endpoints(client: ApiClient) {
 
     terminalTicket: (sessionId: string) =>
       client.request<Ticket>("/api/terminal/ticket", { method: "POST", body: { sessionId } }),
+
+    gitStatus: (sessionId: string, signal?: AbortSignal) =>
+      client.request<GitStatus>(`/api/git/status/${seg(sessionId)}`, { signal }),
+    /** One file's diff (the whole workspace's without `file`): the index against HEAD when
+     * `staged`, else the worktree against the index. */
+    gitDiff: (sessionId: string, options: { file?: string; staged: boolean }, signal?: AbortSignal) =>
+      client.request<GitDiff>(
+        `/api/git/diff/${seg(sessionId)}?${query({ file: options.file, staged: options.staged })}`,
+        { signal },
+      ),
+    gitLog: (sessionId: string, page: { limit: number; offset: number }, signal?: AbortSignal) =>
+      client.request<GitLogPage>(`/api/git/log/${seg(sessionId)}?${query(page)}`, { signal }),
+    /** 409 `nothing_to_commit` when nothing changed; 409 `session_ended` on a dead session. */
+    gitCommit: (sessionId: string, input: CommitInput) =>
+      client.request<{ hash: string }>(`/api/git/commit/${seg(sessionId)}`, { method: "POST", body: input }),
+    /** 409 `push_rejected` with git's reason; 502 when the remote cannot be reached. */
+    gitPush: (sessionId: string, input: PushInput = {}) =>
+      client.request<Pushed>(`/api/git/push/${seg(sessionId)}`, { method: "POST", body: input }),
+    /** Brings in the remote's commits (with the linked GitHub token); 502 when unreachable. */
+    gitFetch: (sessionId: string, input: { remote?: string } = {}) =>
+      client.request<Fetched>(`/api/git/fetch/${seg(sessionId)}`, { method: "POST", body: input }),
+    gitRepo: (environmentId: string, signal?: AbortSignal) =>
+      client.request<GitRepo>(`/api/git/repo/${seg(environmentId)}`, { signal }),
+
+    /** 503 when this server has no GitHub app configured. */
+    githubInitiate: () => client.request<GitHubDeviceFlow>("/api/auth/github/initiate", { method: "POST" }),
+    githubPoll: (flowId: string, signal?: AbortSignal) =>
+      client.request<GitHubPoll>("/api/auth/github/poll", { method: "POST", body: { flowId }, signal }),
+    githubStatus: (signal?: AbortSignal) => client.request<GitHubStatus>("/api/auth/github/status", { signal }),
+    githubDisconnect: () => client.request<undefined>("/api/auth/github/disconnect", { method: "DELETE" }),
+    /** 409 `github_not_linked` without a linked account. */
+    githubRepositories: (page: { page: number; perPage: number }, signal?: AbortSignal) =>
+      client.request<GitHubRepositoryPage>(`/api/auth/github/repos?${query(page)}`, { signal }),
   }
 }
 

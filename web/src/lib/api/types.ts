@@ -106,3 +106,125 @@ export interface UpdateSessionInput {
   name?: string
   status?: SessionStatus
 }
+
+// ---- git (in a session's workspace) ------------------------------------------------------
+
+/** A side of a file's change, as `git status` names it. */
+export type GitFileState =
+  | "unmodified"
+  | "modified"
+  | "type-changed"
+  | "added"
+  | "deleted"
+  | "renamed"
+  | "copied"
+  | "unmerged"
+  | "untracked"
+
+export interface GitFile {
+  path: string
+  /** The path before a rename or copy. */
+  originalPath: string | null
+  /** The change staged in the index (against HEAD). */
+  index: GitFileState | (string & {})
+  /** The change in the worktree (against the index). */
+  worktree: GitFileState | (string & {})
+}
+
+export interface GitStatus {
+  branch: string | null
+  upstream: string | null
+  ahead: number
+  behind: number
+  clean: boolean
+  files: GitFile[]
+}
+
+export interface GitDiff {
+  diff: string
+  /** The diff went over the server's cap and was cut at a whole line. */
+  truncated: boolean
+  binary: boolean
+}
+
+export interface GitCommit {
+  hash: string
+  author: string
+  email: string
+  date: string
+  message: string
+}
+
+export interface GitLogPage {
+  commits: GitCommit[]
+  hasMore: boolean
+}
+
+export interface CommitInput {
+  message: string
+  /** Only these files; every change when left out. */
+  files?: string[]
+}
+
+export interface PushInput {
+  remote?: string
+  branch?: string
+}
+
+export interface Pushed {
+  pushed: true
+  remote: string
+  branch: string
+}
+
+export interface Fetched {
+  fetched: true
+  remote: string
+}
+
+export interface GitRepo {
+  repositoryUrl: string | null
+  defaultBranch: string
+  branches: string[]
+  worktrees: { branch: string; sessionIds: string[] }[]
+}
+
+// ---- GitHub ------------------------------------------------------------------------------
+
+export interface GitHubDeviceFlow {
+  flowId: string
+  /** What the user types at `verificationUri`. */
+  userCode: string
+  verificationUri: string
+  /** Seconds until the code expires. */
+  expiresIn: number
+  /** Seconds to wait between polls. */
+  interval: number
+}
+
+export type GitHubFlowStatus = "pending" | "connected" | "expired" | "denied"
+
+export interface GitHubPoll {
+  status: GitHubFlowStatus
+  username?: string | null
+  /** Seconds to wait before the next poll (GitHub may ask for more). */
+  interval: number
+}
+
+export interface GitHubStatus {
+  connected: boolean
+  username?: string | null
+}
+
+export interface GitHubRepository {
+  fullName: string
+  cloneUrl: string
+  private: boolean
+  /** Left out for an empty repository. */
+  defaultBranch?: string | null
+}
+
+export interface GitHubRepositoryPage {
+  repositories: GitHubRepository[]
+  hasMore: boolean
+}
