@@ -138,7 +138,7 @@ pub enum CoolifyError {
     Timeout(String, u64, &'static str),
     /// 401: the token is unknown, revoked or lacks a permission.
     #[error(
-        "Coolify refused COOLIFY_API_TOKEN while {0}: {1}; check that the token is valid and has the deploy permission"
+        "Coolify refused COOLIFY_API_TOKEN while {0} (Coolify said: {1}); check that the token is valid and has the deploy permission"
     )]
     Unauthorized(&'static str, String),
     /// Any other 4xx (or an unexpected redirect), with Coolify's message.
