@@ -331,7 +331,10 @@ impl CoolifyArgs {
             .map(str::trim)
             .filter(|u| !u.is_empty());
         let token = token.filter(|t| !t.is_empty());
-        let (url, token) = match (url, token) {
+        let api_url = url
+            .map(|u| parse_http_url("COOLIFY_API_URL", u, "https://coolify.example.com"))
+            .transpose()?;
+        let (api_url, token) = match (api_url, token) {
             (None, None) => return Ok(None),
             (Some(_), None) => {
                 return Err(bad(
@@ -343,9 +346,8 @@ impl CoolifyArgs {
                     "COOLIFY_API_URL must be set when COOLIFY_API_TOKEN is: Coolify's address, such as https://coolify.example.com (or unset COOLIFY_API_TOKEN)",
                 ));
             }
-            (Some(url), Some(token)) => (url, token),
+            (Some(api_url), Some(token)) => (api_url, token),
         };
-        let api_url = parse_http_url("COOLIFY_API_URL", url, "https://coolify.example.com")?;
         let token = token
             .into_string()
             .ok()
@@ -459,7 +461,7 @@ mod tests {
         assert_eq!(s.token.expose(), "3|abcDEF123");
         for (url, tok, var) in [
             (Some("coolify.example.com"), "t", "COOLIFY_API_URL"),
-            (Some("ftp://coolify.example.com"), "t", "COOLIFY_API_URL"),
+            (Some("ftp://coolify.example.com"), "", "COOLIFY_API_URL"),
             (Some("https://coolify.example.com"), "", "COOLIFY_API_TOKEN"),
             (None, "t", "COOLIFY_API_URL"),
             (
