@@ -134,8 +134,9 @@ pub struct DeploymentInfo {
 pub enum CoolifyError {
     #[error("Coolify at {0} cannot be reached: {1}; check COOLIFY_API_URL and the network")]
     Unreachable(String, String),
-    #[error("Coolify at {0} did not answer within {1} seconds while {2}; try again later")]
-    Timeout(String, u64, &'static str),
+    /// The origin, the time waited ("15 seconds") and what was being done.
+    #[error("Coolify at {0} did not answer within {1} while {2}; try again later")]
+    Timeout(String, String, &'static str),
     /// 401: the token is unknown, revoked or lacks a permission.
     #[error(
         "Coolify refused COOLIFY_API_TOKEN while {0} (Coolify said: {1}); check that the token is valid and has the deploy permission"
@@ -384,11 +385,12 @@ impl CoolifyClient {
     }
 
     fn timeout(&self, what: &'static str) -> CoolifyError {
-        CoolifyError::Timeout(
-            url_origin(&self.settings.api_url),
-            self.settings.timeout.as_secs().max(1),
-            what,
-        )
+        let secs = self.settings.timeout.as_secs().max(1);
+        let waited = match secs {
+            1 => "1 second".to_owned(),
+            n => format!("{n} seconds"),
+        };
+        CoolifyError::Timeout(url_origin(&self.settings.api_url), waited, what)
     }
 
     fn transport(&self, e: reqwest::Error, what: &'static str) -> CoolifyError {

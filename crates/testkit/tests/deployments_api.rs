@@ -544,7 +544,7 @@ async fn coolify_slower_than_the_timeout_is_502_with_reason() {
     assert_eq!(
         error,
         format!(
-            "Coolify at {} did not answer within 1 seconds while reading the application; try again later",
+            "Coolify at {} did not answer within 1 second while reading the application; try again later",
             f.fake.url
         )
     );
