@@ -66,6 +66,8 @@ pub struct ServeArgs {
     pub sandbox: SandboxArgs,
     #[command(flatten)]
     pub github: GithubArgs,
+    #[command(flatten)]
+    pub coolify: CoolifyArgs,
 }
 
 pub enum Database {
@@ -279,9 +281,18 @@ impl GithubArgs {
 
 /// An http(s) base URL without credentials, query or fragment.
 fn parse_base_url(var: &str, raw: &str) -> Result<craftastic_github::Url, ConfigError> {
+    parse_http_url(var, raw, "https://github.com")
+}
+
+/// Like [`parse_base_url`], with `example` in the message.
+fn parse_http_url(
+    var: &str,
+    raw: &str,
+    example: &str,
+) -> Result<craftastic_github::Url, ConfigError> {
     let err = || {
         bad(format!(
-            "{var} must be an http:// or https:// address such as https://github.com (no user, query or fragment), not {raw:?}"
+            "{var} must be an http:// or https:// address such as {example} (no user, query or fragment), not {raw:?}"
         ))
     };
     let url = craftastic_github::Url::parse(raw.trim()).map_err(|_| err())?;
@@ -295,6 +306,64 @@ fn parse_base_url(var: &str, raw: &str) -> Result<craftastic_github::Url, Config
         return Err(err());
     }
     Ok(url)
+}
+
+/// Where Coolify is, for deployments (for `serve`). Its API token is a secret and comes from
+/// the environment only (`COOLIFY_API_TOKEN`).
+#[derive(Debug, Clone, Args)]
+pub struct CoolifyArgs {
+    /// Coolify's address, e.g. https://coolify.example.com; without it, deployments answer
+    /// 503. The API token is read from COOLIFY_API_TOKEN (environment only).
+    #[arg(long, env = "COOLIFY_API_URL")]
+    pub coolify_api_url: Option<String>,
+}
+
+impl CoolifyArgs {
+    /// The Coolify settings, or `None` when neither the address nor the token is set.
+    /// `token` is `COOLIFY_API_TOKEN`; its value never appears in a message.
+    pub fn resolve(
+        &self,
+        token: Option<std::ffi::OsString>,
+    ) -> Result<Option<craftastic_coolify::CoolifySettings>, ConfigError> {
+        let url = self
+            .coolify_api_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        let token = token.filter(|t| !t.is_empty());
+        let api_url = url
+            .map(|u| parse_http_url("COOLIFY_API_URL", u, "https://coolify.example.com"))
+            .transpose()?;
+        let (api_url, token) = match (api_url, token) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => {
+                return Err(bad(
+                    "COOLIFY_API_TOKEN must be set when COOLIFY_API_URL is: create an API token with the deploy and write permissions in Coolify (Keys & Tokens) and put it in COOLIFY_API_TOKEN",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "COOLIFY_API_URL must be set when COOLIFY_API_TOKEN is: Coolify's address, such as https://coolify.example.com (or unset COOLIFY_API_TOKEN)",
+                ));
+            }
+            (Some(api_url), Some(token)) => (api_url, token),
+        };
+        let token = token
+            .into_string()
+            .ok()
+            .filter(|t| {
+                t.len() <= 4096 && !t.chars().any(|c| c.is_whitespace() || c.is_control())
+            })
+            .ok_or_else(|| {
+                bad(
+                    "COOLIFY_API_TOKEN must be a Coolify API token: one line of at most 4096 characters without spaces (the value is not shown)",
+                )
+            })?;
+        Ok(Some(craftastic_coolify::CoolifySettings::new(
+            api_url,
+            craftastic_coolify::Secret::new(token),
+        )))
+    }
 }
 
 /// `SERVER_ENCRYPTION_KEY`: 64 hex digits, or exactly 32 characters taken as bytes.
@@ -374,6 +443,38 @@ mod tests {
                 .0
                 .starts_with("GITHUB_CLIENT_ID")
         );
+    }
+
+    #[test]
+    fn coolify_settings() {
+        let args = |url: Option<&str>| CoolifyArgs {
+            coolify_api_url: url.map(Into::into),
+        };
+        let token = |t: &str| Some(std::ffi::OsString::from(t));
+        assert!(args(None).resolve(None).unwrap().is_none());
+        assert!(args(Some(" ")).resolve(token("")).unwrap().is_none());
+        let s = args(Some("https://coolify.example.com"))
+            .resolve(token("3|abcDEF123"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.api_url.as_str(), "https://coolify.example.com/");
+        assert_eq!(s.token.expose(), "3|abcDEF123");
+        for (url, tok, var) in [
+            (Some("coolify.example.com"), "t", "COOLIFY_API_URL"),
+            (Some("ftp://coolify.example.com"), "", "COOLIFY_API_URL"),
+            (Some("https://coolify.example.com"), "", "COOLIFY_API_TOKEN"),
+            (None, "t", "COOLIFY_API_URL"),
+            (
+                Some("https://coolify.example.com"),
+                "secret with space",
+                "COOLIFY_API_TOKEN",
+            ),
+        ] {
+            let e = args(url).resolve(token(tok)).unwrap_err().0;
+            assert!(e.starts_with(&format!("{var} must ")), "{e}");
+            assert_eq!(e.lines().count(), 1);
+            assert!(!e.contains("secret with space"), "{e}");
+        }
     }
 
     #[test]

@@ -39,7 +39,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server: API, terminal WebSockets and web UI.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Inspect or change the database schema.
     Migrate {
         #[command(subcommand)]
@@ -203,7 +203,7 @@ async fn open_store(storage: &Storage) -> anyhow::Result<Arc<dyn AnyStore>> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let storage = cli.storage.resolve()?;
     match cli.command {
-        Command::Serve(args) => serve(storage, args).await,
+        Command::Serve(args) => serve(storage, *args).await,
         Command::Migrate {
             action: MigrateAction::Create { name, crates_dir },
         } => migrate_create(&name, &crates_dir),
@@ -457,6 +457,9 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
     let sandbox = args.sandbox.resolve()?;
     let github = args.github.resolve()?;
+    let coolify = args
+        .coolify
+        .resolve(std::env::var_os("COOLIFY_API_TOKEN"))?;
     let secrets_dir = storage.data_dir.join("secrets");
     let (jwt_secret, jwt_origin) =
         secrets::load_or_generate("JWT_SECRET", &secrets_dir, "jwt-secret")?;
@@ -516,6 +519,10 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         }
         None => tracing::info!("GITHUB_CLIENT_ID is not set: linking GitHub accounts is off"),
     }
+    match &coolify {
+        Some(c) => tracing::info!(url = %c.api_url, "deployments to Coolify are on"),
+        None => tracing::info!("COOLIFY_API_URL is not set: deployments are off"),
+    }
     let services = Services::new(
         store,
         runtime,
@@ -528,12 +535,21 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         },
         sandbox_settings,
         github,
+        coolify,
     );
     services
         .reconciler
         .startup()
         .await
         .context("reconciling containers with the database at start")?;
+    let resumed = services
+        .deployments
+        .resume()
+        .await
+        .context("resuming the deployments under way")?;
+    if resumed > 0 {
+        tracing::info!(count = resumed, "following the deployments under way again");
+    }
     let _reconciling = services
         .reconciler
         .clone()

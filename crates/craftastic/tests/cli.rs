@@ -209,6 +209,7 @@ fn bad_configuration_stops_with_one_line_naming_the_variable() {
         ("GITHUB_URL", "github.com"),
         ("GITHUB_API_URL", "ftp://api.github.com"),
         ("GITHUB_CLIENT_ID", "not an id"),
+        ("COOLIFY_API_URL", "coolify.example.com"),
     ] {
         let out = craftastic(home.path())
             .env(var, value)
@@ -234,6 +235,43 @@ fn bad_configuration_stops_with_one_line_naming_the_variable() {
             .exists(),
         "nothing was created"
     );
+}
+
+#[test]
+fn coolify_needs_its_address_and_token_together_and_never_echoes_the_token() {
+    let home = tempfile::tempdir().unwrap();
+    let secret = "4|token with a space";
+    for (vars, starts) in [
+        (
+            &[("COOLIFY_API_URL", "https://coolify.example.com")][..],
+            "COOLIFY_API_TOKEN must be set when COOLIFY_API_URL is",
+        ),
+        (
+            &[("COOLIFY_API_TOKEN", "4|abc")][..],
+            "COOLIFY_API_URL must be set when COOLIFY_API_TOKEN is",
+        ),
+        (
+            &[
+                ("COOLIFY_API_URL", "https://coolify.example.com"),
+                ("COOLIFY_API_TOKEN", secret),
+            ][..],
+            "COOLIFY_API_TOKEN must be a Coolify API token",
+        ),
+    ] {
+        let out = craftastic(home.path())
+            .envs(vars.iter().copied())
+            .arg("serve")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{vars:?}");
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{vars:?}: {lines:?}");
+        assert!(
+            lines[0].starts_with(&format!("craftastic: {starts}")),
+            "{vars:?}: {lines:?}"
+        );
+        assert!(!lines[0].contains(secret), "the token is echoed: {lines:?}");
+    }
 }
 
 fn migrate(home: &Path, url: &str, args: &[&str]) -> String {

@@ -2,14 +2,17 @@
 //! edge (HTTP handlers, the command line); everything deeper trusts them.
 
 mod account;
+mod deployment;
 mod environment;
 mod git;
 mod ids;
 mod session;
 
 pub use account::{Email, Password, UserName};
+pub use deployment::CoolifyAppId;
 pub use environment::{BranchName, EnvironmentName, RepoPolicy, RepositoryKind, RepositoryUrl};
 pub use git::{CommitMessage, RemoteName, RepoPath};
+pub use ids::DeploymentId;
 pub use ids::{EnvironmentId, SessionId, UserId, WorkspaceId};
 pub use session::{SessionName, WorkingDirectory};
 

@@ -4,6 +4,7 @@
 
 mod admin;
 pub mod auth;
+pub mod deployments;
 pub mod environments;
 pub mod error;
 pub mod extract;
@@ -67,6 +68,7 @@ pub struct HttpSettings {
         (name = "sessions", description = "tmux sessions in the workspaces of branches"),
         (name = "terminal", description = "The browser terminal of a session (WebSocket)"),
         (name = "git", description = "Status, diff, log, commit and push inside a workspace"),
+        (name = "deployments", description = "Coolify deployments of an environment's branch"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -98,6 +100,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sessions::router())
         .merge(terminal::router())
         .merge(git::router())
+        .merge(deployments::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts();

@@ -1,8 +1,8 @@
 //! The one place that decides who may reach what (invariant I5): an object is reachable by
 //! its owner and by admins; to anyone else it does not exist.
 
-use craftastic_domain::{EnvironmentId, SessionId, UserId};
-use craftastic_store::{Environment, Session, Store};
+use craftastic_domain::{DeploymentId, EnvironmentId, SessionId, UserId};
+use craftastic_store::{Deployment, Environment, Session, Store};
 
 use crate::tokens::Principal;
 use crate::{ServiceError, ServiceResult};
@@ -46,6 +46,27 @@ pub async fn session(
     match found {
         Some((session, env)) if may_access(store, who, env.user_id).await? => Ok((session, env)),
         _ => Err(ServiceError::NotFound("session")),
+    }
+}
+
+/// The deployment and its environment if `who` may reach them; 404 otherwise.
+pub async fn deployment(
+    store: &dyn Store,
+    who: Principal,
+    id: DeploymentId,
+) -> ServiceResult<(Deployment, Environment)> {
+    let found = match store.get_deployment(id).await? {
+        Some(deployment) => store
+            .get_environment(deployment.environment_id)
+            .await?
+            .map(|env| (deployment, env)),
+        None => None,
+    };
+    match found {
+        Some((deployment, env)) if may_access(store, who, env.user_id).await? => {
+            Ok((deployment, env))
+        }
+        _ => Err(ServiceError::NotFound("deployment")),
     }
 }
 

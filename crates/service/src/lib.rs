@@ -6,6 +6,7 @@ pub mod access;
 mod audit;
 pub mod auth;
 pub mod crypto;
+pub mod deployments;
 pub mod environments;
 mod error;
 pub mod git;
@@ -40,6 +41,7 @@ pub struct Services {
     pub git: git::Git,
     pub terminal: terminal::Terminal,
     pub reconciler: reconcile::Reconciler,
+    pub deployments: deployments::Deployments,
     /// Seals every secret the services store.
     pub cipher: crypto::Cipher,
 }
@@ -52,7 +54,9 @@ impl Services {
         auth: auth::AuthSettings,
         sandbox: sandbox::SandboxSettings,
         github: github::GithubSettings,
+        coolify: Option<deployments::CoolifySettings>,
     ) -> Self {
+        let deployments = deployments::Deployments::new(store.clone(), coolify);
         let sandbox = Arc::new(sandbox);
         let github = github::Github::new(store.clone(), cipher.clone(), github);
         let workspaces =
@@ -98,6 +102,7 @@ impl Services {
             github,
             workspaces,
             reconciler,
+            deployments,
             cipher,
         }
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName,
-    UserId, UserName, WorkingDirectory, WorkspaceId,
+    BranchName, CoolifyAppId, DeploymentId, Email, EnvironmentId, EnvironmentName, RepositoryUrl,
+    SessionId, SessionName, UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use craftastic_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -145,6 +145,27 @@ fn session_write_error(e: sqlx::Error) -> StoreError {
         },
         _ => backend(e),
     }
+}
+
+const DEPLOYMENT_COLUMNS: &str = "id, environment_id, app_id, branch, status, \
+     coolify_deployment_id, metadata, created_at, updated_at";
+
+fn deployment_from_row(row: &PgRow) -> StoreResult<Deployment> {
+    let status: String = row.get("status");
+    Ok(Deployment {
+        id: DeploymentId(row.get("id")),
+        environment_id: EnvironmentId(row.get("environment_id")),
+        app_id: CoolifyAppId::from_trusted(row.get("app_id")),
+        branch: row
+            .get::<Option<String>, _>("branch")
+            .map(BranchName::from_trusted),
+        status: DeploymentStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("deployment status {status:?}")))?,
+        coolify_deployment_id: row.get("coolify_deployment_id"),
+        metadata: row.get("metadata"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    })
 }
 
 fn audit_from_row(row: &PgRow) -> AuditEntry {
@@ -755,6 +776,87 @@ impl Store for PostgresStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn create_deployment(&self, d: NewDeployment) -> StoreResult<Deployment> {
+        let sql = format!(
+            "INSERT INTO deployments (id, environment_id, app_id, branch, status,
+                 coolify_deployment_id, metadata, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {DEPLOYMENT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(d.id.0)
+            .bind(d.environment_id.0)
+            .bind(d.app_id.as_str())
+            .bind(d.branch.as_str())
+            .bind(d.status.as_str())
+            .bind(&d.coolify_deployment_id)
+            .bind(&d.metadata)
+            .bind(d.now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+                _ => conflict("deployment")(e),
+            })?;
+        deployment_from_row(&row)
+    }
+
+    async fn get_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>> {
+        let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(deployment_from_row).transpose()
+    }
+
+    async fn list_deployments(&self, env: EnvironmentId) -> StoreResult<Vec<Deployment>> {
+        let sql = format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE environment_id = $1
+             ORDER BY created_at DESC, id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(env.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(deployment_from_row).collect()
+    }
+
+    async fn update_deployment(
+        &self,
+        id: DeploymentId,
+        update: DeploymentUpdate,
+    ) -> StoreResult<Deployment> {
+        let sql = format!(
+            "UPDATE deployments SET status = $1, coolify_deployment_id = $2, metadata = $3,
+                 updated_at = $4 WHERE id = $5 RETURNING {DEPLOYMENT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(update.status.as_str())
+            .bind(&update.coolify_deployment_id)
+            .bind(&update.metadata)
+            .bind(update.now)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound)?;
+        deployment_from_row(&row)
+    }
+
+    async fn list_unfinished_deployments(&self) -> StoreResult<Vec<Deployment>> {
+        let sql = format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments
+             WHERE status IN ('queued', 'in_progress') ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(deployment_from_row).collect()
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {

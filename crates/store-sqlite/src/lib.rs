@@ -10,8 +10,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use craftastic_domain::{
-    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName,
-    UserId, UserName, WorkingDirectory, WorkspaceId,
+    BranchName, CoolifyAppId, DeploymentId, Email, EnvironmentId, EnvironmentName, RepositoryUrl,
+    SessionId, SessionName, UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use craftastic_store::*;
 use sqlx::sqlite::{
@@ -195,6 +195,29 @@ fn session_write_error(e: sqlx::Error) -> StoreError {
         }
         _ => backend(e),
     }
+}
+
+const DEPLOYMENT_COLUMNS: &str = "id, environment_id, app_id, branch, status, \
+     coolify_deployment_id, metadata, created_at, updated_at";
+
+fn deployment_from_row(row: &SqliteRow) -> StoreResult<Deployment> {
+    let status: String = row.get("status");
+    let metadata: String = row.get("metadata");
+    Ok(Deployment {
+        id: DeploymentId(parse_uuid(row.get("id"))?),
+        environment_id: EnvironmentId(parse_uuid(row.get("environment_id"))?),
+        app_id: CoolifyAppId::from_trusted(row.get("app_id")),
+        branch: row
+            .get::<Option<String>, _>("branch")
+            .map(BranchName::from_trusted),
+        status: DeploymentStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("deployment status {status:?}")))?,
+        coolify_deployment_id: row.get("coolify_deployment_id"),
+        metadata: serde_json::from_str(&metadata)
+            .map_err(|e| StoreError::Corrupt(format!("deployment metadata: {e}")))?,
+        created_at: parse_ts(row.get("created_at"))?,
+        updated_at: parse_ts(row.get("updated_at"))?,
+    })
 }
 
 fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
@@ -799,6 +822,87 @@ impl Store for SqliteStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn create_deployment(&self, d: NewDeployment) -> StoreResult<Deployment> {
+        let sql = format!(
+            "INSERT INTO deployments (id, environment_id, app_id, branch, status,
+                 coolify_deployment_id, metadata, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) RETURNING {DEPLOYMENT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(d.id.to_string())
+            .bind(d.environment_id.to_string())
+            .bind(d.app_id.as_str())
+            .bind(d.branch.as_str())
+            .bind(d.status.as_str())
+            .bind(&d.coolify_deployment_id)
+            .bind(d.metadata.to_string())
+            .bind(ts(d.now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+                _ => conflict("deployment")(e),
+            })?;
+        deployment_from_row(&row)
+    }
+
+    async fn get_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>> {
+        let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(deployment_from_row).transpose()
+    }
+
+    async fn list_deployments(&self, env: EnvironmentId) -> StoreResult<Vec<Deployment>> {
+        let sql = format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE environment_id = ?1
+             ORDER BY created_at DESC, id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(env.to_string())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(deployment_from_row).collect()
+    }
+
+    async fn update_deployment(
+        &self,
+        id: DeploymentId,
+        update: DeploymentUpdate,
+    ) -> StoreResult<Deployment> {
+        let sql = format!(
+            "UPDATE deployments SET status = ?1, coolify_deployment_id = ?2, metadata = ?3,
+                 updated_at = ?4 WHERE id = ?5 RETURNING {DEPLOYMENT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(update.status.as_str())
+            .bind(&update.coolify_deployment_id)
+            .bind(update.metadata.to_string())
+            .bind(ts(update.now))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound)?;
+        deployment_from_row(&row)
+    }
+
+    async fn list_unfinished_deployments(&self) -> StoreResult<Vec<Deployment>> {
+        let sql = format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments
+             WHERE status IN ('queued', 'in_progress') ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(deployment_from_row).collect()
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {

@@ -7,7 +7,7 @@ mod model;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, Email, EnvironmentId, SessionId, SessionName, UserId, WorkspaceId,
+    BranchName, DeploymentId, Email, EnvironmentId, SessionId, SessionName, UserId, WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -168,6 +168,24 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Fails with `NotFound`.
     async fn delete_session(&self, id: SessionId) -> StoreResult<()>;
+
+    // Deployments.
+
+    /// Records a deployment. Fails with `NotFound` when the environment is gone.
+    async fn create_deployment(&self, deployment: NewDeployment) -> StoreResult<Deployment>;
+    async fn get_deployment(&self, id: DeploymentId) -> StoreResult<Option<Deployment>>;
+    /// The environment's deployments, newest first.
+    async fn list_deployments(&self, env: EnvironmentId) -> StoreResult<Vec<Deployment>>;
+    /// Replaces the status, Coolify id and metadata and returns the row. Fails with
+    /// `NotFound` when the deployment is gone.
+    async fn update_deployment(
+        &self,
+        id: DeploymentId,
+        update: DeploymentUpdate,
+    ) -> StoreResult<Deployment>;
+    /// Every deployment that has not ended (`queued` or `in_progress`), oldest first, so that
+    /// following them can resume after a restart.
+    async fn list_unfinished_deployments(&self) -> StoreResult<Vec<Deployment>>;
 
     // Audit log.
 

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName,
-    UserId, UserName, WorkingDirectory, WorkspaceId,
+    BranchName, CoolifyAppId, DeploymentId, Email, EnvironmentId, EnvironmentName, RepositoryUrl,
+    SessionId, SessionName, UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -250,5 +250,62 @@ pub struct NewSession {
     pub session_type: SessionType,
     pub agent_id: Option<Uuid>,
     pub git_branch: BranchName,
+    pub now: DateTime<Utc>,
+}
+
+status_enum!(
+    /// Where a Coolify deployment is, as Craftastic last learnt it from Coolify.
+    DeploymentStatus {
+        Queued = "queued",
+        InProgress = "in_progress",
+        Finished = "finished",
+        Failed = "failed",
+        /// Cancelled in Coolify (`cancelled-by-user`).
+        Cancelled = "cancelled",
+    }
+);
+
+impl DeploymentStatus {
+    /// Whether the deployment has ended: nothing will change it any more.
+    pub fn is_over(self) -> bool {
+        matches!(self, Self::Finished | Self::Failed | Self::Cancelled)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Deployment {
+    pub id: DeploymentId,
+    pub environment_id: EnvironmentId,
+    pub app_id: CoolifyAppId,
+    /// The branch deployed (`None` only for rows written without one).
+    pub branch: Option<BranchName>,
+    pub status: DeploymentStatus,
+    /// Coolify's id of the deployment, once Coolify has queued it.
+    pub coolify_deployment_id: Option<String>,
+    /// What is known about the deployment besides its status (Coolify's message, times,
+    /// the commit); never a secret.
+    pub metadata: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDeployment {
+    pub id: DeploymentId,
+    pub environment_id: EnvironmentId,
+    pub app_id: CoolifyAppId,
+    pub branch: BranchName,
+    pub status: DeploymentStatus,
+    pub coolify_deployment_id: Option<String>,
+    pub metadata: serde_json::Value,
+    pub now: DateTime<Utc>,
+}
+
+/// The new state of a deployment; it replaces the stored status, Coolify id and metadata.
+#[derive(Debug, Clone)]
+pub struct DeploymentUpdate {
+    pub status: DeploymentStatus,
+    pub coolify_deployment_id: Option<String>,
+    pub metadata: serde_json::Value,
     pub now: DateTime<Utc>,
 }

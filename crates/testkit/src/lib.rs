@@ -2,6 +2,7 @@
 //! port 0 against it. PostgreSQL comes from `TEST_DATABASE_URL` (the README's test command
 //! starts a throwaway server); without it the PostgreSQL tests fail, they never skip.
 
+pub mod fake_coolify;
 pub mod fake_github;
 pub mod git_server;
 
@@ -17,6 +18,7 @@ use craftastic_runtime::{Limits, Runtime};
 use craftastic_service::Services;
 use craftastic_service::auth::AuthSettings;
 use craftastic_service::crypto::Cipher;
+use craftastic_service::deployments::CoolifySettings;
 use craftastic_service::github::GithubSettings;
 use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
 use craftastic_service::tokens::TokenKeys;
@@ -153,6 +155,9 @@ pub struct ServerOptions {
     /// Where GitHub is: github.com without a client id by default (linking answers 503);
     /// `FakeGithub::settings()` points the server at a fake.
     pub github: GithubSettings,
+    /// Where Coolify is: not configured by default (deployments answer 503);
+    /// `FakeCoolify::settings()` points the server at a fake.
+    pub coolify: Option<CoolifySettings>,
 }
 
 impl Default for ServerOptions {
@@ -162,6 +167,7 @@ impl Default for ServerOptions {
             access_ttl: Duration::from_secs(900),
             local_roots: Vec::new(),
             github: GithubSettings::default(),
+            coolify: None,
         }
     }
 }
@@ -237,6 +243,7 @@ impl TestServer {
             },
             sandbox,
             options.github,
+            options.coolify,
         );
         let state = AppState {
             services: services.clone(),

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use craftastic_domain::{
-    BranchName, Email, EnvironmentId, EnvironmentName, SessionId, SessionName, UserId, UserName,
-    WorkingDirectory, WorkspaceId,
+    BranchName, CoolifyAppId, DeploymentId, Email, EnvironmentId, EnvironmentName, SessionId,
+    SessionName, UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use craftastic_store::*;
 use craftastic_testkit::{Backend, TestDb, on_both_backends};
@@ -30,6 +30,8 @@ on_both_backends!(
     session_status_changes_and_bumps_updated_at,
     session_activity_is_recorded_in_batches_and_never_goes_back,
     deleting_sessions_and_what_they_live_in,
+    deployments_are_recorded_updated_and_listed_newest_first,
+    unfinished_deployments_are_found_and_go_with_their_environment,
 );
 
 fn new_user(email: &str, admin: AdminGrant) -> NewUser {
@@ -828,4 +830,170 @@ async fn deleting_sessions_and_what_they_live_in(backend: Backend) {
             .collect::<Vec<_>>(),
         [kept]
     );
+}
+
+fn new_deployment(env: EnvironmentId, app: &str, now: DateTime<Utc>) -> NewDeployment {
+    NewDeployment {
+        id: DeploymentId::new(),
+        environment_id: env,
+        app_id: CoolifyAppId::parse(app).unwrap(),
+        branch: BranchName::parse("feature/x").unwrap(),
+        status: DeploymentStatus::Queued,
+        coolify_deployment_id: Some(format!("{app}dep")),
+        metadata: json!({"coolifyMessage": "Application demo deployment queued."}),
+        now: micros(now),
+    }
+}
+
+async fn deployments_are_recorded_updated_and_listed_newest_first(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (user, here) = user_with_place(s).await;
+    let there = place(s, user, "other").await;
+    let t0 = micros(Utc::now());
+    let first = s
+        .create_deployment(new_deployment(here.env, "app1", t0))
+        .await
+        .unwrap();
+    let second = s
+        .create_deployment(new_deployment(here.env, "app2", t0 + Duration::seconds(1)))
+        .await
+        .unwrap();
+    s.create_deployment(new_deployment(there.env, "app3", t0))
+        .await
+        .unwrap();
+
+    assert_eq!(first.environment_id, here.env);
+    assert_eq!(first.app_id.as_str(), "app1");
+    assert_eq!(first.branch.as_ref().map(|b| b.as_str()), Some("feature/x"));
+    assert_eq!(first.status, DeploymentStatus::Queued);
+    assert_eq!(first.coolify_deployment_id.as_deref(), Some("app1dep"));
+    assert_eq!(
+        first.metadata,
+        json!({"coolifyMessage": "Application demo deployment queued."})
+    );
+    assert_eq!((first.created_at, first.updated_at), (t0, t0));
+
+    let found = s.get_deployment(second.id).await.unwrap().unwrap();
+    assert_eq!(found.app_id.as_str(), "app2");
+    assert_eq!(found.created_at, t0 + Duration::seconds(1));
+    assert!(
+        s.get_deployment(DeploymentId::new())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let apps = |list: Vec<Deployment>| {
+        list.into_iter()
+            .map(|d| d.app_id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        apps(s.list_deployments(here.env).await.unwrap()),
+        ["app2", "app1"]
+    );
+    assert!(
+        s.list_deployments(EnvironmentId::new())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let t1 = t0 + Duration::seconds(30);
+    let updated = s
+        .update_deployment(
+            first.id,
+            DeploymentUpdate {
+                status: DeploymentStatus::Finished,
+                coolify_deployment_id: Some("other".into()),
+                metadata: json!({"commit": "abc123", "durationSeconds": 29}),
+                now: t1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.status, DeploymentStatus::Finished);
+    assert_eq!(updated.coolify_deployment_id.as_deref(), Some("other"));
+    assert_eq!(
+        updated.metadata,
+        json!({"commit": "abc123", "durationSeconds": 29})
+    );
+    assert_eq!((updated.created_at, updated.updated_at), (t0, t1));
+    let reread = s.get_deployment(first.id).await.unwrap().unwrap();
+    assert_eq!(
+        (reread.status, reread.updated_at, reread.metadata),
+        (updated.status, t1, updated.metadata)
+    );
+    let missing = s
+        .update_deployment(
+            DeploymentId::new(),
+            DeploymentUpdate {
+                status: DeploymentStatus::Failed,
+                coolify_deployment_id: None,
+                metadata: json!({}),
+                now: t1,
+            },
+        )
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    let orphan = s
+        .create_deployment(new_deployment(EnvironmentId::new(), "app4", t0))
+        .await;
+    assert!(matches!(orphan, Err(StoreError::NotFound)), "{orphan:?}");
+}
+
+async fn unfinished_deployments_are_found_and_go_with_their_environment(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (user, here) = user_with_place(s).await;
+    let there = place(s, user, "other").await;
+    let t0 = micros(Utc::now());
+    let mut ids = Vec::new();
+    for (i, (env, status)) in [
+        (here.env, DeploymentStatus::Queued),
+        (there.env, DeploymentStatus::InProgress),
+        (here.env, DeploymentStatus::Finished),
+        (here.env, DeploymentStatus::Failed),
+        (there.env, DeploymentStatus::Cancelled),
+        (there.env, DeploymentStatus::Queued),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let made = s
+            .create_deployment(NewDeployment {
+                status,
+                ..new_deployment(env, &format!("app{i}"), t0 + Duration::seconds(i as i64))
+            })
+            .await
+            .unwrap();
+        assert_eq!(made.status, status);
+        ids.push(made.id);
+    }
+    let unfinished = |list: Vec<Deployment>| list.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(
+        unfinished(s.list_unfinished_deployments().await.unwrap()),
+        [ids[0], ids[1], ids[5]],
+        "oldest first"
+    );
+    assert!(
+        [
+            DeploymentStatus::Finished,
+            DeploymentStatus::Failed,
+            DeploymentStatus::Cancelled
+        ]
+        .iter()
+        .all(|s| s.is_over())
+    );
+
+    s.delete_environment(there.env).await.unwrap();
+    assert_eq!(
+        unfinished(s.list_unfinished_deployments().await.unwrap()),
+        [ids[0]]
+    );
+    assert!(s.get_deployment(ids[1]).await.unwrap().is_none());
+    assert_eq!(s.list_deployments(here.env).await.unwrap().len(), 3);
+    s.delete_user(user).await.unwrap();
+    assert!(s.list_unfinished_deployments().await.unwrap().is_empty());
 }
