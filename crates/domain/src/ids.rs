@@ -64,3 +64,8 @@ id_type!(
     /// The id of a session (one tmux session in a workspace).
     SessionId
 );
+
+id_type!(
+    /// The id of an agent (a named coding-agent configuration of a user).
+    AgentId
+);

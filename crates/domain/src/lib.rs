@@ -2,15 +2,17 @@
 //! edge (HTTP handlers, the command line); everything deeper trusts them.
 
 mod account;
+mod agent;
 mod environment;
 mod git;
 mod ids;
 mod session;
 
 pub use account::{Email, Password, UserName};
+pub use agent::{AgentCredential, AgentName, AgentType, CredentialType};
 pub use environment::{BranchName, EnvironmentName, RepoPolicy, RepositoryKind, RepositoryUrl};
 pub use git::{CommitMessage, RemoteName, RepoPath};
-pub use ids::{EnvironmentId, SessionId, UserId, WorkspaceId};
+pub use ids::{AgentId, EnvironmentId, SessionId, UserId, WorkspaceId};
 pub use session::{SessionName, WorkingDirectory};
 
 /// Why a value was refused: the field it came from and one sentence a person can act on.

@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, Email, EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName,
-    UserId, UserName, WorkingDirectory, WorkspaceId,
+    AgentId, AgentName, AgentType, BranchName, CredentialType, Email, EnvironmentId,
+    EnvironmentName, RepositoryUrl, SessionId, SessionName, UserId, UserName, WorkingDirectory,
+    WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -250,5 +251,60 @@ pub struct NewSession {
     pub session_type: SessionType,
     pub agent_id: Option<Uuid>,
     pub git_branch: BranchName,
+    pub now: DateTime<Utc>,
+}
+
+/// A user's agent: which CLI it starts and under what name. Its credential is read on its
+/// own, with `Store::agent_credential`, by the one caller that needs it.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub id: AgentId,
+    pub user_id: UserId,
+    pub name: AgentName,
+    pub agent_type: AgentType,
+    /// The kind of its credential, when it has one.
+    pub credential_type: Option<CredentialType>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An agent's credential sealed by the service's cipher; never the plain value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedCredential {
+    pub kind: CredentialType,
+    pub sealed: String,
+}
+
+impl std::fmt::Debug for SealedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedCredential")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub id: AgentId,
+    pub user_id: UserId,
+    pub name: AgentName,
+    pub agent_type: AgentType,
+    pub credential: Option<SealedCredential>,
+    pub now: DateTime<Utc>,
+}
+
+/// What an update does to an agent's credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialChange {
+    Keep,
+    /// Replaces the credential, or gives the agent its first.
+    Set(SealedCredential),
+    Remove,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentUpdate {
+    pub name: Option<AgentName>,
+    pub credential: CredentialChange,
     pub now: DateTime<Utc>,
 }
