@@ -291,11 +291,7 @@ mod tests {
         let big = "k".repeat(AgentCredential::MAX_BYTES + 1);
         let e = AgentCredential::parse(CredentialType::ApiKey, big).unwrap_err();
         assert!(e.message.contains("at most 32 KiB"), "{}", e.message);
-        assert!(
-            AgentType::CursorCli
-                .accepts(CredentialType::OAuth)
-                .is_err()
-        );
+        assert!(AgentType::CursorCli.accepts(CredentialType::OAuth).is_err());
         assert!(AgentType::ClaudeCode.accepts(CredentialType::OAuth).is_ok());
     }
 }

@@ -3,6 +3,7 @@
 //! a shutdown future completes, so that tests boot the real server on port 0.
 
 mod admin;
+pub mod agents;
 pub mod auth;
 pub mod environments;
 pub mod error;
@@ -67,6 +68,7 @@ pub struct HttpSettings {
         (name = "sessions", description = "tmux sessions in the workspaces of branches"),
         (name = "terminal", description = "The browser terminal of a session (WebSocket)"),
         (name = "git", description = "Status, diff, log, commit and push inside a workspace"),
+        (name = "agents", description = "Coding agents and their encrypted credentials"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -98,6 +100,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sessions::router())
         .merge(terminal::router())
         .merge(git::router())
+        .merge(agents::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts();

@@ -909,7 +909,8 @@ async fn agents_are_created_listed_and_unique_per_user(backend: Backend) {
         .await
         .expect("names are unique per user, not across users");
     assert!(matches!(
-        s.create_agent(new_agent(UserId::new(), "orphan", None)).await,
+        s.create_agent(new_agent(UserId::new(), "orphan", None))
+            .await,
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
@@ -1008,7 +1009,11 @@ async fn agent_credentials_are_set_replaced_and_removed_with_the_agent(backend: 
         .expect("removing a missing credential changes nothing");
 
     let with = s
-        .create_agent(new_agent(ada, "b", Some(sealed(CredentialType::ApiKey, "x"))))
+        .create_agent(new_agent(
+            ada,
+            "b",
+            Some(sealed(CredentialType::ApiKey, "x")),
+        ))
         .await
         .unwrap();
     s.delete_agent(with.id).await.unwrap();
@@ -1021,7 +1026,11 @@ async fn agent_credentials_are_set_replaced_and_removed_with_the_agent(backend: 
     ));
 
     let last = s
-        .create_agent(new_agent(ada, "c", Some(sealed(CredentialType::ApiKey, "y"))))
+        .create_agent(new_agent(
+            ada,
+            "c",
+            Some(sealed(CredentialType::ApiKey, "y")),
+        ))
         .await
         .unwrap();
     s.delete_user(ada).await.unwrap();
