@@ -153,6 +153,8 @@ pub struct ServerOptions {
     /// Where GitHub is: github.com without a client id by default (linking answers 503);
     /// `FakeGithub::settings()` points the server at a fake.
     pub github: GithubSettings,
+    /// The image of workspace containers: [`SANDBOX_IMAGE`] unless a test brings its own.
+    pub sandbox_image: String,
 }
 
 impl Default for ServerOptions {
@@ -162,6 +164,7 @@ impl Default for ServerOptions {
             access_ttl: Duration::from_secs(900),
             local_roots: Vec::new(),
             github: GithubSettings::default(),
+            sandbox_image: SANDBOX_IMAGE.into(),
         }
     }
 }
@@ -208,7 +211,7 @@ impl TestServer {
         let instance = format!("test-{}", uuid::Uuid::new_v4().simple());
         let runtime: Arc<dyn Runtime> = Arc::new(docker().await);
         let sandbox = SandboxSettings {
-            image: SANDBOX_IMAGE.into(),
+            image: options.sandbox_image,
             user: "dev".into(),
             uid: 1000,
             gid: 1000,
