@@ -51,7 +51,7 @@ elif command -v -- "$cli" >/dev/null 2>&1; then
     "$cli"
     printf '\ncraftastic: %s exited (status %s); this shell stays in the session, and %s starts it again.\n' "$cli" "$?" "$cli"
 else
-    printf 'craftastic: the %s CLI (%s) is not installed in this workspace image, so this session starts a shell instead. Build the sandbox image with its agent CLIs (see "Agents" in the README) and start the session again.\n' "$kind" "$cli"
+    printf 'craftastic: the %s CLI (%s) is not installed in this workspace image, so this session starts a shell instead. Install it in the image (see "Agents" in the README) and start the session again.\n' "$kind" "$cli"
 fi
 exec -l bash"#;
 
@@ -575,13 +575,20 @@ impl Sessions {
     /// Makes sure the session's tmux session runs, starting the workspace and the tmux
     /// session again if needed; returns the container. A session that was `active` and
     /// whose tmux session is gone ended by itself: it is marked dead, and `Ok(None)` says so.
+    /// Runs under the branch's lock, so that two viewers opening one session at once do
+    /// not both write (and remove) an agent session's files.
     pub(crate) async fn ready(
         &self,
         env: &Environment,
         session: &Session,
     ) -> ServiceResult<Option<String>> {
         require_running(env)?;
-        let ws = self.workspaces.ensure(env, &session.git_branch).await?;
+        let lock = self.workspaces.lock_for(env.id, &session.git_branch);
+        let _guard = lock.lock().await;
+        let ws = self
+            .workspaces
+            .ensure_locked(env, &session.git_branch)
+            .await?;
         let container = running_container(&ws)?;
         match session.status {
             SessionStatus::Dead => Ok(None),

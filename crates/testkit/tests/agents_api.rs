@@ -805,3 +805,56 @@ async fn agent_sessions_refuse_bad_agents_with_clear_answers() {
         "no refused session left a row: {sessions}"
     );
 }
+
+#[tokio::test]
+async fn a_stopped_environment_brings_agent_sessions_back_with_their_credential_and_no_leftovers() {
+    let p = place().await;
+    let key = format!("sk-ant-api03-canary{}", uuid::Uuid::new_v4().simple());
+    let agent = p
+        .agent(json!({"name": "keyed", "type": "claude-code",
+                      "credential": {"type": "api-key", "value": key}}))
+        .await;
+    let kept = p.agent_session("kept", &agent).await;
+    let dropped = p.agent_session("dropped", &agent).await;
+    let container = p.container().await;
+    wait_for_screen(&container, &kept, "fake-claude: waiting").await;
+    wait_for_screen(&container, &dropped, "fake-claude: waiting").await;
+    let env = format!("/api/environments/{}", p.env_id);
+
+    let (code, stopped) = p.call("POST", &format!("{env}/stop"), None).await;
+    assert_eq!(code, 200, "{stopped}");
+    // Deleted while its container is stopped, the session cannot remove its folder yet.
+    let (code, answer) = p
+        .call("DELETE", &format!("/api/sessions/{}", id(&dropped)), None)
+        .await;
+    assert_eq!(code, 204, "{answer}");
+    let (code, started) = p.call("POST", &format!("{env}/start"), None).await;
+    assert_eq!(code, 200, "{started}");
+    let container = p.container().await;
+    assert_eq!(
+        sh(&container, "ls -A $HOME/.craftastic/agents 2>&1; true"),
+        "ls: cannot access '/home/dev/.craftastic/agents': No such file or directory\n",
+        "a container that starts keeps no agent folder from before"
+    );
+
+    let path = format!("/api/sessions/{}", id(&kept));
+    let (_, inactive) = p.call("GET", &path, None).await;
+    assert_eq!(inactive["status"], "inactive", "{inactive}");
+    let (code, active) = p
+        .call("PATCH", &path, Some(json!({"status": "active"})))
+        .await;
+    assert_eq!(
+        (code, &active["status"]),
+        (200, &json!("active")),
+        "{active}"
+    );
+    let shown = wait_for_screen(&container, &kept, "fake-claude: waiting").await;
+    assert!(
+        shown.contains(&format!("fake-claude: ANTHROPIC_API_KEY={key}")),
+        "{shown}"
+    );
+    assert_eq!(
+        sh(&container, "ls -A $HOME/.craftastic/agents"),
+        format!("{}\n", id(&kept))
+    );
+}
