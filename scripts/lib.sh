@@ -101,6 +101,18 @@ ensure_sandbox_image() {
             base=craftastic/base:bookworm
         fi
     fi
+    # The image trusts the certificates this machine added to its own trust store, so that
+    # npm (and git in workspaces) get through the same TLS-intercepting proxy as the host.
+    local extra_ca=() bundle=""
+    if [ -z "${SANDBOX_CA_CERTIFICATES:-}" ] && compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+        bundle=$(mktemp)
+        cat /usr/local/share/ca-certificates/*.crt >"$bundle"
+        say "the sandbox image will trust this machine's own CA certificates too (/usr/local/share/ca-certificates)"
+        extra_ca=(--ca-certificates "$bundle")
+    fi
     say "building the sandbox image $image on $base"
-    "$bin" image build --base-image "$base" || die "building the sandbox image failed"
+    local built=0
+    "$bin" image build --base-image "$base" "${extra_ca[@]}" || built=$?
+    [ -z "$bundle" ] || rm -f "$bundle"
+    [ "$built" -eq 0 ] || die "building the sandbox image failed"
 }

@@ -37,9 +37,13 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start; the size of a command line does not matter"
+)]
 enum Command {
     /// Run the server: API, terminal WebSockets and web UI.
-    Serve(Box<ServeArgs>),
+    Serve(ServeArgs),
     /// Inspect or change the database schema.
     Migrate {
         #[command(subcommand)]
@@ -89,6 +93,14 @@ enum ImageAction {
             default_value = "debian:bookworm-slim"
         )]
         base_image: String,
+        /// The coding-agent CLIs to install from npm, space-separated; empty for a slim
+        /// image without Node.js.
+        #[arg(long, env = "SANDBOX_AGENT_CLIS", default_value = DEFAULT_AGENT_CLIS)]
+        agent_clis: String,
+        /// A PEM file of certificates the image should trust besides Debian's, for networks
+        /// whose proxy intercepts TLS (npm needs it while building).
+        #[arg(long, env = "SANDBOX_CA_CERTIFICATES")]
+        ca_certificates: Option<std::path::PathBuf>,
         #[command(flatten)]
         sandbox: config::SandboxArgs,
     },
@@ -203,7 +215,7 @@ async fn open_store(storage: &Storage) -> anyhow::Result<Arc<dyn AnyStore>> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let storage = cli.storage.resolve()?;
     match cli.command {
-        Command::Serve(args) => serve(storage, *args).await,
+        Command::Serve(args) => serve(storage, args).await,
         Command::Migrate {
             action: MigrateAction::Create { name, crates_dir },
         } => migrate_create(&name, &crates_dir),
@@ -215,9 +227,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action:
                 ImageAction::Build {
                     base_image,
+                    agent_clis,
+                    ca_certificates,
                     sandbox,
                 },
-        } => image_build(&base_image, &sandbox).await,
+        } => {
+            image_build(
+                &base_image,
+                &agent_clis,
+                ca_certificates.as_deref(),
+                &sandbox,
+            )
+            .await
+        }
         Command::Image {
             action: ImageAction::Digest { sandbox },
         } => {
@@ -383,6 +405,20 @@ const SANDBOX_FILES: [(&str, &str); 3] = [
     ("bashrc", include_str!("../../../sandbox/bashrc")),
 ];
 
+/// The npm packages `craftastic image build` installs unless told otherwise (the
+/// Dockerfile's own default is the same list, for a plain `docker build`).
+const DEFAULT_AGENT_CLIS: &str =
+    "@anthropic-ai/claude-code @google/gemini-cli @qwen-code/qwen-code";
+
+/// An npm package name, optionally with `@version`: what may go into the build's shell.
+fn is_npm_package_spec(spec: &str) -> bool {
+    let name = spec.strip_prefix('@').unwrap_or(spec);
+    !name.is_empty()
+        && spec.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '@' | '/' | '.' | '_' | '-' | '~' | '^')
+        })
+}
+
 /// Tells an image built from these files apart from one built by another version.
 fn sandbox_digest(uid: u32) -> String {
     use sha2::Digest;
@@ -397,24 +433,56 @@ fn sandbox_digest(uid: u32) -> String {
     hex::encode(&hash.finalize()[..8])
 }
 
-async fn image_build(base_image: &str, args: &config::SandboxArgs) -> anyhow::Result<()> {
+async fn image_build(
+    base_image: &str,
+    agent_clis: &str,
+    ca_certificates: Option<&std::path::Path>,
+    args: &config::SandboxArgs,
+) -> anyhow::Result<()> {
     use craftastic_runtime::Runtime;
     let sandbox = args.resolve()?;
+    let agent_clis = agent_clis.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(bad) = agent_clis
+        .split(' ')
+        .find(|p| !p.is_empty() && !is_npm_package_spec(p))
+    {
+        anyhow::bail!(
+            "SANDBOX_AGENT_CLIS: {bad:?} is not an npm package name (such as @google/gemini-cli or @google/gemini-cli@0.61.0)"
+        );
+    }
+    let extra_ca = match ca_certificates {
+        Some(path) => std::fs::read(path).map_err(|e| {
+            anyhow::anyhow!(
+                "SANDBOX_CA_CERTIFICATES: cannot read {}: {e}",
+                path.display()
+            )
+        })?,
+        None => Vec::new(),
+    };
     let runtime = connect_runtime().await?;
     let mut context = tar::Builder::new(Vec::new());
-    for (name, content) in SANDBOX_FILES {
+    let files = SANDBOX_FILES
+        .iter()
+        .map(|(name, content)| (*name, content.as_bytes()))
+        .chain([("extra-ca-certificates.crt", extra_ca.as_slice())]);
+    for (name, content) in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(content.len() as u64);
         header.set_mode(0o644);
         header.set_cksum();
-        context.append_data(&mut header, name, content.as_bytes())?;
+        context.append_data(&mut header, name, content)?;
     }
     let context = context.into_inner()?;
     let digest = sandbox_digest(sandbox_uid(sandbox.uid));
     let uid = sandbox_uid(sandbox.uid).to_string();
     eprintln!(
-        "building {} from {base_image} (sandbox user uid {uid})",
-        sandbox.image
+        "building {} from {base_image} (sandbox user uid {uid}, agent CLIs: {})",
+        sandbox.image,
+        if agent_clis.is_empty() {
+            "none"
+        } else {
+            &agent_clis
+        }
     );
     runtime
         .build_image(
@@ -425,6 +493,7 @@ async fn image_build(base_image: &str, args: &config::SandboxArgs) -> anyhow::Re
                 ("USER_UID", &uid),
                 ("USER_GID", &uid),
                 ("SANDBOX_DIGEST", &digest),
+                ("AGENT_CLIS", &agent_clis),
             ],
             &|line| eprintln!("  {line}"),
         )

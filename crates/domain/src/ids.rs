@@ -69,3 +69,8 @@ id_type!(
     /// The id of a deployment (one Coolify deployment Craftastic triggered).
     DeploymentId
 );
+
+id_type!(
+    /// The id of an agent (a named coding-agent configuration of a user).
+    AgentId
+);

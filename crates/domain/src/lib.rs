@@ -2,6 +2,7 @@
 //! edge (HTTP handlers, the command line); everything deeper trusts them.
 
 mod account;
+mod agent;
 mod deployment;
 mod environment;
 mod git;
@@ -9,11 +10,11 @@ mod ids;
 mod session;
 
 pub use account::{Email, Password, UserName};
+pub use agent::{AgentCredential, AgentName, AgentType, CredentialType};
 pub use deployment::CoolifyAppId;
 pub use environment::{BranchName, EnvironmentName, RepoPolicy, RepositoryKind, RepositoryUrl};
 pub use git::{CommitMessage, RemoteName, RepoPath};
-pub use ids::DeploymentId;
-pub use ids::{EnvironmentId, SessionId, UserId, WorkspaceId};
+pub use ids::{AgentId, DeploymentId, EnvironmentId, SessionId, UserId, WorkspaceId};
 pub use session::{SessionName, WorkingDirectory};
 
 /// Why a value was refused: the field it came from and one sentence a person can act on.

@@ -3,6 +3,7 @@
 //! a shutdown future completes, so that tests boot the real server on port 0.
 
 mod admin;
+pub mod agents;
 pub mod auth;
 pub mod deployments;
 pub mod environments;
@@ -69,6 +70,7 @@ pub struct HttpSettings {
         (name = "terminal", description = "The browser terminal of a session (WebSocket)"),
         (name = "git", description = "Status, diff, log, commit and push inside a workspace"),
         (name = "deployments", description = "Coolify deployments of an environment's branch"),
+        (name = "agents", description = "Coding agents and their encrypted credentials"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -101,6 +103,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(terminal::router())
         .merge(git::router())
         .merge(deployments::router())
+        .merge(agents::router())
         .merge(admin::router())
         .merge(health::router())
         .split_for_parts();

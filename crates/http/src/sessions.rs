@@ -97,20 +97,20 @@ pub struct CreateSessionRequest {
     pub working_directory: Option<String>,
     #[serde(default)]
     pub session_type: SessionTypeInput,
-    /// The agent to start, for `sessionType: "agent"`.
+    /// The agent to start, for `sessionType: "agent"`: one of the environment owner's.
     pub agent_id: Option<Uuid>,
 }
 
 /// Start a session: a tmux session with a shell in the workspace of the branch (made if
-/// needed).
+/// needed), or with `sessionType: "agent"` the agent's CLI with its credential in place.
 #[utoipa::path(post, path = "/api/sessions", tag = "sessions",
     request_body = CreateSessionRequest,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Started", body = SessionBody),
-        (status = 404, description = "No such environment or agent", body = ErrorBody),
+        (status = 404, description = "No such environment, or no such agent of the environment's owner", body = ErrorBody),
         (status = 409, description = "Name taken, or the environment is not running", body = ErrorBody),
-        (status = 422, description = "Invalid name, branch or working directory", body = ErrorBody),
+        (status = 422, description = "Invalid name, branch or working directory, or agentId missing (agent session) or not wanted (terminal session)", body = ErrorBody),
         (status = 502, description = "The container engine failed", body = ErrorBody),
     ))]
 async fn create(

@@ -1,8 +1,8 @@
 //! The one place that decides who may reach what (invariant I5): an object is reachable by
 //! its owner and by admins; to anyone else it does not exist.
 
-use craftastic_domain::{DeploymentId, EnvironmentId, SessionId, UserId};
-use craftastic_store::{Deployment, Environment, Session, Store};
+use craftastic_domain::{AgentId, DeploymentId, EnvironmentId, SessionId, UserId};
+use craftastic_store::{Agent, Deployment, Environment, Session, Store};
 
 use crate::tokens::Principal;
 use crate::{ServiceError, ServiceResult};
@@ -78,5 +78,13 @@ pub async fn require_admin(store: &dyn Store, who: Principal) -> ServiceResult<(
             code: "admin_only",
             message: "only an admin may do this".into(),
         }),
+    }
+}
+
+/// The agent if `who` may reach it; 404 otherwise.
+pub async fn agent(store: &dyn Store, who: Principal, id: AgentId) -> ServiceResult<Agent> {
+    match store.get_agent(id).await? {
+        Some(agent) if may_access(store, who, agent.user_id).await? => Ok(agent),
+        _ => Err(ServiceError::NotFound("agent")),
     }
 }

@@ -3,6 +3,7 @@
 //! what holds after, and what each failure answers.
 
 pub mod access;
+pub mod agents;
 mod audit;
 pub mod auth;
 pub mod crypto;
@@ -36,6 +37,7 @@ pub struct Services {
     pub auth: auth::Auth,
     pub environments: environments::Environments,
     pub github: github::Github,
+    pub agents: agents::Agents,
     pub workspaces: workspaces::Workspaces,
     pub sessions: sessions::Sessions,
     pub git: git::Git,
@@ -74,12 +76,14 @@ impl Services {
             sandbox.clone(),
             github.clone(),
         );
+        let agents = agents::Agents::new(store.clone(), cipher.clone());
         let sessions = sessions::Sessions::new(
             store.clone(),
             runtime.clone(),
             sandbox.clone(),
             workspaces.clone(),
             git.clone(),
+            agents.clone(),
         );
         let terminal = terminal::Terminal::new(store.clone(), runtime.clone(), sessions.clone());
         let reconciler = reconcile::Reconciler::new(
@@ -100,6 +104,7 @@ impl Services {
             runtime,
             environments,
             github,
+            agents,
             workspaces,
             reconciler,
             deployments,

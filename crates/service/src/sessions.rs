@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use craftastic_domain::{BranchName, EnvironmentId, SessionId, SessionName, WorkingDirectory};
+use craftastic_domain::{
+    AgentId, BranchName, EnvironmentId, SessionId, SessionName, UserId, WorkingDirectory,
+};
 use craftastic_runtime::{ExecOutput, ExecSpec, Runtime};
 use craftastic_store::{
     Environment, EnvironmentStatus, NewSession, Session, SessionStatus, SessionType, Store,
@@ -14,6 +16,7 @@ use craftastic_store::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::agents::{self, Agents, LaunchPlan};
 use crate::git::Git;
 use crate::sandbox::{self, SandboxSettings};
 use crate::tokens::Principal;
@@ -23,14 +26,44 @@ use crate::{ServiceError, ServiceResult, access};
 /// Starts the tmux session `$1` unless it runs, with its shell in `$2`, which must resolve
 /// (symlinks followed) to a folder inside `/workspace`. The session's name is a tmux option
 /// (`@craftastic_name`) that the status bar shows, and `CRAFTASTIC_SESSION` for the prompt.
+/// Arguments after `$3`, if any, are the command the session runs instead of a shell.
 /// Exits 3 when the folder does not exist and 4 when it leads outside the worktree.
 const START_SCRIPT: &str = r#"set -u
 name=$1 dir=$2 session=$3
+shift 3
 if tmux has-session -t "=$name" 2>/dev/null; then exit 0; fi
 real=$(cd -- "$dir" 2>/dev/null && pwd -P) || exit 3
 case "$real/" in /workspace/*) ;; *) exit 4 ;; esac
-tmux new-session -d -s "$name" -c "$real" -x 120 -y 40 -e "CRAFTASTIC_SESSION=$session" &&
+tmux new-session -d -s "$name" -c "$real" -x 120 -y 40 -e "CRAFTASTIC_SESSION=$session" "$@" &&
 tmux set-option -t "=$name:" @craftastic_name "$session""#;
+
+/// What an agent session's tmux session runs (`bash -c` with these arguments: the session's
+/// private folder under `$HOME`, the CLI's command, the agent type, and a notice line). It
+/// sources the folder's env file, which holds the credential, starts the CLI if the image
+/// has it, and stays a login shell afterwards, so the session outlives the CLI. No secret is
+/// ever an argument here: the command line names only the folder.
+const AGENT_LAUNCHER: &str = r#"dir=$HOME/$1 cli=$2 kind=$3 notice=$4
+if [ -r "$dir/env" ]; then . "$dir/env"; fi
+if [ -n "$notice" ]; then printf '%s\n\n' "$notice"; fi
+if [ -z "$cli" ]; then
+    :
+elif command -v -- "$cli" >/dev/null 2>&1; then
+    "$cli"
+    printf '\ncraftastic: %s exited (status %s); this shell stays in the session, and %s starts it again.\n' "$cli" "$?" "$cli"
+else
+    printf 'craftastic: the %s CLI (%s) is not installed in this workspace image, so this session starts a shell instead. Install it in the image (see "Agents" in the README) and start the session again.\n' "$kind" "$cli"
+fi
+exec -l bash"#;
+
+/// Writes its standard input to `$HOME/$1/$2` with mode 0600, in folders of mode 0700,
+/// replacing the file at once (a half-written credential is never read).
+const WRITE_PRIVATE_SCRIPT: &str = r#"set -eu
+umask 077
+dir=$HOME/$1 path=$HOME/$1/$2
+mkdir -p -- "$(dirname -- "$path")"
+chmod 700 -- "$HOME/.craftastic" "$HOME/.craftastic/agents" "$dir"
+cat > "$path.partial"
+mv -f -- "$path.partial" "$path""#;
 
 /// The tmux name of a session: made by the server, unique across the installation, and
 /// free of the characters tmux treats specially (`.` and `:`).
@@ -106,6 +139,7 @@ pub struct Sessions {
     settings: Arc<SandboxSettings>,
     workspaces: Workspaces,
     git: Git,
+    agents: Agents,
     activity: Arc<Activity>,
 }
 
@@ -116,6 +150,7 @@ impl Sessions {
         settings: Arc<SandboxSettings>,
         workspaces: Workspaces,
         git: Git,
+        agents: Agents,
     ) -> Self {
         Self {
             store,
@@ -123,6 +158,7 @@ impl Sessions {
             settings,
             workspaces,
             git,
+            agents,
             activity: Arc::default(),
         }
     }
@@ -132,21 +168,37 @@ impl Sessions {
     }
 
     /// Starts a session: the branch's workspace is made if needed (the branch too, from the
-    /// environment's branch), then a tmux session with a shell in the working directory.
+    /// environment's branch), then a tmux session with a shell in the working directory, or
+    /// for an agent session the agent's CLI with its credential in place (see
+    /// [`LaunchPlan`]).
     /// After: the row says `active` and the tmux session runs.
     /// Fails: environment not running → 409 `not_running`; name taken → 409 `name_taken`;
-    /// working directory missing or outside `/workspace` → 422; agent unknown → 404;
-    /// the engine fails → 502 (no row is left behind).
+    /// working directory missing or outside `/workspace` → 422; an agent session without
+    /// `agentId`, or a terminal session with one → 422; agent unknown or not the
+    /// environment owner's → 404; the engine fails → 502 (no row is left behind).
     pub async fn create(&self, who: Principal, req: NewSessionRequest) -> ServiceResult<Session> {
         let env = access::environment(self.store.as_ref(), who, req.environment_id).await?;
-        require_running(&env)?;
-        if req.session_type == SessionType::Agent && req.agent_id.is_none() {
-            return Err(craftastic_domain::ValidationError::new(
-                "agentId",
-                "an agent session needs agentId, the agent to start",
-            )
-            .into());
+        match (req.session_type, req.agent_id) {
+            (SessionType::Agent, None) => {
+                return Err(craftastic_domain::ValidationError::new(
+                    "agentId",
+                    "an agent session needs agentId, the agent to start",
+                )
+                .into());
+            }
+            (SessionType::Terminal, Some(_)) => {
+                return Err(craftastic_domain::ValidationError::new(
+                    "agentId",
+                    "agentId is for agent sessions; send sessionType \"agent\" with it, or leave it out",
+                )
+                .into());
+            }
+            (SessionType::Agent, Some(agent)) => {
+                self.agents.for_launch(env.user_id, AgentId(agent)).await?;
+            }
+            (SessionType::Terminal, None) => {}
         }
+        require_running(&env)?;
         let branch = req.branch.clone().unwrap_or_else(|| env.branch.clone());
         let name = match req.name {
             Some(name) => name,
@@ -181,7 +233,7 @@ impl Sessions {
                 StoreError::NotFound => ServiceError::NotFound("environment"),
                 other => other.into(),
             })?;
-        if let Err(e) = self.start_tmux(&container, &session).await {
+        if let Err(e) = self.start_tmux(&container, env.user_id, &session).await {
             if let Err(cleanup) = self.store.delete_session(session.id).await {
                 tracing::warn!(session = %session.id, error = %cleanup, "could not remove the row of a session that did not start");
             }
@@ -193,7 +245,13 @@ impl Sessions {
             "sessions.create",
             Some(session.id.to_string()),
             "ok",
-            json!({ "environmentId": env.id, "branch": branch, "name": name }),
+            json!({
+                "environmentId": env.id,
+                "branch": branch,
+                "name": name,
+                "sessionType": session.session_type.as_str(),
+                "agentId": session.agent_id,
+            }),
         )
         .await;
         Ok(session)
@@ -231,18 +289,38 @@ impl Sessions {
             .ok_or_else(|| ServiceError::Internal("no free session name".into()))
     }
 
-    async fn start_tmux(&self, container: &str, session: &Session) -> ServiceResult<()> {
-        let out = self
-            .tmux(
-                container,
-                START_SCRIPT,
-                &[
-                    &session.tmux_session_name,
-                    session.working_directory.as_str(),
-                    session.name.as_str(),
-                ],
-            )
-            .await?;
+    /// Starts the session's tmux session unless it runs. An agent session gets its private
+    /// folder written first (see [`Self::prepare_agent`]), and runs [`AGENT_LAUNCHER`].
+    async fn start_tmux(
+        &self,
+        container: &str,
+        owner: UserId,
+        session: &Session,
+    ) -> ServiceResult<()> {
+        let mut args: Vec<String> = vec![
+            session.tmux_session_name.clone(),
+            session.working_directory.to_string(),
+            session.name.to_string(),
+        ];
+        if session.session_type == SessionType::Agent
+            && !self
+                .tmux_alive(container, &session.tmux_session_name)
+                .await?
+        {
+            let (command, kind, notice) = self.prepare_agent(container, owner, session).await?;
+            args.extend([
+                "bash".into(),
+                "-c".into(),
+                AGENT_LAUNCHER.into(),
+                "craftastic-agent".into(),
+                agents::session_dir(session.id),
+                command,
+                kind,
+                notice,
+            ]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.tmux(container, START_SCRIPT, &args).await?;
         let dir = session.working_directory.as_str();
         match out.code {
             0 => Ok(()),
@@ -261,6 +339,91 @@ impl Sessions {
                 last_line(&out)
             ))),
         }
+    }
+
+    /// Writes the agent session's private folder: the env file with the credential (or the
+    /// variable that points the CLI at its folder) and, for an OAuth credential, the CLI's
+    /// credentials file, each through the exec's standard input with mode 0600. Returns the
+    /// CLI's command, the agent type and the notice for [`AGENT_LAUNCHER`]. An agent that
+    /// was deleted since leaves a shell that says so.
+    /// Fails: the stored credential does not open → 500; the engine fails → 502.
+    async fn prepare_agent(
+        &self,
+        container: &str,
+        owner: UserId,
+        session: &Session,
+    ) -> ServiceResult<(String, String, String)> {
+        let found = match session.agent_id {
+            Some(id) => match self.agents.for_launch(owner, AgentId(id)).await {
+                Ok(found) => Some(found),
+                Err(ServiceError::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let Some((agent, credential)) = found else {
+            self.remove_agent_files(container, session.id).await?;
+            return Ok((
+                String::new(),
+                String::new(),
+                "craftastic: the agent of this session was deleted, so this session starts a shell; start a new agent session to run an agent.".into(),
+            ));
+        };
+        let plan = LaunchPlan::new(
+            session.id,
+            agent.agent_type,
+            &agent.name,
+            credential.as_ref(),
+        );
+        self.remove_agent_files(container, session.id).await?;
+        let dir = agents::session_dir(session.id);
+        for file in plan.files {
+            let out = self
+                .runtime
+                .exec(
+                    container,
+                    ExecSpec {
+                        cmd: [
+                            "sh",
+                            "-c",
+                            WRITE_PRIVATE_SCRIPT,
+                            "craftastic-write",
+                            &dir,
+                            file.path,
+                        ]
+                        .map(str::to_owned)
+                        .into(),
+                        stdin: Some(file.content),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            if out.code != 0 {
+                return Err(ServiceError::Upstream(format!(
+                    "could not write the agent's files in the workspace: {}",
+                    last_line(&out)
+                )));
+            }
+        }
+        Ok((plan.command.into(), plan.kind.into(), plan.notice))
+    }
+
+    /// Removes an agent session's private folder (credential included), if there is one.
+    async fn remove_agent_files(&self, container: &str, session: SessionId) -> ServiceResult<()> {
+        let out = self
+            .tmux(
+                container,
+                r#"rm -rf -- "$HOME/$1""#,
+                &[&agents::session_dir(session)],
+            )
+            .await?;
+        if out.code != 0 {
+            return Err(ServiceError::Upstream(format!(
+                "could not remove the agent's files from the workspace: {}",
+                last_line(&out)
+            )));
+        }
+        Ok(())
     }
 
     /// Runs a shell script in the container as its user, with `args` as `$1`, `$2`, ….
@@ -338,8 +501,10 @@ impl Sessions {
     }
 
     /// Renames the session and/or changes its status: `active` starts a dead or inactive
-    /// session's tmux session again (in its working directory), `dead` ends it and keeps the
-    /// record. `inactive` is the server's to set (when the environment stops).
+    /// session's tmux session again (in its working directory; an agent session with its
+    /// agent's current credential), `dead` ends it, removes an agent session's credential
+    /// from the workspace and keeps the record. `inactive` is the server's to set (when the
+    /// environment stops).
     /// Fails: name taken → 409 `name_taken`; `inactive` asked → 422; environment not
     /// running when starting → 409 `not_running`; the engine fails → 502.
     pub async fn update(
@@ -384,6 +549,9 @@ impl Sessions {
                 if let Some(container) = self.running_container_of(&env, &session).await? {
                     self.kill_tmux(&container, &session.tmux_session_name)
                         .await?;
+                    if session.session_type == SessionType::Agent {
+                        self.remove_agent_files(&container, session.id).await?;
+                    }
                 }
                 self.store
                     .set_session_status(id, SessionStatus::Dead, Utc::now())
@@ -407,18 +575,25 @@ impl Sessions {
     /// Makes sure the session's tmux session runs, starting the workspace and the tmux
     /// session again if needed; returns the container. A session that was `active` and
     /// whose tmux session is gone ended by itself: it is marked dead, and `Ok(None)` says so.
+    /// Runs under the branch's lock, so that two viewers opening one session at once do
+    /// not both write (and remove) an agent session's files.
     pub(crate) async fn ready(
         &self,
         env: &Environment,
         session: &Session,
     ) -> ServiceResult<Option<String>> {
         require_running(env)?;
-        let ws = self.workspaces.ensure(env, &session.git_branch).await?;
+        let lock = self.workspaces.lock_for(env.id, &session.git_branch);
+        let _guard = lock.lock().await;
+        let ws = self
+            .workspaces
+            .ensure_locked(env, &session.git_branch)
+            .await?;
         let container = running_container(&ws)?;
         match session.status {
             SessionStatus::Dead => Ok(None),
             SessionStatus::Inactive => {
-                self.start_tmux(&container, session).await?;
+                self.start_tmux(&container, env.user_id, session).await?;
                 self.store
                     .set_session_status(session.id, SessionStatus::Active, Utc::now())
                     .await?;
@@ -477,9 +652,10 @@ impl Sessions {
             .map(|c| c.id))
     }
 
-    /// Ends the session's tmux session and deletes it. When it was the last session of a
-    /// branch other than the environment's, the branch's workspace goes too, unless its
-    /// worktree has uncommitted changes: then it stays, and the answer says so.
+    /// Ends the session's tmux session and deletes it; an agent session's private folder
+    /// (its credential) goes with it. When it was the last session of a branch other than
+    /// the environment's, the branch's workspace goes too, unless its worktree has
+    /// uncommitted changes: then it stays, and the answer says so.
     /// Fails: the engine fails → 502 (the session stays).
     pub async fn delete(&self, who: Principal, id: SessionId) -> ServiceResult<Deleted> {
         let (session, env) = access::session(self.store.as_ref(), who, id).await?;
@@ -496,6 +672,9 @@ impl Sessions {
         if let Some(container) = &container {
             self.kill_tmux(container, &session.tmux_session_name)
                 .await?;
+            if session.session_type == SessionType::Agent {
+                self.remove_agent_files(container, session.id).await?;
+            }
         }
         self.store.delete_session(id).await?;
         crate::audit::record(

@@ -129,8 +129,35 @@ impl Workspaces {
             None => self.create_container(env, ws).await?,
         };
         self.runtime.start(&id).await?;
+        self.forget_agent_files(&id).await?;
         self.make_worktree(env, ws, &id).await?;
         Ok(id)
+    }
+
+    /// Removes every agent session's private folder (credentials included) from a container
+    /// that just started: no tmux session runs in it yet, so each folder is left from before
+    /// it stopped, perhaps by a session deleted meanwhile, which could not remove its own.
+    /// Sessions started again write theirs anew.
+    async fn forget_agent_files(&self, container: &str) -> ServiceResult<()> {
+        let out = self
+            .runtime
+            .exec(
+                container,
+                ExecSpec {
+                    cmd: ["sh", "-c", r#"rm -rf -- "$HOME/.craftastic/agents""#]
+                        .map(str::to_owned)
+                        .into(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        if out.code != 0 {
+            return Err(ServiceError::Upstream(format!(
+                "could not clear old agent files in the workspace: {}",
+                out.stderr_str().trim()
+            )));
+        }
+        Ok(())
     }
 
     async fn create_container(&self, env: &Environment, ws: &Workspace) -> ServiceResult<String> {

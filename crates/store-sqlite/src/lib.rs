@@ -10,8 +10,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use craftastic_domain::{
-    BranchName, CoolifyAppId, DeploymentId, Email, EnvironmentId, EnvironmentName, RepositoryUrl,
-    SessionId, SessionName, UserId, UserName, WorkingDirectory, WorkspaceId,
+    AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId, Email,
+    EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName, UserId, UserName,
+    WorkingDirectory, WorkspaceId,
 };
 use craftastic_store::*;
 use sqlx::sqlite::{
@@ -220,6 +221,61 @@ fn deployment_from_row(row: &SqliteRow) -> StoreResult<Deployment> {
     })
 }
 
+/// An agent with the kind of its credential, if any.
+const AGENT_SELECT: &str = "SELECT a.id, a.user_id, a.name, a.agent_type, a.created_at, \
+     a.updated_at, c.credential_type FROM agents a \
+     LEFT JOIN agent_credentials c ON c.agent_id = a.id";
+
+fn agent_from_row(row: &SqliteRow) -> StoreResult<Agent> {
+    let agent_type: String = row.get("agent_type");
+    let credential_type: Option<String> = row.get("credential_type");
+    Ok(Agent {
+        id: AgentId(parse_uuid(row.get("id"))?),
+        user_id: UserId(parse_uuid(row.get("user_id"))?),
+        name: AgentName::from_trusted(row.get("name")),
+        agent_type: AgentType::parse(&agent_type)
+            .map_err(|_| StoreError::Corrupt(format!("agent type {agent_type:?}")))?,
+        credential_type: credential_type
+            .map(|t| {
+                CredentialType::parse(&t)
+                    .map_err(|_| StoreError::Corrupt(format!("credential type {t:?}")))
+            })
+            .transpose()?,
+        created_at: parse_ts(row.get("created_at"))?,
+        updated_at: parse_ts(row.get("updated_at"))?,
+    })
+}
+
+/// Maps a failed agent write: a missing user is `NotFound`, a name in use `Conflict`.
+fn agent_write_error(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::NotFound,
+        _ => conflict("agent name")(e),
+    }
+}
+
+async fn put_agent_credential(
+    tx: &mut sqlx::SqliteConnection,
+    id: AgentId,
+    credential: &SealedCredential,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO agent_credentials (agent_id, credential_type, sealed_value, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?4)
+         ON CONFLICT (agent_id) DO UPDATE SET credential_type = excluded.credential_type,
+             sealed_value = excluded.sealed_value, updated_at = excluded.updated_at",
+    )
+    .bind(id.to_string())
+    .bind(credential.kind.as_str())
+    .bind(&credential.sealed)
+    .bind(ts(now))
+    .execute(tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
 fn audit_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
     let user_id: Option<String> = row.get("user_id");
     let details: String = row.get("details");
@@ -376,6 +432,119 @@ impl Store for SqliteStore {
                 .await
                 .map_err(backend)?;
         Ok(token.flatten())
+    }
+
+    async fn create_agent(&self, agent: NewAgent) -> StoreResult<Agent> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO agents (id, user_id, name, agent_type, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        )
+        .bind(agent.id.to_string())
+        .bind(agent.user_id.to_string())
+        .bind(agent.name.as_str())
+        .bind(agent.agent_type.as_str())
+        .bind(ts(agent.now))
+        .execute(&mut *tx)
+        .await
+        .map_err(agent_write_error)?;
+        if let Some(credential) = &agent.credential {
+            put_agent_credential(&mut tx, agent.id, credential, agent.now).await?;
+        }
+        let row = sqlx::query(&format!("{AGENT_SELECT} WHERE a.id = ?1"))
+            .bind(agent.id.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        agent_from_row(&row)
+    }
+
+    async fn get_agent(&self, id: AgentId) -> StoreResult<Option<Agent>> {
+        let row = sqlx::query(&format!("{AGENT_SELECT} WHERE a.id = ?1"))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(agent_from_row).transpose()
+    }
+
+    async fn list_agents(&self, user: UserId) -> StoreResult<Vec<Agent>> {
+        let rows = sqlx::query(&format!(
+            "{AGENT_SELECT} WHERE a.user_id = ?1 ORDER BY a.created_at, a.id"
+        ))
+        .bind(user.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(agent_from_row).collect()
+    }
+
+    async fn update_agent(&self, id: AgentId, update: AgentUpdate) -> StoreResult<Agent> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The UPDATE comes first so that the transaction takes the write lock at once.
+        let done = sqlx::query(
+            "UPDATE agents SET name = COALESCE(?1, name), updated_at = ?2 WHERE id = ?3",
+        )
+        .bind(update.name.as_ref().map(AgentName::as_str))
+        .bind(ts(update.now))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(agent_write_error)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        match &update.credential {
+            CredentialChange::Keep => {}
+            CredentialChange::Set(credential) => {
+                put_agent_credential(&mut tx, id, credential, update.now).await?;
+            }
+            CredentialChange::Remove => {
+                sqlx::query("DELETE FROM agent_credentials WHERE agent_id = ?1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+            }
+        }
+        let row = sqlx::query(&format!("{AGENT_SELECT} WHERE a.id = ?1"))
+            .bind(id.to_string())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        agent_from_row(&row)
+    }
+
+    async fn delete_agent(&self, id: AgentId) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM agents WHERE id = ?1")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn agent_credential(&self, id: AgentId) -> StoreResult<Option<SealedCredential>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT credential_type, sealed_value FROM agent_credentials WHERE agent_id = ?1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.map(|(kind, sealed)| {
+            Ok(SealedCredential {
+                kind: CredentialType::parse(&kind)
+                    .map_err(|_| StoreError::Corrupt(format!("credential type {kind:?}")))?,
+                sealed,
+            })
+        })
+        .transpose()
     }
 
     async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()> {

@@ -7,7 +7,8 @@ mod model;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, DeploymentId, Email, EnvironmentId, SessionId, SessionName, UserId, WorkspaceId,
+    AgentId, BranchName, DeploymentId, Email, EnvironmentId, SessionId, SessionName, UserId,
+    WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -61,6 +62,24 @@ pub trait Store: Send + Sync + 'static {
     async fn clear_github_link(&self, id: UserId) -> StoreResult<bool>;
     /// The user's sealed GitHub token, if linked (`None` too when the user is gone).
     async fn github_token(&self, id: UserId) -> StoreResult<Option<String>>;
+
+    // Agents.
+
+    /// Creates an agent and its credential, if any, in one transaction. Fails with
+    /// `Conflict("agent name")` when the user already has an agent of that name, and
+    /// `NotFound` when the user is gone.
+    async fn create_agent(&self, agent: NewAgent) -> StoreResult<Agent>;
+    async fn get_agent(&self, id: AgentId) -> StoreResult<Option<Agent>>;
+    /// The user's agents, oldest first.
+    async fn list_agents(&self, user: UserId) -> StoreResult<Vec<Agent>>;
+    /// Renames the agent and/or sets or removes its credential in one transaction, and bumps
+    /// `updated_at`. Fails with `Conflict("agent name")` or `NotFound`.
+    async fn update_agent(&self, id: AgentId, update: AgentUpdate) -> StoreResult<Agent>;
+    /// Deletes the agent and its credential; sessions that ran it keep their rows without an
+    /// agent. Fails with `NotFound`.
+    async fn delete_agent(&self, id: AgentId) -> StoreResult<()>;
+    /// The agent's sealed credential, when it has one.
+    async fn agent_credential(&self, id: AgentId) -> StoreResult<Option<SealedCredential>>;
 
     // Refresh tokens.
 

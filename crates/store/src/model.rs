@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, CoolifyAppId, DeploymentId, Email, EnvironmentId, EnvironmentName, RepositoryUrl,
-    SessionId, SessionName, UserId, UserName, WorkingDirectory, WorkspaceId,
+    AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId, Email,
+    EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName, UserId, UserName,
+    WorkingDirectory, WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -289,6 +290,20 @@ pub struct Deployment {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A user's agent: which CLI it starts and under what name. Its credential is read on its
+/// own, with `Store::agent_credential`, by the one caller that needs it.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    pub id: AgentId,
+    pub user_id: UserId,
+    pub name: AgentName,
+    pub agent_type: AgentType,
+    /// The kind of its credential, when it has one.
+    pub credential_type: Option<CredentialType>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewDeployment {
     pub id: DeploymentId,
@@ -307,5 +322,46 @@ pub struct DeploymentUpdate {
     pub status: DeploymentStatus,
     pub coolify_deployment_id: Option<String>,
     pub metadata: serde_json::Value,
+    pub now: DateTime<Utc>,
+}
+
+/// An agent's credential sealed by the service's cipher; never the plain value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedCredential {
+    pub kind: CredentialType,
+    pub sealed: String,
+}
+
+impl std::fmt::Debug for SealedCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedCredential")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub id: AgentId,
+    pub user_id: UserId,
+    pub name: AgentName,
+    pub agent_type: AgentType,
+    pub credential: Option<SealedCredential>,
+    pub now: DateTime<Utc>,
+}
+
+/// What an update does to an agent's credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialChange {
+    Keep,
+    /// Replaces the credential, or gives the agent its first.
+    Set(SealedCredential),
+    Remove,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentUpdate {
+    pub name: Option<AgentName>,
+    pub credential: CredentialChange,
     pub now: DateTime<Utc>,
 }

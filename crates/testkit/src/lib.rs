@@ -158,6 +158,8 @@ pub struct ServerOptions {
     /// Where Coolify is: not configured by default (deployments answer 503);
     /// `FakeCoolify::settings()` points the server at a fake.
     pub coolify: Option<CoolifySettings>,
+    /// The image of workspace containers: [`SANDBOX_IMAGE`] unless a test brings its own.
+    pub sandbox_image: String,
 }
 
 impl Default for ServerOptions {
@@ -168,6 +170,7 @@ impl Default for ServerOptions {
             local_roots: Vec::new(),
             github: GithubSettings::default(),
             coolify: None,
+            sandbox_image: SANDBOX_IMAGE.into(),
         }
     }
 }
@@ -214,7 +217,7 @@ impl TestServer {
         let instance = format!("test-{}", uuid::Uuid::new_v4().simple());
         let runtime: Arc<dyn Runtime> = Arc::new(docker().await);
         let sandbox = SandboxSettings {
-            image: SANDBOX_IMAGE.into(),
+            image: options.sandbox_image,
             user: "dev".into(),
             uid: 1000,
             gid: 1000,

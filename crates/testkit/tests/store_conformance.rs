@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use craftastic_domain::{
-    BranchName, CoolifyAppId, DeploymentId, Email, EnvironmentId, EnvironmentName, SessionId,
-    SessionName, UserId, UserName, WorkingDirectory, WorkspaceId,
+    AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId, Email,
+    EnvironmentId, EnvironmentName, SessionId, SessionName, UserId, UserName, WorkingDirectory,
+    WorkspaceId,
 };
 use craftastic_store::*;
 use craftastic_testkit::{Backend, TestDb, on_both_backends};
@@ -32,6 +33,9 @@ on_both_backends!(
     deleting_sessions_and_what_they_live_in,
     deployments_are_recorded_updated_and_listed_newest_first,
     unfinished_deployments_are_found_and_go_with_their_environment,
+    agents_are_created_listed_and_unique_per_user,
+    agent_credentials_are_set_replaced_and_removed_with_the_agent,
+    deleting_an_agent_leaves_its_sessions_without_one,
 );
 
 fn new_user(email: &str, admin: AdminGrant) -> NewUser {
@@ -996,4 +1000,238 @@ async fn unfinished_deployments_are_found_and_go_with_their_environment(backend:
     assert_eq!(s.list_deployments(here.env).await.unwrap().len(), 3);
     s.delete_user(user).await.unwrap();
     assert!(s.list_unfinished_deployments().await.unwrap().is_empty());
+}
+
+fn new_agent(user: UserId, name: &str, credential: Option<SealedCredential>) -> NewAgent {
+    NewAgent {
+        id: AgentId::new(),
+        user_id: user,
+        name: AgentName::parse(name).unwrap(),
+        agent_type: AgentType::ClaudeCode,
+        credential,
+        now: micros(Utc::now()),
+    }
+}
+
+fn sealed(kind: CredentialType, text: &str) -> SealedCredential {
+    SealedCredential {
+        kind,
+        sealed: format!("key1.{text}"),
+    }
+}
+
+async fn agents_are_created_listed_and_unique_per_user(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let ada = s
+        .create_user(new_user("ada@example.com", AdminGrant::No))
+        .await
+        .unwrap()
+        .id;
+    let bob = s
+        .create_user(new_user("bob@example.com", AdminGrant::No))
+        .await
+        .unwrap()
+        .id;
+    let t0 = micros(Utc::now());
+    let second = s
+        .create_agent(NewAgent {
+            agent_type: AgentType::GeminiCli,
+            now: t0 + Duration::seconds(1),
+            ..new_agent(ada, "second", None)
+        })
+        .await
+        .unwrap();
+    let first = s
+        .create_agent(NewAgent {
+            now: t0,
+            ..new_agent(ada, "first", Some(sealed(CredentialType::ApiKey, "a")))
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.user_id, ada);
+    assert_eq!(first.agent_type, AgentType::ClaudeCode);
+    assert_eq!(first.credential_type, Some(CredentialType::ApiKey));
+    assert_eq!(first.created_at, t0);
+    assert_eq!(first.updated_at, t0);
+    assert_eq!(second.agent_type, AgentType::GeminiCli);
+    assert_eq!(second.credential_type, None);
+
+    let found = s.get_agent(second.id).await.unwrap().unwrap();
+    assert_eq!(found.name.as_str(), "second");
+    assert!(s.get_agent(AgentId::new()).await.unwrap().is_none());
+    let mine: Vec<String> = s
+        .list_agents(ada)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.name.to_string())
+        .collect();
+    assert_eq!(mine, ["first", "second"], "oldest first");
+    assert!(s.list_agents(bob).await.unwrap().is_empty());
+
+    assert!(matches!(
+        s.create_agent(new_agent(ada, "first", None)).await,
+        Err(StoreError::Conflict("agent name"))
+    ));
+    s.create_agent(new_agent(bob, "first", None))
+        .await
+        .expect("names are unique per user, not across users");
+    assert!(matches!(
+        s.create_agent(new_agent(UserId::new(), "orphan", None))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        s.update_agent(
+            second.id,
+            AgentUpdate {
+                name: Some(AgentName::parse("first").unwrap()),
+                credential: CredentialChange::Keep,
+                now: Utc::now(),
+            }
+        )
+        .await,
+        Err(StoreError::Conflict("agent name"))
+    ));
+    let renamed = s
+        .update_agent(
+            second.id,
+            AgentUpdate {
+                name: Some(AgentName::parse("renamed").unwrap()),
+                credential: CredentialChange::Keep,
+                now: t0 + Duration::seconds(5),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name.as_str(), "renamed");
+    assert_eq!(renamed.created_at, t0 + Duration::seconds(1));
+    assert_eq!(renamed.updated_at, t0 + Duration::seconds(5));
+    assert!(matches!(
+        s.update_agent(
+            AgentId::new(),
+            AgentUpdate {
+                name: None,
+                credential: CredentialChange::Remove,
+                now: Utc::now(),
+            }
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn agent_credentials_are_set_replaced_and_removed_with_the_agent(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let ada = s
+        .create_user(new_user("ada@example.com", AdminGrant::No))
+        .await
+        .unwrap()
+        .id;
+    let agent = s.create_agent(new_agent(ada, "a", None)).await.unwrap();
+    assert_eq!(s.agent_credential(agent.id).await.unwrap(), None);
+    let change = |credential| AgentUpdate {
+        name: None,
+        credential,
+        now: Utc::now(),
+    };
+
+    let set = s
+        .update_agent(
+            agent.id,
+            change(CredentialChange::Set(sealed(CredentialType::ApiKey, "one"))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(set.credential_type, Some(CredentialType::ApiKey));
+    assert_eq!(set.name.as_str(), "a", "a credential change keeps the name");
+    let replaced = s
+        .update_agent(
+            agent.id,
+            change(CredentialChange::Set(sealed(CredentialType::OAuth, "two"))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.credential_type, Some(CredentialType::OAuth));
+    assert_eq!(
+        s.agent_credential(agent.id).await.unwrap(),
+        Some(sealed(CredentialType::OAuth, "two")),
+        "one credential per agent: the new one replaced the old"
+    );
+    assert_eq!(s.secret_key_ids().await.unwrap(), ["key1"]);
+
+    let kept = s
+        .update_agent(agent.id, change(CredentialChange::Keep))
+        .await
+        .unwrap();
+    assert_eq!(kept.credential_type, Some(CredentialType::OAuth));
+    let removed = s
+        .update_agent(agent.id, change(CredentialChange::Remove))
+        .await
+        .unwrap();
+    assert_eq!(removed.credential_type, None);
+    assert_eq!(s.agent_credential(agent.id).await.unwrap(), None);
+    s.update_agent(agent.id, change(CredentialChange::Remove))
+        .await
+        .expect("removing a missing credential changes nothing");
+
+    let with = s
+        .create_agent(new_agent(
+            ada,
+            "b",
+            Some(sealed(CredentialType::ApiKey, "x")),
+        ))
+        .await
+        .unwrap();
+    s.delete_agent(with.id).await.unwrap();
+    assert!(s.get_agent(with.id).await.unwrap().is_none());
+    assert_eq!(s.agent_credential(with.id).await.unwrap(), None);
+    assert!(s.secret_key_ids().await.unwrap().is_empty());
+    assert!(matches!(
+        s.delete_agent(with.id).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let last = s
+        .create_agent(new_agent(
+            ada,
+            "c",
+            Some(sealed(CredentialType::ApiKey, "y")),
+        ))
+        .await
+        .unwrap();
+    s.delete_user(ada).await.unwrap();
+    assert!(s.get_agent(last.id).await.unwrap().is_none());
+    assert_eq!(s.agent_credential(last.id).await.unwrap(), None);
+}
+
+async fn deleting_an_agent_leaves_its_sessions_without_one(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (user, here) = user_with_place(s).await;
+    let agent = s.create_agent(new_agent(user, "a", None)).await.unwrap();
+    let session = s
+        .create_session(NewSession {
+            session_type: SessionType::Agent,
+            agent_id: Some(agent.id.0),
+            ..new_session(&here, "agent", Utc::now())
+        })
+        .await
+        .unwrap();
+    assert_eq!(session.agent_id, Some(agent.id.0));
+    assert!(matches!(
+        s.create_session(NewSession {
+            session_type: SessionType::Agent,
+            agent_id: Some(Uuid::new_v4()),
+            ..new_session(&here, "ghost", Utc::now())
+        })
+        .await,
+        Err(StoreError::NotFound)
+    ));
+    s.delete_agent(agent.id).await.unwrap();
+    let kept = s.get_session(session.id).await.unwrap().unwrap();
+    assert_eq!(kept.session_type, SessionType::Agent);
+    assert_eq!(kept.agent_id, None);
 }
