@@ -37,10 +37,6 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "parsed once at start; the size of a command line does not matter"
-)]
 enum Command {
     /// Run the server: API, terminal WebSockets and web UI.
     Serve(ServeArgs),
