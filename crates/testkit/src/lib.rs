@@ -448,3 +448,21 @@ impl TestServer {
         }
     }
 }
+
+/// Reads the command line of every process on the host, over and over, until `stop` is
+/// set; returns each distinct one (for checking that no secret ever stands in one).
+pub fn sample_host_command_lines(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Vec<String>> {
+    std::thread::spawn(move || {
+        let mut seen = std::collections::BTreeSet::new();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+                if let Ok(raw) = std::fs::read(entry.path().join("cmdline")) {
+                    seen.insert(String::from_utf8_lossy(&raw).replace('\0', " "));
+                }
+            }
+        }
+        seen.into_iter().collect()
+    })
+}

@@ -11,6 +11,7 @@ use craftastic_service::agents::credential_context;
 use craftastic_service::crypto::{Cipher, CryptoError};
 use craftastic_testkit::{
     Backend, ENCRYPTION_KEY, SANDBOX_IMAGE, ServerOptions, TestServer, docker_cli, fixture_repo,
+    sample_host_command_lines,
 };
 use serde_json::{Value, json};
 
@@ -530,21 +531,6 @@ async fn wait_for_screen(container: &str, session: &Value, needle: &str) -> Stri
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Reads the command line of every process on the host, over and over, until stopped.
-fn sample_host_command_lines(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<String>> {
-    std::thread::spawn(move || {
-        let mut seen = std::collections::BTreeSet::new();
-        while !stop.load(Ordering::Relaxed) {
-            for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-                if let Ok(raw) = std::fs::read(entry.path().join("cmdline")) {
-                    seen.insert(String::from_utf8_lossy(&raw).replace('\0', " "));
-                }
-            }
-        }
-        seen.into_iter().collect()
-    })
 }
 
 fn agent_dir(session: &Value) -> String {

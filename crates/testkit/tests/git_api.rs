@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use craftastic_testkit::fake_github::{FakeAccount, FakeGithub, FakeRepo, Outcome};
 use craftastic_testkit::git_server::{self, GitServer, git, seed_repo};
-use craftastic_testkit::{Backend, ServerOptions, TestServer, docker_cli};
+use craftastic_testkit::{
+    Backend, ServerOptions, TestServer, docker_cli, sample_host_command_lines,
+};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
@@ -609,21 +611,6 @@ impl std::io::Write for LogSink {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// Reads the command line of every process on the host, over and over, until stopped.
-fn sample_host_command_lines(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<String>> {
-    std::thread::spawn(move || {
-        let mut seen = std::collections::BTreeSet::new();
-        while !stop.load(Ordering::Relaxed) {
-            for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-                if let Ok(raw) = std::fs::read(entry.path().join("cmdline")) {
-                    seen.insert(String::from_utf8_lossy(&raw).replace('\0', " "));
-                }
-            }
-        }
-        seen.into_iter().collect()
-    })
 }
 
 /// Reads the command line of every process in a container, over and over, until the file
