@@ -5,7 +5,7 @@ import assert from "node:assert/strict"
 import { execFileSync } from "node:child_process"
 import path from "node:path"
 import { after, before, test } from "node:test"
-import { expectOnScreen, launchBrowser, shots, startServer } from "./harness.mjs"
+import { expectOnScreen, isExpectedConsoleError, isExpectedFailure, launchBrowser, shots, startServer } from "./harness.mjs"
 
 let server
 let browser
@@ -18,11 +18,11 @@ before(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`))
   page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console error: ${m.text()}`)
+    if (m.type() === "error" && !isExpectedConsoleError(m)) problems.push(`console error: ${m.text()}`)
   })
   // Names the request behind a "Failed to load resource" console error.
   page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`${r.status()} from ${r.request().method()} ${new URL(r.url()).pathname}`)
+    if (r.status() >= 400 && !isExpectedFailure(r.status(), r.url())) problems.push(`${r.status()} from ${r.request().method()} ${new URL(r.url()).pathname}`)
   })
 })
 

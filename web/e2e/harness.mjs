@@ -2,6 +2,7 @@
 // with its own data dir, the real Docker engine, a git fixture repository it may clone by
 // path (or, for pushing, over HTTP), and headless Chromium through playwright-core.
 import { execFileSync, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import http from "node:http"
 import { tmpdir } from "node:os"
@@ -134,6 +135,128 @@ async function serveGit(dir) {
 }
 
 /**
+ * A fake Coolify that answers as Coolify's API v1 documents it, for the calls Craftastic's
+ * client makes (crates/coolify):
+ *
+ * - `GET /api/v1/applications/{uuid}` → the application (`{uuid, name, git_branch, …}`), 404
+ *   `Application not found.`;
+ * - `PATCH /api/v1/applications/{uuid}` with `{"git_branch": …}` → `{uuid}`;
+ * - `GET` (or `POST`) `/api/v1/deploy?uuid=…[&force=…]` →
+ *   `{deployments: [{message, resource_uuid, deployment_uuid}]}`, 404 `No resources found.`;
+ * - `GET /api/v1/deployments/{uuid}` → `{deployment_uuid, status, …}`, `queued` for its
+ *   first `queuedMs`, then `in_progress` until `finishedMs`, then `finished`.
+ *
+ * Every route wants `Authorization: Bearer <token>` and answers 401 `Unauthenticated.`
+ * otherwise; Coolify's errors are `{message}`. It listens on 127.0.0.1, where the server
+ * under test (on the host) calls it. `apps`: uuid → the branch it builds.
+ */
+export async function startFakeCoolify({ apps = {}, queuedMs = 1_500, finishedMs = 4_000 } = {}) {
+  const token = `e2e-${randomBytes(12).toString("hex")}`
+  const applications = new Map(
+    Object.entries(apps).map(([uuid, branch]) => [uuid, { uuid, name: `app-${uuid}`, git_branch: branch }]),
+  )
+  const deployments = new Map()
+  const calls = []
+  const send = (res, status, body) => {
+    res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body))
+  }
+  const server = http.createServer((req, res) => {
+    const chunks = []
+    req.on("data", (c) => chunks.push(c))
+    req.on("end", () => {
+      const url = new URL(req.url, "http://coolify.invalid")
+      const raw = Buffer.concat(chunks).toString()
+      let body
+      try {
+        body = raw === "" ? undefined : JSON.parse(raw)
+      } catch {
+        body = raw
+      }
+      const authorized = req.headers.authorization === `Bearer ${token}`
+      calls.push({ method: req.method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, authorized })
+      if (!authorized) return send(res, 401, { message: "Unauthenticated." })
+
+      const app = /^\/api\/v1\/applications\/([^/]+)$/.exec(url.pathname)
+      if (app) {
+        const found = applications.get(decodeURIComponent(app[1]))
+        if (!found) return send(res, 404, { message: "Application not found." })
+        if (req.method === "GET") {
+          return send(res, 200, { id: 1, ...found, git_repository: "acme/shop", build_pack: "nixpacks", status: "running:healthy" })
+        }
+        if (req.method === "PATCH") {
+          if (typeof body?.git_branch !== "string") {
+            return send(res, 422, { message: "Validation failed.", errors: { git_branch: ["The git branch field must be a string."] } })
+          }
+          found.git_branch = body.git_branch
+          return send(res, 200, { uuid: found.uuid })
+        }
+      }
+      if (url.pathname === "/api/v1/deploy" && (req.method === "GET" || req.method === "POST")) {
+        const uuids = (url.searchParams.get("uuid") ?? "").split(",").filter(Boolean)
+        if (uuids.length === 0) return send(res, 400, { message: "You must provide uuid or tag." })
+        const queued = []
+        for (const uuid of uuids) {
+          const found = applications.get(uuid)
+          if (!found) continue
+          const deploymentUuid = `dep${randomBytes(10).toString("hex")}`
+          deployments.set(deploymentUuid, {
+            app: found,
+            branch: found.git_branch,
+            force: url.searchParams.has("force"),
+            created: Date.now(),
+          })
+          queued.push({
+            message: `Application ${found.name} deployment queued.`,
+            resource_uuid: uuid,
+            deployment_uuid: deploymentUuid,
+          })
+        }
+        if (queued.length === 0) return send(res, 404, { message: "No resources found." })
+        return send(res, 200, { deployments: queued })
+      }
+      const dep = /^\/api\/v1\/deployments\/([^/]+)$/.exec(url.pathname)
+      if (dep && req.method === "GET") {
+        const uuid = decodeURIComponent(dep[1])
+        const found = deployments.get(uuid)
+        if (!found) return send(res, 404, { message: "Deployment not found." })
+        const age = Date.now() - found.created
+        const status = age < queuedMs ? "queued" : age < finishedMs ? "in_progress" : "finished"
+        return send(res, 200, {
+          id: 1,
+          deployment_uuid: uuid,
+          status,
+          force_rebuild: found.force,
+          commit: "9fceb02d0ae598e95dc970b74767f19372d61af8",
+          commit_message: `Deploy ${found.branch}`,
+          application_name: found.app.name,
+          server_name: "localhost",
+          deployment_url: `/project/p1/environment/e1/application/${found.app.uuid}/deployment/${uuid}`,
+          created_at: new Date(found.created).toISOString(),
+        })
+      }
+      return send(res, 404, { message: "Not found." })
+    })
+  })
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve))
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    token,
+    calls,
+    /** The branch the application builds now. */
+    branchOf: (uuid) => applications.get(uuid)?.git_branch,
+    /** What to start the server with so that it deploys here. */
+    env() {
+      return { COOLIFY_API_URL: this.url, COOLIFY_API_TOKEN: token }
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.close(resolve)
+        server.closeAllConnections()
+      }),
+  }
+}
+
+/**
  * Starts the server; resolves once it prints its URL.
  *
  * `gitHttp`: also serve a bare copy of the fixture over HTTP (and let the server clone
@@ -169,7 +292,9 @@ export async function startServer({ gitHttp = false, env: extraEnv = {} } = {}) 
     ...(gitHttp ? { CRAFTASTIC_REPO_SCHEMES: "https,ssh,http" } : {}),
     ...extraEnv,
   }
-  for (const name of ["DATABASE_URL", "JWT_SECRET", "SERVER_ENCRYPTION_KEY", "CORS_ORIGIN"]) delete env[name]
+  for (const name of ["DATABASE_URL", "JWT_SECRET", "SERVER_ENCRYPTION_KEY", "CORS_ORIGIN", "COOLIFY_API_URL", "COOLIFY_API_TOKEN"]) {
+    if (!(name in extraEnv)) delete env[name]
+  }
   const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] })
   child.stderr.on("data", (d) => log.push(d.toString()))
   const url = await new Promise((resolve, reject) => {
@@ -210,6 +335,21 @@ export async function startServer({ gitHttp = false, env: extraEnv = {} } = {}) 
       return left.length
     },
   }
+}
+
+/**
+ * Whether a failed request is part of normal use rather than a problem: on a server without
+ * COOLIFY_API_URL the deployments panel's routes answer 503, which the panel shows as the
+ * server's sentence. Takes the status and the URL of the request.
+ */
+export function isExpectedFailure(status, url) {
+  return status === 503 && new URL(url).pathname.startsWith("/api/deployment/")
+}
+
+/** The same for the browser's console line about such a request ("Failed to load resource"). */
+export function isExpectedConsoleError(message) {
+  const status = /Failed to load resource: the server responded with a status of (\d+)/.exec(message.text())
+  return status !== null && isExpectedFailure(Number(status[1]), message.location().url)
 }
 
 export async function launchBrowser() {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict"
 import path from "node:path"
 import { after, before, test } from "node:test"
-import { expectOnScreen, launchBrowser, screenText, shots, startServer } from "./harness.mjs"
+import { expectOnScreen, isExpectedConsoleError, launchBrowser, screenText, shots, startServer } from "./harness.mjs"
 
 let server
 let browser
@@ -17,7 +17,7 @@ before(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`))
   page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console error: ${m.text()}`)
+    if (m.type() === "error" && !isExpectedConsoleError(m)) problems.push(`console error: ${m.text()}`)
   })
 })
 

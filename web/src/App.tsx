@@ -2,6 +2,7 @@ import { LoaderCircle } from "lucide-react"
 import { lazy, Suspense } from "react"
 import { Route, Routes } from "react-router"
 
+import { AgentsPage } from "@/features/agents/AgentsPage"
 import { PublicOnly, RequireAuth } from "@/features/auth/guards"
 import { RegisterPage } from "@/features/auth/RegisterPage"
 import { SignInPage } from "@/features/auth/SignInPage"
@@ -34,6 +35,7 @@ export function App() {
         <Route element={<AppShell />}>
           <Route index element={<DashboardPage />} />
           <Route path="/environments/:id" element={<EnvironmentPage />} />
+          <Route path="/agents" element={<AgentsPage />} />
           <Route path="/settings" element={<SettingsPage />} />
         </Route>
         <Route

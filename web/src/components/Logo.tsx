@@ -19,14 +19,16 @@ export function LogoMark({ className }: { className?: string }) {
   )
 }
 
-export function Logo({ to = "/" }: { to?: string }) {
+/** `compact`: the name only from 420 px up (and for screen readers always), to leave a
+ * phone's header room for the navigation. */
+export function Logo({ to = "/", compact = false }: { to?: string; compact?: boolean }) {
   return (
     <Link
       to={to}
       className="focus-visible:ring-ring/50 flex items-center gap-2 rounded-md font-semibold tracking-tight outline-none focus-visible:ring-[3px]"
     >
       <LogoMark />
-      <span>Craftastic</span>
+      <span className={compact ? "sr-only min-[420px]:not-sr-only" : undefined}>Craftastic</span>
     </Link>
   )
 }

@@ -20,6 +20,11 @@ export const queryKeys = {
   github: ["github"] as const,
   githubStatus: ["github", "status"] as const,
   githubRepositories: ["github", "repositories"] as const,
+  agents: ["agents"] as const,
+  /** Everything about one environment's deployments: the list and each one's status. */
+  deployments: (environmentId: string) => ["deployments", environmentId] as const,
+  deploymentList: (environmentId: string) => ["deployments", environmentId, "list"] as const,
+  deployment: (environmentId: string, id: string) => ["deployments", environmentId, "status", id] as const,
 }
 
 /** Retry only what may pass on a second try: the network and 5xx, twice. */

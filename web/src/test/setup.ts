@@ -31,3 +31,12 @@ if (!("scrollIntoView" in Element.prototype)) {
     },
   })
 }
+// Radix Select asks for pointer capture when it opens.
+if (!("hasPointerCapture" in Element.prototype)) {
+  Object.defineProperty(Element.prototype, "hasPointerCapture", { value: () => false })
+  Object.defineProperty(Element.prototype, "releasePointerCapture", {
+    value: () => {
+      /* no pointers in jsdom */
+    },
+  })
+}

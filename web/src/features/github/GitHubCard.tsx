@@ -9,7 +9,7 @@ import { Button } from "@/components/ui/button"
 import { Card, CardContent, CardDescription, CardFooter, CardHeader, CardTitle } from "@/components/ui/card"
 import { Skeleton } from "@/components/ui/skeleton"
 import { useNow } from "@/hooks/useNow"
-import { ApiError, describeError } from "@/lib/api/errors"
+import { describeError, isUnavailable } from "@/lib/api/errors"
 import { apiCalls } from "@/lib/api/endpoints"
 import type { GitHubDeviceFlow, GitHubPoll } from "@/lib/api/types"
 import { pollDeviceFlow } from "@/features/github/deviceFlow"
@@ -22,11 +22,6 @@ type Flow =
   | { phase: "expired" }
   | { phase: "denied" }
   | { phase: "failed"; error: unknown }
-
-/** 503: this server has no GitHub app configured. */
-function isUnavailable(error: unknown): error is ApiError {
-  return error instanceof ApiError && error.status === 503
-}
 
 export function GitHubCard() {
   const status = useGitHubStatus()

@@ -23,7 +23,7 @@ function initials(name: string | undefined): string {
 
 const navClass = ({ isActive }: { isActive: boolean }) =>
   cn(
-    "rounded-md px-3 py-1.5 text-sm font-medium transition-colors outline-none focus-visible:ring-[3px] focus-visible:ring-ring/50",
+    "rounded-md px-2.5 py-1.5 text-sm font-medium sm:px-3 transition-colors outline-none focus-visible:ring-[3px] focus-visible:ring-ring/50",
     isActive ? "bg-accent text-accent-foreground" : "text-muted-foreground hover:text-foreground",
   )
 
@@ -41,12 +41,15 @@ export function AppShell() {
       </a>
       <header className="bg-background/85 supports-[backdrop-filter]:bg-background/70 sticky top-0 z-40 border-b backdrop-blur">
         <div className="mx-auto flex h-14 max-w-6xl items-center gap-2 px-4 sm:gap-4">
-          <Logo />
-          <nav aria-label="Main" className="ml-2 flex items-center gap-1">
-            <NavLink to="/" end className={navClass}>
+          <Logo compact />
+          <nav aria-label="Main" className="flex items-center gap-1 sm:ml-2">
+            <NavLink to="/" end className={navClass} data-testid="environments-nav-link">
               Environments
             </NavLink>
-            <NavLink to="/settings" className={(state) => cn(navClass(state), "hidden sm:block")}>
+            <NavLink to="/agents" className={navClass} data-testid="agents-nav-link">
+              Agents
+            </NavLink>
+            <NavLink to="/settings" className={(state) => cn(navClass(state), "hidden sm:block")} data-testid="settings-nav-link">
               Settings
             </NavLink>
           </nav>

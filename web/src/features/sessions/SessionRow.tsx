@@ -4,13 +4,13 @@ import { Link } from "react-router"
 import { toast } from "sonner"
 
 import { ConfirmDialog } from "@/components/ConfirmDialog"
+import { IconButton } from "@/components/IconButton"
 import { SessionStatusBadge } from "@/components/StatusBadge"
-import { Badge } from "@/components/ui/badge"
 import { Button } from "@/components/ui/button"
-import { Tooltip, TooltipContent, TooltipTrigger } from "@/components/ui/tooltip"
 import { describeError } from "@/lib/api/errors"
 import type { Environment, Session, SessionDeleted } from "@/lib/api/types"
 import { formatDateTime, timeAgo } from "@/lib/format"
+import { AgentBadge } from "@/features/agents/AgentBadge"
 import { RenameSessionDialog } from "@/features/sessions/RenameSessionDialog"
 import { useDeleteSession, useUpdateSession } from "@/features/sessions/hooks"
 
@@ -46,6 +46,7 @@ export function SessionRow({ environment, session, lastOnBranch, onWorkspaceKept
       data-session-id={session.id}
       data-session-name={session.name}
       data-status={session.status}
+      data-session-type={session.sessionType}
       className="flex flex-col gap-2 px-4 py-3 sm:flex-row sm:items-center sm:gap-4"
     >
       <div className="min-w-0 flex-1 space-y-1">
@@ -58,7 +59,7 @@ export function SessionRow({ environment, session, lastOnBranch, onWorkspaceKept
             {session.name}
           </Link>
           <SessionStatusBadge status={session.status} data-testid="session-status" />
-          {session.sessionType === "agent" && <Badge variant="secondary">agent</Badge>}
+          {session.sessionType === "agent" && <AgentBadge agentId={session.agentId} />}
         </div>
         <div className="text-muted-foreground flex flex-wrap items-center gap-x-3 gap-y-0.5 text-xs">
           <span className="inline-flex min-w-0 items-center gap-1 font-mono" title="Working directory">
@@ -151,37 +152,5 @@ export function SessionRow({ environment, session, lastOnBranch, onWorkspaceKept
         }}
       />
     </li>
-  )
-}
-
-function IconButton({
-  label,
-  testId,
-  destructive,
-  onClick,
-  children,
-}: {
-  label: string
-  testId: string
-  destructive?: boolean
-  onClick: () => void
-  children: React.ReactNode
-}) {
-  return (
-    <Tooltip>
-      <TooltipTrigger asChild>
-        <Button
-          variant="ghost"
-          size="icon-sm"
-          aria-label={label}
-          data-testid={testId}
-          onClick={onClick}
-          className={destructive ? "text-muted-foreground hover:text-destructive" : "text-muted-foreground"}
-        >
-          {children}
-        </Button>
-      </TooltipTrigger>
-      <TooltipContent>{label}</TooltipContent>
-    </Tooltip>
   )
 }

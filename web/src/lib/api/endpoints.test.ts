@@ -111,3 +111,83 @@ describe("GitHub endpoints", () => {
     expect(seen[0]).toMatchObject({ url: "/api/auth/github/disconnect", method: "DELETE" })
   })
 })
+
+describe("agent endpoints", () => {
+  const agent = {
+    id: "a1",
+    userId: "u",
+    name: "claude",
+    type: "claude-code",
+    hasCredential: true,
+    credentialType: "api-key",
+    createdAt: "2026-01-01T00:00:00Z",
+    updatedAt: "2026-01-01T00:00:00Z",
+  }
+
+  it("lists, creates with a credential, and removes a credential with null", async () => {
+    const { api, seen } = calls((_url, init) =>
+      init?.method === undefined || init.method === "GET" ? json(200, { agents: [agent] }) : json(201, agent),
+    )
+    await expect(api.listAgents()).resolves.toEqual([agent])
+    await api.createAgent({ name: "claude", type: "claude-code", credential: { type: "api-key", value: "sk-1" } })
+    await api.updateAgent("a1", { credential: null })
+    await api.updateAgent("a/1", { name: "c2" })
+    expect(seen.map((c) => [c.method, c.url, c.body])).toEqual([
+      ["GET", "/api/agents", undefined],
+      ["POST", "/api/agents", { name: "claude", type: "claude-code", credential: { type: "api-key", value: "sk-1" } }],
+      ["PATCH", "/api/agents/a1", { credential: null }],
+      ["PATCH", "/api/agents/a%2F1", { name: "c2" }],
+    ])
+  })
+
+  it("deletes with 204, and keeps the per-field messages of a 422", async () => {
+    const deleted = calls(() => new Response(null, { status: 204 }))
+    await expect(deleted.api.deleteAgent("a1")).resolves.toBeUndefined()
+    expect(deleted.seen[0]).toMatchObject({ method: "DELETE", url: "/api/agents/a1" })
+
+    const invalid = calls(() =>
+      json(422, {
+        error: "cursor-cli takes only an api-key credential",
+        code: "invalid_input",
+        details: { fields: { "credential.type": "cursor-cli takes only an api-key credential" } },
+      }),
+    )
+    const error = await failure(
+      invalid.api.createAgent({ name: "c", type: "cursor-cli", credential: { type: "oauth", value: "{}" } }),
+    )
+    expect(error?.fields).toEqual({ "credential.type": "Cursor-cli takes only an api-key credential" })
+  })
+})
+
+describe("deployment endpoints", () => {
+  it("deploys, reads a status and lists an environment's deployments", async () => {
+    const { api, seen } = calls((url) => (url.includes("/list/") ? json(200, { deployments: [] }) : json(202, { id: "d1" })))
+    await api.deploy({ environmentId: "env-1", appId: "app1", branch: "feature" })
+    await api.deploymentStatus("d1")
+    await expect(api.listDeployments("env-1")).resolves.toEqual([])
+    expect(seen.map((c) => [c.method, c.url, c.body])).toEqual([
+      ["POST", "/api/deployment/deploy", { environmentId: "env-1", appId: "app1", branch: "feature" }],
+      ["GET", "/api/deployment/status/d1", undefined],
+      ["GET", "/api/deployment/list/env-1", undefined],
+    ])
+  })
+
+  it("says when Coolify is not configured (503) and what Coolify answered (502)", async () => {
+    const off = calls(() =>
+      json(503, { error: "deployments are not configured on this server; an admin must set COOLIFY_API_URL", code: "unavailable" }),
+    )
+    expect(await failure(off.api.listDeployments("env-1"))).toMatchObject({
+      status: 503,
+      message: "Deployments are not configured on this server; an admin must set COOLIFY_API_URL",
+    })
+    const refused = calls(() =>
+      json(502, {
+        error: "Coolify refused the request while reading the application with status 404: Application not found.",
+        code: "upstream_failed",
+      }),
+    )
+    expect((await failure(refused.api.deploy({ environmentId: "e", appId: "x" })))?.message).toContain(
+      "Application not found.",
+    )
+  })
+})

@@ -2,11 +2,15 @@
 
 import { api, type ApiClient } from "@/lib/api/client"
 import type {
+  Agent,
   Availability,
   BranchCheck,
   CommitInput,
+  CreateAgentInput,
   CreateEnvironmentInput,
   CreateSessionInput,
+  DeployInput,
+  Deployment,
   Environment,
   GitDiff,
   GitHubDeviceFlow,
@@ -22,6 +26,7 @@ import type {
   Session,
   SessionDeleted,
   Ticket,
+  UpdateAgentInput,
   UpdateSessionInput,
   User,
 } from "@/lib/api/types"
@@ -120,6 +125,29 @@ export function endpoints(client: ApiClient) {
     /** 409 `github_not_linked` without a linked account. */
     githubRepositories: (page: { page: number; perPage: number }, signal?: AbortSignal) =>
       client.request<GitHubRepositoryPage>(`/api/auth/github/repos?${query(page)}`, { signal }),
+
+    listAgents: async (signal?: AbortSignal) =>
+      (await client.request<{ agents: Agent[] }>("/api/agents", { signal })).agents,
+    getAgent: (id: string, signal?: AbortSignal) => client.request<Agent>(`/api/agents/${seg(id)}`, { signal }),
+    /** 409 `name_taken`; 422 with `details.fields` (`name`, `type`, `credential.type`, `credential.value`). */
+    createAgent: (input: CreateAgentInput) => client.request<Agent>("/api/agents", { method: "POST", body: input }),
+    updateAgent: (id: string, input: UpdateAgentInput) =>
+      client.request<Agent>(`/api/agents/${seg(id)}`, { method: "PATCH", body: input }),
+    deleteAgent: (id: string) => client.request<undefined>(`/api/agents/${seg(id)}`, { method: "DELETE" }),
+
+    /** 202 with the deployment `queued`; 503 without Coolify configured; 502 with Coolify's reason. */
+    deploy: (input: DeployInput) =>
+      client.request<Deployment>("/api/deployment/deploy", { method: "POST", body: input }),
+    /** The deployment, its status asked of Coolify when it has not ended. */
+    deploymentStatus: (id: string, signal?: AbortSignal) =>
+      client.request<Deployment>(`/api/deployment/status/${seg(id)}`, { signal }),
+    /** Newest first. */
+    listDeployments: async (environmentId: string, signal?: AbortSignal) =>
+      (
+        await client.request<{ deployments: Deployment[] }>(`/api/deployment/list/${seg(environmentId)}`, {
+          signal,
+        })
+      ).deployments,
   }
 }
 

@@ -146,3 +146,8 @@ export function describeError(error: unknown): string {
 export function isNotFound(error: unknown): boolean {
   return error instanceof ApiError && error.status === 404
 }
+
+/** 503: a feature this server is not configured for (GitHub, Coolify); the message says so. */
+export function isUnavailable(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.status === 503
+}

@@ -41,7 +41,7 @@ export interface Session {
   tmuxSessionName: string
   workingDirectory: string
   status: SessionStatus | (string & {})
-  sessionType: "terminal" | "agent" | (string & {})
+  sessionType: SessionType | (string & {})
   agentId?: string | null
   gitBranch: string
   createdAt: string
@@ -95,11 +95,17 @@ export interface CreateEnvironmentInput {
   branch?: string
 }
 
+export type SessionType = "terminal" | "agent"
+
 export interface CreateSessionInput {
   environmentId: string
   name?: string
   branch?: string
   workingDirectory?: string
+  /** `terminal` (a shell) when left out. */
+  sessionType?: SessionType
+  /** The agent whose CLI an `agent` session starts. */
+  agentId?: string
 }
 
 export interface UpdateSessionInput {
@@ -227,4 +233,87 @@ export interface GitHubRepository {
 export interface GitHubRepositoryPage {
   repositories: GitHubRepository[]
   hasMore: boolean
+}
+
+// ---- agents ------------------------------------------------------------------------------
+
+export type AgentType = "claude-code" | "gemini-cli" | "qwen-coder" | "cursor-cli"
+
+export type CredentialType = "api-key" | "oauth"
+
+export interface Agent {
+  id: string
+  userId: string
+  name: string
+  type: AgentType | (string & {})
+  hasCredential: boolean
+  /** Which kind of credential it has; the value itself is never answered. */
+  credentialType?: CredentialType | (string & {}) | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** A credential on its way to the server: write-only. */
+export interface CredentialInput {
+  type: CredentialType
+  /** An API key, or for `oauth` the CLI's credentials file (a JSON object). */
+  value: string
+}
+
+export interface CreateAgentInput {
+  name: string
+  type: AgentType
+  credential?: CredentialInput
+}
+
+export interface UpdateAgentInput {
+  name?: string
+  /** A credential replaces the agent's one; `null` removes it; left out, it stays. */
+  credential?: CredentialInput | null
+}
+
+// ---- deployments (Coolify) ---------------------------------------------------------------
+
+/** `queued` and `in_progress` move on by themselves; the others are final. */
+export type DeploymentStatus = "queued" | "in_progress" | "finished" | "failed" | "cancelled"
+
+/** What the server knows of a deployment besides its status; every key may be missing. */
+export interface DeploymentMetadata {
+  coolifyMessage?: string
+  coolifyStatus?: string
+  previousBranch?: string
+  startedAt?: string
+  finishedAt?: string
+  durationSeconds?: number
+  commit?: string
+  commitMessage?: string
+  deploymentUrl?: string
+  /** Why it failed, when Craftastic decided so. */
+  error?: string
+  /** Why Coolify could not be asked the last time. */
+  lastError?: string
+  [key: string]: unknown
+}
+
+export interface Deployment {
+  id: string
+  environmentId: string
+  /** The Coolify application's uuid. */
+  appId: string
+  branch?: string | null
+  status: DeploymentStatus | (string & {})
+  /** Coolify's id of the deployment. */
+  coolifyDeploymentId?: string | null
+  createdAt: string
+  updatedAt: string
+  metadata: DeploymentMetadata
+}
+
+export interface DeployInput {
+  environmentId: string
+  appId: string
+  /** The environment's branch when left out. */
+  branch?: string
+  /** Rebuild without Coolify's cache. */
+  force?: boolean
 }

@@ -1,0 +1,209 @@
+import { act, screen, waitFor, within } from "@testing-library/react"
+import userEvent from "@testing-library/user-event"
+import { afterEach, describe, expect, it, vi } from "vitest"
+
+import type { Deployment, Environment } from "@/lib/api/types"
+import { DeploymentsPanel } from "@/features/deployments/DeploymentsPanel"
+import { rememberAppId, rememberedAppId } from "@/features/deployments/deployments"
+import { json, mockFetch, renderApp, signIn } from "@/test/render"
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+const environment: Environment = {
+  id: "env-1",
+  userId: "u",
+  name: "shop",
+  repositoryUrl: null,
+  branch: "main",
+  status: "running",
+  createdAt: "2026-01-01T00:00:00Z",
+  updatedAt: "2026-01-01T00:00:00Z",
+  workspaces: [],
+  sessions: [],
+}
+
+const deployment = (status: string, overrides: Partial<Deployment> = {}): Deployment => ({
+  id: "d1",
+  environmentId: "env-1",
+  appId: "app1",
+  branch: "main",
+  status,
+  coolifyDeploymentId: "dep00001abc",
+  createdAt: new Date().toISOString(),
+  updatedAt: new Date().toISOString(),
+  metadata: { coolifyMessage: "Application app-app1 deployment queued." },
+  ...overrides,
+})
+
+function renderPanel() {
+  signIn()
+  renderApp(<DeploymentsPanel environment={environment} />)
+}
+
+const NOT_CONFIGURED =
+  "deployments are not configured on this server; an admin must set COOLIFY_API_URL (Coolify's address) and COOLIFY_API_TOKEN (a Coolify API token with the deploy permission)"
+
+describe("DeploymentsPanel", () => {
+  it("shows the server's sentence and a disabled form when Coolify is not configured", async () => {
+    const fetchMock = mockFetch((url) =>
+      url.startsWith("/api/deployment/") ? json(503, { error: NOT_CONFIGURED, code: "unavailable" }) : undefined,
+    )
+    renderPanel()
+    expect(await screen.findByTestId("deploy-unavailable")).toHaveTextContent(
+      "Deployments are not configured on this server; an admin must set COOLIFY_API_URL",
+    )
+    expect(screen.getByTestId("deploy-app-id")).toBeDisabled()
+    expect(screen.getByTestId("deploy-button")).toBeDisabled()
+    expect(screen.queryByTestId("deployment-list")).not.toBeInTheDocument()
+    // 503 is not asked again.
+    expect(fetchMock.mock.calls.filter(([url]) => url === "/api/deployment/list/env-1")).toHaveLength(1)
+  })
+
+  it("deploys to the remembered application and follows the deployment every 2 s until it ends", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true })
+    rememberAppId("env-1", "app1")
+    const posted: unknown[] = []
+    const statuses = ["in_progress", "finished"]
+    let deployed = false
+    let statusCalls = 0
+    mockFetch((url, init) => {
+      if (url === "/api/deployment/list/env-1") return json(200, { deployments: deployed ? [deployment("queued")] : [] })
+      if (url === "/api/deployment/deploy" && init?.method === "POST") {
+        posted.push(JSON.parse(init.body as string))
+        deployed = true
+        return json(202, deployment("queued"))
+      }
+      if (url === "/api/deployment/status/d1") {
+        statusCalls += 1
+        const status = statuses.shift() ?? "finished"
+        return json(200, deployment(status, status === "finished" ? { metadata: { durationSeconds: 75, commit: "9fceb02d0ae5" } } : {}))
+      }
+      return undefined
+    })
+    renderPanel()
+    const user = userEvent.setup({ advanceTimers: (ms) => vi.advanceTimersByTime(ms) })
+    expect(await screen.findByTestId("deployments-empty")).toBeInTheDocument()
+    expect(screen.getByTestId("deploy-app-id")).toHaveValue("app1")
+    await user.click(screen.getByTestId("deploy-button"))
+
+    const row = await screen.findByTestId("deployment-row")
+    expect(posted).toEqual([{ environmentId: "env-1", appId: "app1" }])
+    expect(within(row).getByTestId("deployment-coolify-id")).toHaveTextContent("dep00001abc")
+    expect(within(row).getByTestId("deployment-branch")).toHaveTextContent("main")
+
+    await waitFor(() => {
+      expect(screen.getByTestId("deployment-row")).toHaveAttribute("data-status", "in_progress")
+    })
+    const afterFirst = statusCalls
+    await act(() => vi.advanceTimersByTimeAsync(2_100))
+    await waitFor(() => {
+      expect(screen.getByTestId("deployment-row")).toHaveAttribute("data-status", "finished")
+    })
+    expect(statusCalls).toBe(afterFirst + 1)
+    expect(screen.getByTestId("deployment-status")).toHaveTextContent("Finished")
+    expect(screen.getByTestId("deployment-row")).toHaveTextContent("1 min 15 s")
+    // A finished deployment is not asked about again.
+    await act(() => vi.advanceTimersByTimeAsync(6_000))
+    expect(statusCalls).toBe(afterFirst + 1)
+  })
+
+  it("sends the branch and force when given, and remembers the application", async () => {
+    const posted: unknown[] = []
+    mockFetch((url, init) => {
+      if (url === "/api/deployment/list/env-1") return json(200, { deployments: [] })
+      if (url === "/api/deployment/deploy") {
+        posted.push(JSON.parse(init?.body as string))
+        return json(202, deployment("finished", { branch: "feature" }))
+      }
+      return undefined
+    })
+    renderPanel()
+    const user = userEvent.setup()
+    await screen.findByTestId("deployments-empty")
+    await user.type(screen.getByTestId("deploy-app-id"), " newapp2 ")
+    await user.type(screen.getByTestId("deploy-branch"), "feature")
+    await user.click(screen.getByTestId("deploy-force"))
+    await user.click(screen.getByTestId("deploy-button"))
+    await waitFor(() => {
+      expect(posted).toEqual([{ environmentId: "env-1", appId: "newapp2", branch: "feature", force: true }])
+    })
+    await waitFor(() => {
+      expect(rememberedAppId("env-1")).toBe("newapp2")
+    })
+  })
+
+  it("checks the application id before asking, and shows the server's field message", async () => {
+    const fetchMock = mockFetch((url) => {
+      if (url === "/api/deployment/list/env-1") return json(200, { deployments: [] })
+      if (url === "/api/deployment/deploy") {
+        return json(422, {
+          error: 'branch "a..b" is not a valid git branch name',
+          code: "invalid_input",
+          details: { fields: { branch: 'branch "a..b" is not a valid git branch name' } },
+        })
+      }
+      return undefined
+    })
+    renderPanel()
+    const user = userEvent.setup()
+    await screen.findByTestId("deployments-empty")
+    await user.click(screen.getByTestId("deploy-button"))
+    expect(screen.getByTestId("deploy-app-message")).toHaveTextContent("Enter the uuid of the Coolify application")
+    await user.type(screen.getByTestId("deploy-app-id"), "my-app")
+    expect(screen.getByTestId("deploy-app-message")).toHaveTextContent("letters and digits")
+    expect(fetchMock.mock.calls.some(([url]) => url === "/api/deployment/deploy")).toBe(false)
+
+    await user.clear(screen.getByTestId("deploy-app-id"))
+    await user.type(screen.getByTestId("deploy-app-id"), "myapp")
+    await user.type(screen.getByTestId("deploy-branch"), "a..b")
+    await user.click(screen.getByTestId("deploy-button"))
+    expect(await screen.findByTestId("deploy-branch-message")).toHaveTextContent('Branch "a..b" is not a valid git branch name')
+    expect(screen.queryByTestId("deploy-error")).not.toBeInTheDocument()
+    await user.type(screen.getByTestId("deploy-branch"), "c")
+    expect(screen.getByTestId("deploy-branch-message")).not.toHaveAttribute("data-kind", "error")
+  })
+
+  it("shows Coolify's message when Coolify refuses (502)", async () => {
+    mockFetch((url) => {
+      if (url === "/api/deployment/list/env-1") return json(200, { deployments: [] })
+      if (url === "/api/deployment/deploy") {
+        return json(502, {
+          error: "Coolify refused the request while reading the application with status 404: Application not found.",
+          code: "upstream_failed",
+        })
+      }
+      return undefined
+    })
+    renderPanel()
+    const user = userEvent.setup()
+    await screen.findByTestId("deployments-empty")
+    await user.type(screen.getByTestId("deploy-app-id"), "nosuchapp")
+    await user.click(screen.getByTestId("deploy-button"))
+    const error = await screen.findByTestId("deploy-error")
+    expect(error).toHaveTextContent("Coolify did not deploy it")
+    expect(error).toHaveTextContent("status 404: Application not found.")
+    expect(rememberedAppId("env-1")).toBe("")
+  })
+
+  it("lists past deployments with their status, app, branch and Coolify id", async () => {
+    mockFetch((url) =>
+      url === "/api/deployment/list/env-1"
+        ? json(200, {
+            deployments: [
+              deployment("failed", { id: "d2", metadata: { error: "Coolify no longer knows deployment x" } }),
+              deployment("cancelled", { id: "d1", branch: "feature", coolifyDeploymentId: "depcancel" }),
+            ],
+          })
+        : undefined,
+    )
+    renderPanel()
+    const rows = await screen.findAllByTestId("deployment-row")
+    expect(rows.map((r) => r.getAttribute("data-status"))).toEqual(["failed", "cancelled"])
+    expect(within(rows[0]!).getByTestId("deployment-problem")).toHaveTextContent("Coolify no longer knows deployment x")
+    expect(within(rows[1]!).getByTestId("deployment-branch")).toHaveTextContent("feature")
+    expect(within(rows[1]!).getByTestId("deployment-coolify-id")).toHaveTextContent("depcancel")
+    expect(within(rows[1]!).getByTestId("deployment-app-id")).toHaveTextContent("app1")
+  })
+})

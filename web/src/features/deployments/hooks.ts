@@ -1,0 +1,61 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
+
+import { apiCalls } from "@/lib/api/endpoints"
+import { isNotFound, isUnavailable } from "@/lib/api/errors"
+import type { DeployInput, Deployment } from "@/lib/api/types"
+import { queryKeys, shouldRetry } from "@/lib/queries"
+import { isFinal, withDeployment } from "@/features/deployments/deployments"
+
+/** A deployment under way is asked about this often (the server asks Coolify in turn). */
+export const STATUS_POLL_MS = 2_000
+/** Deployments started elsewhere (another tab, the API) show up within this time. */
+export const LIST_POLL_MS = 30_000
+
+/** 503 is "Coolify is not configured here": a second try will not pass. */
+const retry = (count: number, error: unknown) => !isUnavailable(error) && shouldRetry(count, error)
+
+export function useDeployments(environmentId: string) {
+  return useQuery({
+    queryKey: queryKeys.deploymentList(environmentId),
+    queryFn: ({ signal }) => apiCalls.listDeployments(environmentId, signal),
+    retry,
+    refetchInterval: (query) =>
+      isUnavailable(query.state.error) || isNotFound(query.state.error) ? false : LIST_POLL_MS,
+  })
+}
+
+/** Follows a deployment that has not ended: its status every 2 s, each answer also written
+ * into the environment's list, until it is final. */
+export function useFollowDeployment(deployment: Deployment) {
+  const queryClient = useQueryClient()
+  return useQuery({
+    queryKey: queryKeys.deployment(deployment.environmentId, deployment.id),
+    queryFn: async ({ signal }) => {
+      const fresh = await apiCalls.deploymentStatus(deployment.id, signal)
+      queryClient.setQueryData<Deployment[]>(queryKeys.deploymentList(deployment.environmentId), (list) =>
+        list ? withDeployment(list, fresh) : list,
+      )
+      return fresh
+    },
+    enabled: !isFinal(deployment.status),
+    retry,
+    refetchInterval: (query) => {
+      const { data, error } = query.state
+      if (data && isFinal(data.status)) return false
+      return isNotFound(error) || isUnavailable(error) ? false : STATUS_POLL_MS
+    },
+  })
+}
+
+export function useDeploy(environmentId: string) {
+  const queryClient = useQueryClient()
+  return useMutation({
+    mutationFn: (input: Omit<DeployInput, "environmentId">) => apiCalls.deploy({ environmentId, ...input }),
+    onSuccess: (deployment) => {
+      queryClient.setQueryData<Deployment[]>(queryKeys.deploymentList(environmentId), (list) =>
+        withDeployment(list, deployment),
+      )
+      void queryClient.invalidateQueries({ queryKey: queryKeys.deploymentList(environmentId) })
+    },
+  })
+}
