@@ -580,6 +580,29 @@ async fn the_seed_routes_act_on_the_default_branch_workspace() {
     let feature_tree = worktrees.iter().find(|w| w["branch"] == "feature").unwrap();
     assert_eq!(feature_tree["sessionIds"], json!([id(&feature)]));
     assert!(worktrees.iter().any(|w| w["branch"] == "main"), "{repo}");
+
+    // A stopped environment: git in its workspaces waits for a start, its branches do not.
+    let (code, env) = f
+        .call(
+            "POST",
+            &format!("/api/environments/{}/stop", f.env_id),
+            None,
+        )
+        .await;
+    assert_eq!(code, 200, "{env}");
+    let (code, e) = f
+        .call("GET", &format!("/api/git/status/{}", id(&feature)), None)
+        .await;
+    assert_eq!(
+        (code, e["code"].as_str()),
+        (409, Some("not_running")),
+        "{e}"
+    );
+    let (code, repo) = f
+        .call("GET", &format!("/api/git/repo/{}", f.env_id), None)
+        .await;
+    assert_eq!(code, 200, "{repo}");
+    assert_eq!(repo["branches"], json!(["feature", "main"]));
 }
 
 /// Everything the server logs, at every level, through the same filter the binary uses.
