@@ -1,4 +1,4 @@
-import { ArrowLeft, Plus, Search, SearchX, X } from "lucide-react"
+import { ArrowLeft, Bot, Plus, Search, SearchX, X } from "lucide-react"
 import { useCallback, useEffect, useRef, useState } from "react"
 import { Link, useNavigate, useParams } from "react-router"
 
@@ -188,6 +188,9 @@ function TerminalWorkspace({ environmentId, sessionId }: { environmentId: string
                   title={sessions.get(id) ? `${name} · ${sessions.get(id)?.gitBranch ?? ""}` : name}
                 >
                   <StateDot state={states[id] ?? (live.includes(id) ? CONNECTING : { kind: "closed" })} />
+                  {sessions.get(id)?.sessionType === "agent" && (
+                    <Bot className="size-3.5 shrink-0" aria-label="agent session" data-testid="terminal-tab-agent" />
+                  )}
                   <span className="truncate">{name}</span>
                 </button>
                 <button
