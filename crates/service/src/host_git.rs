@@ -12,6 +12,7 @@ use std::time::Duration;
 use craftastic_domain::{BranchName, RepoPolicy, RepositoryKind, RepositoryUrl};
 use tokio::process::Command;
 
+use crate::git::RemoteTrouble;
 use crate::github::GitCredential;
 
 /// util-linux's `setpriv`, present on every Debian and Ubuntu system.
@@ -163,49 +164,40 @@ impl HostGit<'_> {
 /// Turns git's stderr (in the C locale) into a sentence a person can act on.
 fn explain(stderr: &str) -> String {
     let has = |needle: &str| stderr.contains(needle);
-    if has("Could not resolve host")
-        || has("Could not resolve hostname")
-        || has("Name or service not known")
-    {
-        "cannot reach the repository: its host name does not resolve; check the URL".into()
-    } else if has("Connection refused")
-        || has("Connection timed out")
-        || has("Failed to connect")
-        || has("No route to host")
-        || has("Network is unreachable")
-        || has("Connection reset")
-    {
-        "cannot reach the repository: its host does not answer; check the URL and that the host is up".into()
-    } else if has("Authentication failed")
-        || has("could not read Username")
-        || has("could not read Password")
-        || has("Permission denied (publickey")
-        || has("terminal prompts disabled")
-    {
-        "the repository needs credentials: it is private, so link a GitHub account that can read it"
-            .into()
-    } else if let Some(branch) = stderr
+    let missing_branch = stderr
         .split("Remote branch ")
         .nth(1)
-        .and_then(|r| r.split(" not found").next())
-    {
-        format!("the branch {branch} does not exist in the repository")
-    } else if has("Repository not found")
-        || has("does not appear to be a git repository")
-        || has("not found")
-    {
-        "the repository does not exist, or it is private and no linked account can read it".into()
-    } else if has("No space left on device") {
-        "the server is out of disk space; free some and start the environment again".into()
-    } else if has("transport") && has("not allowed") {
-        "this kind of repository address is not allowed on this server".into()
-    } else {
-        let last = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("git failed without a message");
-        format!("git failed: {}", last.trim().trim_start_matches("fatal: "))
+        .and_then(|r| r.split(" not found").next());
+    match (RemoteTrouble::of(stderr), missing_branch) {
+        (Some(RemoteTrouble::NoSuchHost), _) => {
+            "cannot reach the repository: its host name does not resolve; check the URL".into()
+        }
+        (Some(RemoteTrouble::NoAnswer), _) => {
+            "cannot reach the repository: its host does not answer; check the URL and that the host is up".into()
+        }
+        (Some(RemoteTrouble::Credentials), _) => {
+            "the repository needs credentials: it is private, so link a GitHub account that can read it"
+                .into()
+        }
+        (_, Some(branch)) => format!("the branch {branch} does not exist in the repository"),
+        (Some(RemoteTrouble::NotFound), None) => {
+            "the repository does not exist, or it is private and no linked account can read it"
+                .into()
+        }
+        (None, None) if has("No space left on device") => {
+            "the server is out of disk space; free some and start the environment again".into()
+        }
+        (None, None) if has("transport") && has("not allowed") => {
+            "this kind of repository address is not allowed on this server".into()
+        }
+        (None, None) => {
+            let last = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("git failed without a message");
+            format!("git failed: {}", last.trim().trim_start_matches("fatal: "))
+        }
     }
 }
 

@@ -422,6 +422,43 @@ pub fn docker_cli(args: &[&str]) -> String {
 }
 
 impl TestServer {
+    /// Creates an environment of `repository_url` and waits (at most 90 s) until it is made
+    /// or has failed; returns it, `running` or `error`.
+    pub async fn made_environment(&self, token: &str, name: &str, repository_url: &str) -> Value {
+        let (status, env) = self
+            .call(
+                "POST",
+                "/api/environments",
+                Some(token),
+                Some(json!({"name": name, "repositoryUrl": repository_url})),
+            )
+            .await;
+        assert_eq!(status, 201, "{env}");
+        let id = env["id"].as_str().expect("environment id").to_owned();
+        self.wait_for_environment(token, &id, &["running", "error"], Duration::from_secs(90))
+            .await
+    }
+
+    /// The container of the workspace of `branch` in an environment.
+    pub async fn container_of(&self, token: &str, env_id: &str, branch: &str) -> String {
+        let (_, env) = self
+            .call(
+                "GET",
+                &format!("/api/environments/{env_id}"),
+                Some(token),
+                None,
+            )
+            .await;
+        env["workspaces"]
+            .as_array()
+            .expect("workspaces")
+            .iter()
+            .find(|w| w["branch"] == branch)
+            .and_then(|w| w["containerId"].as_str())
+            .unwrap_or_else(|| panic!("no container for {branch}: {env}"))
+            .to_owned()
+    }
+
     /// Polls an environment until its status is one of `until`; panics after `timeout`.
     pub async fn wait_for_environment(
         &self,

@@ -16,7 +16,6 @@ use craftastic_testkit::{
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
-const READY: Duration = Duration::from_secs(90);
 const SEEN: Duration = Duration::from_secs(20);
 
 /// What the fake CLI prints: each place a credential can reach it, and the mode of the
@@ -435,20 +434,11 @@ async fn place() -> Place {
     )
     .await;
     let token = register(&server, "ada@example.com").await;
-    let (status, env) = server
-        .call(
-            "POST",
-            "/api/environments",
-            Some(&token),
-            Some(json!({"name": "app", "repositoryUrl": repo.display().to_string()})),
-        )
-        .await;
-    assert_eq!(status, 201, "{env}");
-    let env_id = id(&env).to_owned();
     let env = server
-        .wait_for_environment(&token, &env_id, &["running", "error"], READY)
+        .made_environment(&token, "app", &repo.display().to_string())
         .await;
     assert_eq!(env["status"], "running", "{env}");
+    let env_id = env["id"].as_str().unwrap().to_owned();
     Place {
         server,
         token,
@@ -486,13 +476,9 @@ impl Place {
     }
 
     async fn container(&self) -> String {
-        let (_, env) = self
-            .call("GET", &format!("/api/environments/{}", self.env_id), None)
-            .await;
-        env["workspaces"][0]["containerId"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.server
+            .container_of(&self.token, &self.env_id, "main")
+            .await
     }
 }
 

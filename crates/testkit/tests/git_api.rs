@@ -13,7 +13,6 @@ use craftastic_testkit::{
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
-const READY: Duration = Duration::from_secs(90);
 
 struct Fixture {
     server: TestServer,
@@ -32,20 +31,9 @@ async fn fixture(remote: GitServer) -> Fixture {
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, env) = server
-        .call(
-            "POST",
-            "/api/environments",
-            Some(&token),
-            Some(json!({"name": "app", "repositoryUrl": url})),
-        )
-        .await;
-    assert_eq!(status, 201, "{env}");
-    let env_id = env["id"].as_str().unwrap().to_owned();
-    let env = server
-        .wait_for_environment(&token, &env_id, &["running", "error"], READY)
-        .await;
+    let env = server.made_environment(&token, "app", &url).await;
     assert_eq!(env["status"], "running", "{env}");
+    let env_id = env["id"].as_str().unwrap().to_owned();
     Fixture {
         server,
         token,
@@ -72,17 +60,9 @@ impl Fixture {
     }
 
     async fn container_of(&self, branch: &str) -> String {
-        let (_, env) = self
-            .call("GET", &format!("/api/environments/{}", self.env_id), None)
-            .await;
-        env["workspaces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["branch"] == branch)
-            .and_then(|w| w["containerId"].as_str())
-            .unwrap_or_else(|| panic!("no container for {branch}: {env}"))
-            .to_owned()
+        self.server
+            .container_of(&self.token, &self.env_id, branch)
+            .await
     }
 
     /// Types `line` into the session's terminal (its tmux session), then Enter.
@@ -724,17 +704,7 @@ async fn a_private_github_repository_clones_and_pushes_with_the_linked_token_whi
     let url = github.clone_url("ada/app");
 
     // Without a linked account the private repository cannot be cloned, and says why.
-    let (_, env) = server
-        .call(
-            "POST",
-            "/api/environments",
-            Some(&token),
-            Some(json!({"name": "unlinked", "repositoryUrl": url})),
-        )
-        .await;
-    let env = server
-        .wait_for_environment(&token, id(&env), &["running", "error"], READY)
-        .await;
+    let env = server.made_environment(&token, "unlinked", &url).await;
     assert_eq!(env["status"], "error", "{env}");
     assert!(
         env["error"]
@@ -745,17 +715,7 @@ async fn a_private_github_repository_clones_and_pushes_with_the_linked_token_whi
     );
 
     let mut answers = link_github(&server, &token, &github, &canary).await;
-    let (_, env) = server
-        .call(
-            "POST",
-            "/api/environments",
-            Some(&token),
-            Some(json!({"name": "app", "repositoryUrl": url})),
-        )
-        .await;
-    let env = server
-        .wait_for_environment(&token, id(&env), &["running", "error"], READY)
-        .await;
+    let env = server.made_environment(&token, "app", &url).await;
     assert_eq!(env["status"], "running", "{env}");
     let env_id = id(&env).to_owned();
     let (code, session) = server
@@ -768,18 +728,7 @@ async fn a_private_github_repository_clones_and_pushes_with_the_linked_token_whi
         .await;
     assert_eq!(code, 201, "{session}");
     let sid = id(&session).to_owned();
-    let (_, env) = server
-        .call(
-            "GET",
-            &format!("/api/environments/{env_id}"),
-            Some(&token),
-            None,
-        )
-        .await;
-    let container = env["workspaces"][0]["containerId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let container = server.container_of(&token, &env_id, "main").await;
     docker_cli(&[
         "exec",
         &container,

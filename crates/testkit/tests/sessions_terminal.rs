@@ -10,7 +10,6 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 const PASSWORD: &str = "correct horse battery";
-const READY: Duration = Duration::from_secs(90);
 const SEEN: Duration = Duration::from_secs(15);
 
 struct Fixture {
@@ -36,20 +35,11 @@ async fn fixture() -> Fixture {
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, env) = server
-        .call(
-            "POST",
-            "/api/environments",
-            Some(&token),
-            Some(json!({"name": "app", "repositoryUrl": repo.display().to_string()})),
-        )
-        .await;
-    assert_eq!(status, 201, "{env}");
-    let env_id = env["id"].as_str().unwrap().to_owned();
     let env = server
-        .wait_for_environment(&token, &env_id, &["running", "error"], READY)
+        .made_environment(&token, "app", &repo.display().to_string())
         .await;
     assert_eq!(env["status"], "running", "{env}");
+    let env_id = env["id"].as_str().unwrap().to_owned();
     Fixture {
         server,
         token,
@@ -97,17 +87,9 @@ impl Fixture {
 
     /// The container of the session's branch.
     async fn container_of(&self, branch: &str) -> String {
-        let (_, env) = self
-            .call("GET", &format!("/api/environments/{}", self.env_id), None)
-            .await;
-        env["workspaces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["branch"] == branch)
-            .and_then(|w| w["containerId"].as_str())
-            .unwrap_or_else(|| panic!("no container for {branch}: {env}"))
-            .to_owned()
+        self.server
+            .container_of(&self.token, &self.env_id, branch)
+            .await
     }
 }
 

@@ -252,6 +252,25 @@ impl Git {
         Ok(out)
     }
 
+    /// Runs a script that only reads: git takes no optional lock that could get in the way
+    /// of the user's own git in the terminal.
+    async fn read(
+        &self,
+        container: &str,
+        script: &str,
+        args: &[&str],
+    ) -> ServiceResult<ExecOutput> {
+        self.run(
+            container,
+            script,
+            args,
+            None,
+            vec!["GIT_OPTIONAL_LOCKS=0".into()],
+            READ_LIMIT,
+        )
+        .await
+    }
+
     /// Finds the workspace of `target` and checks that `who` may reach it and that its
     /// container runs. Writing also needs the session to be alive.
     async fn place(&self, who: Principal, target: Target, writing: bool) -> ServiceResult<Place> {
@@ -328,16 +347,7 @@ impl Git {
     /// included, ignored ones not).
     pub async fn status(&self, who: Principal, target: Target) -> ServiceResult<Status> {
         let place = self.place(who, target, false).await?;
-        let out = self
-            .run(
-                &place.container,
-                STATUS_SCRIPT,
-                &[],
-                None,
-                vec!["GIT_OPTIONAL_LOCKS=0".into()],
-                READ_LIMIT,
-            )
-            .await?;
+        let out = self.read(&place.container, STATUS_SCRIPT, &[]).await?;
         if out.code != 0 {
             return Err(failed("reading the status", &out));
         }
@@ -374,16 +384,7 @@ impl Git {
         if let (Some(spec), Some(file)) = (&spec, file) {
             args.extend([spec.as_str(), file.as_str()]);
         }
-        let out = self
-            .run(
-                &place.container,
-                DIFF_SCRIPT,
-                &args,
-                None,
-                vec!["GIT_OPTIONAL_LOCKS=0".into()],
-                READ_LIMIT,
-            )
-            .await?;
+        let out = self.read(&place.container, DIFF_SCRIPT, &args).await?;
         if out.code != 0 {
             return Err(failed("reading the diff", &out));
         }
@@ -393,26 +394,22 @@ impl Git {
     /// How many files of a workspace's worktree differ from its last commit (untracked
     /// ones included), for deciding whether the workspace may go.
     pub(crate) async fn changed_files(&self, container: &str) -> ServiceResult<usize> {
+        Ok(self.changes(container).await?.files.len())
+    }
+
+    /// The files that differ from the last commit, untracked ones included.
+    async fn changes(&self, container: &str) -> ServiceResult<porcelain::Status> {
         let out = self
-            .run(
+            .read(
                 container,
                 "git status --porcelain=v2 -z --untracked-files=normal",
                 &[],
-                None,
-                vec!["GIT_OPTIONAL_LOCKS=0".into()],
-                READ_LIMIT,
             )
             .await?;
         if out.code != 0 {
-            return Err(ServiceError::Upstream(format!(
-                "could not check the worktree for uncommitted changes: {}",
-                last_lines(&out.stderr_str())
-            )));
+            return Err(failed("reading the changes", &out));
         }
-        Ok(porcelain::parse(&out.stdout)
-            .map_err(ServiceError::Internal)?
-            .files
-            .len())
+        porcelain::parse(&out.stdout).map_err(ServiceError::Internal)
     }
 
     /// Commits of the branch, newest first: `limit` of them after skipping `offset`.
@@ -426,13 +423,10 @@ impl Git {
         let place = self.place(who, target, false).await?;
         let limit = limit.clamp(1, LOG_MAX);
         let out = self
-            .run(
+            .read(
                 &place.container,
                 LOG_SCRIPT,
                 &[&offset.to_string(), &(limit + 1).to_string()],
-                None,
-                vec!["GIT_OPTIONAL_LOCKS=0".into()],
-                READ_LIMIT,
             )
             .await?;
         if out.code != 0 {
@@ -473,26 +467,13 @@ impl Git {
         if !files.is_empty() {
             // A renamed file is two paths to git: committing only its new name would leave
             // the removal of the old one staged.
-            let out = self
-                .run(
-                    &place.container,
-                    "git status --porcelain=v2 -z --untracked-files=no",
-                    &[],
-                    None,
-                    vec!["GIT_OPTIONAL_LOCKS=0".into()],
-                    READ_LIMIT,
-                )
-                .await?;
-            if out.code == 0 {
-                let status = porcelain::parse(&out.stdout).map_err(ServiceError::Internal)?;
-                for f in status.files {
-                    if let Some(original) = f.original_path
-                        && files.iter().any(|p| p.as_str() == f.path)
-                        && let Ok(original) = RepoPath::parse("files", &original)
-                        && !files.contains(&original)
-                    {
-                        renamed.push(original);
-                    }
+            for f in self.changes(&place.container).await?.files {
+                if let Some(original) = f.original_path
+                    && files.iter().any(|p| p.as_str() == f.path)
+                    && let Ok(original) = RepoPath::parse("files", &original)
+                    && !files.contains(&original)
+                {
+                    renamed.push(original);
                 }
             }
         }
@@ -898,35 +879,75 @@ fn push_outcome(out: &ExecOutput, branch: &BranchName) -> ServiceResult<()> {
     )))
 }
 
+/// What went wrong between git and a remote, read from git's stderr (in the C locale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RemoteTrouble {
+    NoSuchHost,
+    NoAnswer,
+    Credentials,
+    NotFound,
+}
+
+impl RemoteTrouble {
+    /// The one reading of git's words about remotes, for clones, pushes and fetches alike.
+    pub(crate) fn of(stderr: &str) -> Option<Self> {
+        let has = |needles: &[&str]| needles.iter().any(|n| stderr.contains(n));
+        if has(&[
+            "Could not resolve host",
+            "Could not resolve hostname",
+            "Name or service not known",
+        ]) {
+            Some(Self::NoSuchHost)
+        } else if has(&[
+            "Connection refused",
+            "Connection timed out",
+            "Failed to connect",
+            "No route to host",
+            "Network is unreachable",
+            "Connection reset",
+        ]) {
+            Some(Self::NoAnswer)
+        } else if has(&[
+            "Authentication failed",
+            "could not read Username",
+            "could not read Password",
+            "terminal prompts disabled",
+            "Permission denied (publickey",
+            "returned error: 401",
+            "returned error: 403",
+        ]) {
+            Some(Self::Credentials)
+        } else if has(&[
+            "Repository not found",
+            "does not appear to be a git repository",
+            "not found",
+        ]) {
+            Some(Self::NotFound)
+        } else {
+            None
+        }
+    }
+}
+
 /// Why a push (before any ref was refused) or a fetch failed, in words a person can act on.
 fn remote_failure(what: &str, stderr: &str) -> String {
-    let has = |needle: &str| stderr.contains(needle);
-    if has("Authentication failed")
-        || has("could not read Username")
-        || has("could not read Password")
-        || has("terminal prompts disabled")
-        || has("Permission denied")
-        || has("returned error: 401")
-        || has("returned error: 403")
-    {
-        let may = if what == "push" { "push to" } else { "read" };
-        format!(
-            "the remote refused the credentials: link (in Settings) a GitHub account that may {may} this repository"
-        )
-    } else if has("Could not resolve host") || has("Could not resolve hostname") {
-        "cannot reach the remote: its host name does not resolve; check the remote's URL".into()
-    } else if has("Connection refused")
-        || has("Connection timed out")
-        || has("Failed to connect")
-        || has("No route to host")
-        || has("Network is unreachable")
-        || has("Connection reset")
-    {
-        "cannot reach the remote: its host does not answer; check that it is up".into()
-    } else if has("does not appear to be a git repository") || has("not found") {
-        "the remote repository does not exist, or the linked account cannot see it".into()
-    } else {
-        format!("the {what} failed: {}", last_lines(stderr))
+    match RemoteTrouble::of(stderr) {
+        Some(RemoteTrouble::Credentials) => {
+            let may = if what == "push" { "push to" } else { "read" };
+            format!(
+                "the remote refused the credentials: link (in Settings) a GitHub account that may {may} this repository"
+            )
+        }
+        Some(RemoteTrouble::NoSuchHost) => {
+            "cannot reach the remote: its host name does not resolve; check the remote's URL".into()
+        }
+        Some(RemoteTrouble::NoAnswer) => {
+            "cannot reach the remote: its host does not answer; check that it is up".into()
+        }
+        Some(RemoteTrouble::NotFound) => {
+            "the remote repository does not exist, or the linked account cannot see it".into()
+        }
+        None => format!("the {what} failed: {}", last_lines(stderr)),
     }
 }
 
