@@ -41,18 +41,23 @@ function fixtureRepo(roots) {
   return repo
 }
 
-/** The address containers reach the host at: the gateway of Docker's default bridge. */
+/**
+ * The address containers reach the host at: the host's address on Docker's default bridge.
+ * That is the bridge's gateway when the engine lists one; an engine that made the bridge
+ * itself may list only its subnet (Docker 20.10 does), so the address is then read off the
+ * bridge's interface.
+ */
 function bridgeAddress() {
-  const address = execFileSync("docker", [
-    "network",
-    "inspect",
-    "bridge",
-    "--format",
-    "{{range .IPAM.Config}}{{.Gateway}}{{end}}",
-  ])
-    .toString()
-    .trim()
-  if (!address) throw new Error("cannot find the gateway address of Docker's bridge network")
+  const inspect = (format) =>
+    execFileSync("docker", ["network", "inspect", "bridge", "--format", format]).toString().trim()
+  const gateway = inspect("{{range .IPAM.Config}}{{.Gateway}}{{end}}")
+  if (gateway) return gateway
+  const name = inspect('{{index .Options "com.docker.network.bridge.name"}}') || "docker0"
+  const shown = execFileSync("ip", ["-4", "-o", "addr", "show", "dev", name]).toString()
+  const address = /\binet (\d+\.\d+\.\d+\.\d+)\//.exec(shown)?.[1]
+  if (!address) {
+    throw new Error(`Docker's bridge network lists no gateway and its interface ${name} has no IPv4 address`)
+  }
   return address
 }
 

@@ -518,6 +518,12 @@ pub struct SandboxArgs {
     /// Seconds a clone may take before it is stopped.
     #[arg(long, env = "CRAFTASTIC_CLONE_TIMEOUT", default_value = "600")]
     pub clone_timeout: String,
+    /// The address range workspace networks take their /24s from (one per owner and kind).
+    #[arg(long, env = "SANDBOX_NETWORK_POOL", default_value = "10.213.0.0/16")]
+    pub network_pool: String,
+    /// The egress proxy's port on each restricted workspace network's host address.
+    #[arg(long, env = "EGRESS_PROXY_PORT", default_value = "3128")]
+    pub egress_proxy_port: String,
 }
 
 pub struct Sandbox {
@@ -528,6 +534,8 @@ pub struct Sandbox {
     pub uid: Option<u32>,
     pub policy: craftastic_domain::RepoPolicy,
     pub clone_timeout: Duration,
+    pub network_pool: craftastic_service::networks::Pool,
+    pub egress_proxy_port: u16,
 }
 
 impl SandboxArgs {
@@ -610,7 +618,17 @@ impl SandboxArgs {
                 self.clone_timeout
             ))
         })?;
+        let network_pool = craftastic_service::networks::Pool::parse(self.network_pool.trim())
+            .map_err(|why| bad(format!("SANDBOX_NETWORK_POOL: {why}")))?;
+        let egress_proxy_port = parse_range(&self.egress_proxy_port, 1, 65_535).ok_or_else(|| {
+            bad(format!(
+                "EGRESS_PROXY_PORT must be a port from 1 to 65535, not {:?}",
+                self.egress_proxy_port
+            ))
+        })? as u16;
         Ok(Sandbox {
+            network_pool,
+            egress_proxy_port,
             image: image.to_owned(),
             memory_bytes,
             nano_cpus,

@@ -577,6 +577,8 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         data_dir: storage.data_dir.clone(),
         repo_policy: sandbox.policy,
         clone_timeout: sandbox.clone_timeout,
+        network_pool: sandbox.network_pool,
+        egress_proxy_port: sandbox.egress_proxy_port,
     };
     match &github.client_id {
         Some(_) => {
@@ -637,6 +639,16 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| ConfigError(format!("cannot listen on {} (HOST/PORT): {e}", config.addr)))?;
     let addr = listener.local_addr()?;
+    let reachable_port = (!addr.ip().is_loopback()).then_some(addr.port());
+    match craftastic_service::firewall::protect(reachable_port) {
+        craftastic_service::firewall::Outcome::Applied => {
+            tracing::info!("firewall rules keep workspaces from the metadata address and this server's port")
+        }
+        craftastic_service::firewall::Outcome::Skipped(why) => tracing::warn!(
+            reason = %why,
+            "no firewall rules: open workspaces can reach the metadata address (169.254.169.254) and, when HOST is not loopback, this server's port"
+        ),
+    }
     let shown = if addr.ip().is_unspecified() {
         format!("http://localhost:{}", addr.port())
     } else {

@@ -1,7 +1,8 @@
 //! The [`Runtime`] over the Docker Engine API (bollard). Podman's Docker-compatible socket
 //! works too: point `DOCKER_HOST` at it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
 
 use async_trait::async_trait;
 use bollard::Docker;
@@ -12,7 +13,10 @@ use bollard::container::{
 use bollard::errors::Error as BollardError;
 use bollard::exec::{CreateExecOptions, ResizeExecOptions, StartExecOptions, StartExecResults};
 use bollard::image::BuildImageOptions;
-use bollard::models::{HostConfig, Mount, MountTypeEnum, RestartPolicy, RestartPolicyNameEnum};
+use bollard::models::{
+    HostConfig, Ipam, IpamConfig, Mount, MountTypeEnum, RestartPolicy, RestartPolicyNameEnum,
+};
+use bollard::network::{CreateNetworkOptions, ListNetworksOptions};
 use bollard::volume::RemoveVolumeOptions;
 use bytes::Bytes;
 use futures::StreamExt;
@@ -107,6 +111,7 @@ fn docker_config(spec: &ContainerSpec) -> Config<String> {
             nano_cpus: Some(spec.limits.nano_cpus),
             pids_limit: Some(spec.limits.pids),
             mounts: Some(mounts),
+            network_mode: spec.network.clone(),
             restart_policy: Some(RestartPolicy {
                 name: Some(RestartPolicyNameEnum::NO),
                 maximum_retry_count: None,
@@ -114,6 +119,171 @@ fn docker_config(spec: &ContainerSpec) -> Config<String> {
             ..Default::default()
         }),
         ..Default::default()
+    }
+}
+
+/// How long ending an exec's processes may take.
+const END_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Each exec's processes carry this variable, with a value unique to the exec, so that the
+/// server can end them when the exec outlives its deadline (Docker has no call to kill an
+/// exec).
+const MARKER_VAR: &str = "CRAFTASTIC_EXEC";
+
+/// Sends SIGKILL to every process whose environment holds `CRAFTASTIC_EXEC=<marker>`; it
+/// works on stopped processes too. `$1` is the marker.
+const END_MARKED: &str = r#"for d in /proc/[0-9]*; do
+  [ "${d#/proc/}" = "$$" ] && continue
+  if tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qx "CRAFTASTIC_EXEC=$1"; then
+    kill -9 "${d#/proc/}" 2>/dev/null
+  fi
+done
+exit 0"#;
+
+impl DockerRuntime {
+    /// Runs the exec, keeping the end of each stream within its limit.
+    async fn exec_bounded(
+        &self,
+        id: &str,
+        spec: ExecSpec,
+        marker: &str,
+    ) -> RuntimeResult<ExecOutput> {
+        let with_stdin = spec.stdin.is_some();
+        let mut env = spec.env;
+        env.push(format!("{MARKER_VAR}={marker}"));
+        let exec = self
+            .docker
+            .create_exec(
+                id,
+                CreateExecOptions {
+                    cmd: Some(spec.cmd),
+                    user: spec.user,
+                    working_dir: spec.workdir,
+                    env: Some(env),
+                    attach_stdin: Some(with_stdin),
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    tty: Some(false),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(engine)?;
+        let started = self
+            .docker
+            .start_exec(
+                &exec.id,
+                Some(StartExecOptions {
+                    detach: false,
+                    tty: false,
+                    output_capacity: None,
+                }),
+            )
+            .await
+            .map_err(engine)?;
+        let StartExecResults::Attached {
+            mut output,
+            mut input,
+        } = started
+        else {
+            return Err(RuntimeError::Engine("exec started detached".into()));
+        };
+        // Standard input is written while the output is read: a process that prints before
+        // it reads must not block on a full pipe while we block on its input.
+        let stdin = spec.stdin;
+        let feed = async move {
+            if let Some(bytes) = stdin {
+                input.write_all(&bytes).await.ok();
+            }
+            input.shutdown().await.ok();
+        };
+        let collect = async {
+            let mut stdout = bounded::Tail::new(spec.stdout_limit.unwrap_or(DEFAULT_STDOUT_LIMIT));
+            let mut stderr = bounded::Tail::new(STDERR_LIMIT);
+            while let Some(chunk) = output.next().await {
+                match chunk.map_err(engine)? {
+                    LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                        stdout.push(&message)
+                    }
+                    LogOutput::StdErr { message } => stderr.push(&message),
+                    LogOutput::StdIn { .. } => {}
+                }
+            }
+            Ok::<_, RuntimeError>((stdout.finish(), stderr.finish()))
+        };
+        let (((stdout, stdout_cut), (stderr, stderr_cut)), ()) = tokio::try_join!(collect, async {
+            feed.await;
+            Ok::<(), RuntimeError>(())
+        })?;
+        let code = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(engine)?
+            .exit_code
+            .unwrap_or(-1);
+        Ok(ExecOutput {
+            code,
+            stdout,
+            stderr,
+            stdout_cut,
+            stderr_cut,
+        })
+    }
+
+    /// Ends the processes of an exec that outlived its deadline, as the same user.
+    async fn end_marked(&self, id: &str, user: Option<String>, marker: &str) {
+        let spec = ExecSpec {
+            cmd: ["sh", "-c", END_MARKED, "end", marker]
+                .map(str::to_owned)
+                .into(),
+            user,
+            deadline: Some(END_DEADLINE),
+            ..Default::default()
+        };
+        let ending = tokio::time::timeout(END_DEADLINE, self.exec_bounded(id, spec, "end"));
+        match ending.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(container = id, error = %e, "could not end the processes of a late exec"),
+            Err(_) => tracing::warn!(container = id, "ending the processes of a late exec took too long"),
+        }
+    }
+}
+
+/// The networks of a container, with its IPv4 address on each (none while stopped).
+fn networks(
+    networks: Option<&HashMap<String, bollard::models::EndpointSettings>>,
+) -> BTreeMap<String, Option<Ipv4Addr>> {
+    networks
+        .into_iter()
+        .flatten()
+        .map(|(name, e)| {
+            let ip = e.ip_address.as_deref().and_then(|ip| ip.parse().ok());
+            (name.clone(), ip)
+        })
+        .collect()
+}
+
+/// What the engine reports of a network; the gateway read from IPAM only (the engine's own
+/// default bridge may list no gateway there, see [`crate::host_address`]).
+fn network_info(n: bollard::models::Network) -> NetworkInfo {
+    let v4 = n
+        .ipam
+        .and_then(|i| i.config)
+        .into_iter()
+        .flatten()
+        .find(|c| c.subnet.as_deref().is_some_and(|s| !s.contains(':')));
+    let subnet = v4.as_ref().and_then(|c| {
+        let (ip, len) = c.subnet.as_deref()?.split_once('/')?;
+        Some((ip.parse().ok()?, len.parse().ok()?))
+    });
+    NetworkInfo {
+        id: n.id.unwrap_or_default(),
+        name: n.name.unwrap_or_default(),
+        subnet,
+        gateway: v4.and_then(|c| c.gateway?.parse().ok()),
+        internal: n.internal.unwrap_or(false),
+        labels: n.labels.unwrap_or_default().into_iter().collect(),
     }
 }
 
@@ -207,6 +377,11 @@ impl Runtime for DockerRuntime {
     async fn inspect(&self, id: &str) -> RuntimeResult<Option<ContainerInfo>> {
         match self.docker.inspect_container(id, None).await {
             Ok(c) => Ok(Some(ContainerInfo {
+                networks: networks(
+                    c.network_settings
+                        .as_ref()
+                        .and_then(|n| n.networks.as_ref()),
+                ),
                 id: c.id.unwrap_or_default(),
                 name: c
                     .name
@@ -249,6 +424,11 @@ impl Runtime for DockerRuntime {
         Ok(found
             .into_iter()
             .map(|c| ContainerInfo {
+                networks: networks(
+                    c.network_settings
+                        .as_ref()
+                        .and_then(|n| n.networks.as_ref()),
+                ),
                 id: c.id.unwrap_or_default(),
                 name: c
                     .names
@@ -263,74 +443,20 @@ impl Runtime for DockerRuntime {
     }
 
     async fn exec(&self, id: &str, spec: ExecSpec) -> RuntimeResult<ExecOutput> {
-        let with_stdin = spec.stdin.is_some();
-        let exec = self
-            .docker
-            .create_exec(
-                id,
-                CreateExecOptions {
-                    cmd: Some(spec.cmd),
-                    user: spec.user,
-                    working_dir: spec.workdir,
-                    env: Some(spec.env),
-                    attach_stdin: Some(with_stdin),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    tty: Some(false),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(engine)?;
-        let started = self
-            .docker
-            .start_exec(
-                &exec.id,
-                Some(StartExecOptions {
-                    detach: false,
-                    tty: false,
-                    output_capacity: None,
-                }),
-            )
-            .await
-            .map_err(engine)?;
-        let StartExecResults::Attached {
-            mut output,
-            mut input,
-        } = started
-        else {
-            return Err(RuntimeError::Engine("exec started detached".into()));
-        };
-        if let Some(bytes) = spec.stdin {
-            input
-                .write_all(&bytes)
-                .await
-                .map_err(|e| RuntimeError::Engine(format!("writing stdin: {e}")))?;
-        }
-        input.shutdown().await.ok();
-        drop(input);
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        while let Some(chunk) = output.next().await {
-            match chunk.map_err(engine)? {
-                LogOutput::StdOut { message } | LogOutput::Console { message } => {
-                    stdout.extend_from_slice(&message)
-                }
-                LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
-                LogOutput::StdIn { .. } => {}
+        let deadline = spec.deadline.unwrap_or(DEFAULT_EXEC_DEADLINE);
+        let user = spec.user.clone();
+        let marker = uuid::Uuid::new_v4().simple().to_string();
+        match tokio::time::timeout(deadline, self.exec_bounded(id, spec, &marker)).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(container = id, deadline_s = deadline.as_secs(), "an exec ran past its deadline; ending its processes");
+                let this = self.clone();
+                let id = id.to_owned();
+                // Ending the processes is itself bounded and never delays the answer.
+                tokio::spawn(async move { this.end_marked(&id, user, &marker).await });
+                Err(RuntimeError::Deadline(deadline))
             }
         }
-        let code = self
-            .docker
-            .inspect_exec(&exec.id)
-            .await
-            .map_err(engine)?
-            .exit_code
-            .unwrap_or(-1);
-        Ok(ExecOutput {
-            code,
-            stdout,
-            stderr,
-        })
     }
 
     async fn exec_tty(
@@ -407,6 +533,78 @@ impl Runtime for DockerRuntime {
         } else {
             exec.exit_code
         })
+    }
+
+    async fn ensure_network(&self, spec: &NetworkSpec) -> RuntimeResult<NetworkInfo> {
+        if let Some(found) = self.inspect_network(&spec.name).await? {
+            return Ok(found);
+        }
+        let options = CreateNetworkOptions {
+            name: spec.name.clone(),
+            check_duplicate: true,
+            driver: "bridge".to_owned(),
+            internal: spec.internal,
+            ipam: Ipam {
+                driver: Some("default".to_owned()),
+                config: Some(vec![IpamConfig {
+                    subnet: Some(format!("{}/{}", spec.subnet, spec.prefix_len)),
+                    gateway: Some(spec.gateway.to_string()),
+                    ..Default::default()
+                }]),
+                options: None,
+            },
+            options: HashMap::from([(
+                "com.docker.network.bridge.name".to_owned(),
+                spec.bridge.clone(),
+            )]),
+            labels: spec.labels.clone().into_iter().collect(),
+            ..Default::default()
+        };
+        match self.docker.create_network(options).await {
+            Ok(_) => {}
+            // Made meanwhile by someone else: what is there is what we want.
+            Err(BollardError::DockerResponseServerError {
+                status_code: 409, ..
+            }) => {}
+            Err(e) => return Err(engine(e)),
+        }
+        self.inspect_network(&spec.name)
+            .await?
+            .ok_or_else(|| RuntimeError::Engine(format!("the network {} vanished", spec.name)))
+    }
+
+    async fn list_networks(&self, labels: &[(&str, &str)]) -> RuntimeResult<Vec<NetworkInfo>> {
+        let filters = HashMap::from([(
+            "label".to_owned(),
+            labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>(),
+        )]);
+        let found = self
+            .docker
+            .list_networks(Some(ListNetworksOptions { filters }))
+            .await
+            .map_err(engine)?;
+        Ok(found.into_iter().map(network_info).collect())
+    }
+
+    async fn inspect_network(&self, name: &str) -> RuntimeResult<Option<NetworkInfo>> {
+        match self
+            .docker
+            .inspect_network::<String>(name, None)
+            .await
+        {
+            Ok(n) => Ok(Some(network_info(n))),
+            Err(e) => match engine(e) {
+                RuntimeError::NotFound => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn remove_network(&self, name: &str) -> RuntimeResult<()> {
+        tolerate_missing(self.docker.remove_network(name).await)
     }
 
     async fn build_image(

@@ -7,11 +7,14 @@
 //! `no-new-privileges`, the default seccomp profile, a pids limit) is applied by the
 //! implementation and cannot be left out by a caller.
 
+pub mod bounded;
 pub mod docker;
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -31,6 +34,9 @@ pub enum RuntimeError {
     /// The engine answered with an error.
     #[error("the container engine refused: {0}")]
     Engine(String),
+    /// An exec ran past its deadline; the server stopped waiting and ended its processes.
+    #[error("the command ran longer than {} seconds in the workspace and was stopped", .0.as_secs())]
+    Deadline(Duration),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +72,36 @@ pub struct ContainerSpec {
     pub env: Vec<(String, String)>,
     pub working_dir: String,
     pub limits: Limits,
+    /// The network the container joins (made with [`Runtime::ensure_network`]); `None`
+    /// leaves it on the engine's default bridge.
+    pub network: Option<String>,
+}
+
+/// A bridge network of Craftastic's own, with an address range it chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkSpec {
+    pub name: String,
+    /// The host's side of the bridge (at most 15 characters), so that firewall rules can
+    /// name every Craftastic bridge by its prefix.
+    pub bridge: String,
+    pub subnet: Ipv4Addr,
+    pub prefix_len: u8,
+    /// The host's address on the bridge.
+    pub gateway: Ipv4Addr,
+    /// No route out: its containers reach only each other and the host's bridge address.
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkInfo {
+    pub id: String,
+    pub name: String,
+    /// `None` when the engine reports no IPv4 subnet.
+    pub subnet: Option<(Ipv4Addr, u8)>,
+    pub gateway: Option<Ipv4Addr>,
+    pub internal: bool,
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +110,16 @@ pub struct ContainerInfo {
     pub name: String,
     pub running: bool,
     pub labels: BTreeMap<String, String>,
+    /// The networks it joined, by name, with its IPv4 address on each while it runs.
+    pub networks: BTreeMap<String, Option<Ipv4Addr>>,
 }
+
+/// How long an exec may run when its spec names no deadline.
+pub const DEFAULT_EXEC_DEADLINE: Duration = Duration::from_secs(60);
+/// Bytes of standard output an exec keeps when its spec names no limit.
+pub const DEFAULT_STDOUT_LIMIT: usize = 1 << 20;
+/// Bytes of standard error every exec keeps (the end of it: where the reason is).
+pub const STDERR_LIMIT: usize = 64 << 10;
 
 #[derive(Debug, Clone, Default)]
 pub struct ExecSpec {
@@ -86,13 +131,24 @@ pub struct ExecSpec {
     pub env: Vec<String>,
     /// Bytes written to the process's standard input, which is then closed.
     pub stdin: Option<Vec<u8>>,
+    /// The server stops waiting after this long, ends the exec's processes and answers
+    /// [`RuntimeError::Deadline`]; [`DEFAULT_EXEC_DEADLINE`] when `None`. Whatever the
+    /// container does (a `setsid` child holding the output open, a stopped process), the
+    /// call returns by then.
+    pub deadline: Option<Duration>,
+    /// Bytes of standard output kept, the last ones; [`DEFAULT_STDOUT_LIMIT`] when `None`.
+    pub stdout_limit: Option<usize>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an exec printed, each stream cut to its limit (the end kept, the cut marked).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecOutput {
     pub code: i64,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// Standard output was longer than its limit: only its end is in `stdout`.
+    pub stdout_cut: bool,
+    pub stderr_cut: bool,
 }
 
 impl ExecOutput {
@@ -130,7 +186,8 @@ pub trait Runtime: Send + Sync + 'static {
     async fn inspect(&self, id: &str) -> RuntimeResult<Option<ContainerInfo>>;
     /// Every container (running or not) carrying all these labels.
     async fn list(&self, labels: &[(&str, &str)]) -> RuntimeResult<Vec<ContainerInfo>>;
-    /// Runs a command to completion and captures what it printed.
+    /// Runs a command to completion, or to its deadline, and captures the end of what it
+    /// printed (bounded: see [`ExecSpec`]).
     async fn exec(&self, id: &str, spec: ExecSpec) -> RuntimeResult<ExecOutput>;
     /// Starts a command attached to a new terminal of `cols`×`rows`.
     async fn exec_tty(
@@ -143,6 +200,15 @@ pub trait Runtime: Send + Sync + 'static {
     async fn resize_tty(&self, exec_id: &str, cols: u16, rows: u16) -> RuntimeResult<()>;
     /// The exit code of an exec's process; `None` while it runs.
     async fn exec_exit_code(&self, exec_id: &str) -> RuntimeResult<Option<i64>>;
+    /// Makes the network unless one of that name exists, and returns what the engine
+    /// reports of it.
+    async fn ensure_network(&self, spec: &NetworkSpec) -> RuntimeResult<NetworkInfo>;
+    /// Every network carrying all these labels.
+    async fn list_networks(&self, labels: &[(&str, &str)]) -> RuntimeResult<Vec<NetworkInfo>>;
+    /// By id or name; `None` when there is no such network.
+    async fn inspect_network(&self, name: &str) -> RuntimeResult<Option<NetworkInfo>>;
+    /// A missing network is not an error; one still in use is.
+    async fn remove_network(&self, name: &str) -> RuntimeResult<()>;
     /// Builds `tag` from a tar of a build context; `progress` gets each line of build output.
     async fn build_image(
         &self,

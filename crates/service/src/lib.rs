@@ -9,11 +9,13 @@ pub mod auth;
 pub mod crypto;
 pub mod deployments;
 pub mod environments;
+pub mod firewall;
 mod error;
 pub mod git;
 pub mod github;
 pub mod host_git;
 pub mod logging;
+pub mod networks;
 mod passwords;
 pub mod reconcile;
 pub mod sandbox;
@@ -39,6 +41,7 @@ pub struct Services {
     pub github: github::Github,
     pub agents: agents::Agents,
     pub workspaces: workspaces::Workspaces,
+    pub networks: networks::Networks,
     pub sessions: sessions::Sessions,
     pub git: git::Git,
     pub terminal: terminal::Terminal,
@@ -61,8 +64,13 @@ impl Services {
         let deployments = deployments::Deployments::new(store.clone(), coolify);
         let sandbox = Arc::new(sandbox);
         let github = github::Github::new(store.clone(), cipher.clone(), github);
-        let workspaces =
-            workspaces::Workspaces::new(store.clone(), runtime.clone(), sandbox.clone());
+        let networks = networks::Networks::new(runtime.clone(), sandbox.clone());
+        let workspaces = workspaces::Workspaces::new(
+            store.clone(),
+            runtime.clone(),
+            sandbox.clone(),
+            networks.clone(),
+        );
         let environments = environments::Environments::new(
             store.clone(),
             runtime.clone(),
@@ -106,6 +114,7 @@ impl Services {
             github,
             agents,
             workspaces,
+            networks,
             reconciler,
             deployments,
             cipher,

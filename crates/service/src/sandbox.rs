@@ -35,6 +35,10 @@ pub struct SandboxSettings {
     pub instance: String,
     pub repo_policy: RepoPolicy,
     pub clone_timeout: Duration,
+    /// Where the workspace networks take their `/24`s from.
+    pub network_pool: crate::networks::Pool,
+    /// The egress proxy's port on each restricted network's host address.
+    pub egress_proxy_port: u16,
 }
 
 impl SandboxSettings {
@@ -109,6 +113,13 @@ pub fn container_name(ws: WorkspaceId) -> String {
     format!("craftastic-{ws}")
 }
 
+/// How a workspace container joins its network: the network's name and, on a restricted
+/// network, the egress proxy's URL.
+pub struct Attachment<'a> {
+    pub network: &'a str,
+    pub proxy: Option<&'a str>,
+}
+
 /// The one place that describes a workspace container.
 pub fn workspace_spec(
     settings: &SandboxSettings,
@@ -117,7 +128,21 @@ pub fn workspace_spec(
     env_name: &str,
     ws: WorkspaceId,
     branch: &BranchName,
+    attachment: Attachment<'_>,
 ) -> ContainerSpec {
+    let mut vars = vec![
+        ("CRAFTASTIC_ENVIRONMENT".to_owned(), env_name.to_owned()),
+        ("CRAFTASTIC_BRANCH".to_owned(), branch.to_string()),
+    ];
+    if let Some(proxy) = attachment.proxy {
+        // Both spellings: tools read one or the other.
+        for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+            vars.push((name.to_owned(), proxy.to_owned()));
+        }
+        for name in ["NO_PROXY", "no_proxy"] {
+            vars.push((name.to_owned(), "localhost,127.0.0.1,::1".to_owned()));
+        }
+    }
     let labels = BTreeMap::from([
         (labels::INSTANCE.to_owned(), settings.instance.clone()),
         (labels::ENVIRONMENT.to_owned(), env.to_string()),
@@ -153,11 +178,9 @@ pub fn workspace_spec(
                 target: worktree_path(ws),
             },
         ],
-        env: vec![
-            ("CRAFTASTIC_ENVIRONMENT".into(), env_name.to_owned()),
-            ("CRAFTASTIC_BRANCH".into(), branch.to_string()),
-        ],
+        env: vars,
         working_dir: WORKSPACE_DIR.to_owned(),
         limits: settings.limits,
+        network: Some(attachment.network.to_owned()),
     }
 }

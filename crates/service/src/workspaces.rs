@@ -8,7 +8,8 @@ use craftastic_domain::{BranchName, EnvironmentId, WorkspaceId};
 use craftastic_runtime::{ExecSpec, Runtime, RuntimeError};
 use craftastic_store::{Environment, Store, StoreError, Workspace, WorkspaceStatus};
 
-use crate::sandbox::{self, SandboxSettings};
+use crate::networks::{NetKind, Networks};
+use crate::sandbox::{self, Attachment, SandboxSettings};
 use crate::{ServiceError, ServiceResult};
 
 /// Makes the worktree unless the volume already holds one (a recreated container). New
@@ -31,6 +32,7 @@ pub struct Workspaces {
     store: Arc<dyn Store>,
     runtime: Arc<dyn Runtime>,
     settings: Arc<SandboxSettings>,
+    networks: Networks,
     locks: Arc<Mutex<BranchLocks>>,
 }
 
@@ -39,13 +41,20 @@ impl Workspaces {
         store: Arc<dyn Store>,
         runtime: Arc<dyn Runtime>,
         settings: Arc<SandboxSettings>,
+        networks: Networks,
     ) -> Self {
         Self {
             store,
             runtime,
             settings,
+            networks,
             locks: Arc::default(),
         }
+    }
+
+    /// The kind of network the environment's workspaces join.
+    fn net_kind(_env: &Environment) -> NetKind {
+        NetKind::Open
     }
 
     /// The lock that serialises changes to the workspace of (`env`, `branch`).
@@ -117,18 +126,35 @@ impl Workspaces {
         }
     }
 
-    /// Returns the id of a running container holding the worktree.
+    /// Returns the id of a running container holding the worktree. A container on another
+    /// network than its environment's egress policy asks for is made anew (the worktree's
+    /// volume stays).
     async fn bring_up(&self, env: &Environment, ws: &Workspace) -> ServiceResult<String> {
         let existing = match &ws.container_id {
             Some(id) => self.runtime.inspect(id).await?,
             None => None,
         };
+        let network = self.networks.name(env.user_id, Self::net_kind(env));
+        let owner_lock = self.networks.lock(env.user_id);
+        let _network_guard = owner_lock.lock().await;
         let id = match existing {
+            Some(c) if !c.networks.contains_key(&network) => {
+                tracing::info!(workspace = %ws.id, "its container is on another network than its egress policy asks: making it anew");
+                self.runtime.remove(&c.id).await?;
+                self.create_container(env, ws).await?
+            }
             Some(c) if c.running => return Ok(c.id),
-            Some(c) => c.id,
+            Some(c) => {
+                // A stopped container's network may have been removed as unused.
+                self.networks
+                    .ensure_locked(env.user_id, Self::net_kind(env))
+                    .await?;
+                c.id
+            }
             None => self.create_container(env, ws).await?,
         };
         self.runtime.start(&id).await?;
+        drop(_network_guard);
         self.forget_agent_files(&id).await?;
         self.make_worktree(env, ws, &id).await?;
         Ok(id)
@@ -160,7 +186,15 @@ impl Workspaces {
         Ok(())
     }
 
+    /// Makes the container on the network of its environment's egress policy; the caller
+    /// holds the owner's network lock.
     async fn create_container(&self, env: &Environment, ws: &Workspace) -> ServiceResult<String> {
+        let kind = Self::net_kind(env);
+        let network = self.networks.ensure_locked(env.user_id, kind).await?;
+        let proxy = match kind {
+            NetKind::Open => None,
+            NetKind::Restricted => Some(self.egress_url(&network).await?),
+        };
         let spec = sandbox::workspace_spec(
             &self.settings,
             env.user_id,
@@ -168,6 +202,10 @@ impl Workspaces {
             env.name.as_str(),
             ws.id,
             &ws.branch,
+            Attachment {
+                network: &network.name,
+                proxy: proxy.as_deref(),
+            },
         );
         // A container of this name without a row pointing at it was left by a crash
         // between creating it and recording it: replace it.
@@ -186,6 +224,17 @@ impl Workspaces {
             ))),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The egress proxy's URL on a restricted network, listening from now on.
+    async fn egress_url(&self, network: &craftastic_runtime::NetworkInfo) -> ServiceResult<String> {
+        let Some(gateway) = network.gateway else {
+            return Err(ServiceError::Upstream(format!(
+                "the engine reports no gateway for the network {}",
+                network.name
+            )));
+        };
+        Err(ServiceError::Upstream(format!("no egress proxy on {gateway}")))
     }
 
     async fn make_worktree(

@@ -139,9 +139,12 @@ pub fn git(dir: Option<&Path>, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The address containers reach the host at: the gateway of Docker's default bridge.
-/// Panics when the engine does not answer or has no bridge: these servers exist to be
-/// reached from containers.
+/// The address containers reach the host at: the host's address on Docker's default bridge.
+/// That is the bridge's gateway when the engine lists one; an engine that made the bridge
+/// itself may list only its subnet (Docker 20.10 does), so the address is then read off the
+/// bridge's interface. Any of the host's addresses would do: a container on any bridge
+/// reaches the host through its own bridge. Panics when neither is found: these servers
+/// exist to be reached from containers.
 pub async fn bridge_address() -> IpAddr {
     let docker = bollard::Docker::connect_with_defaults().expect("a Docker client");
     let network = docker
@@ -152,14 +155,37 @@ pub async fn bridge_address() -> IpAddr {
                 "cannot inspect Docker's bridge network ({e}); run the README's test command, which starts dockerd"
             )
         });
-    network
+    let listed = network
         .ipam
         .and_then(|ipam| ipam.config)
         .into_iter()
         .flatten()
         .filter_map(|c| c.gateway?.parse::<IpAddr>().ok())
-        .find(IpAddr::is_ipv4)
-        .expect("Docker's bridge network has no IPv4 gateway")
+        .find(IpAddr::is_ipv4);
+    if let Some(gateway) = listed {
+        return gateway;
+    }
+    let interface = network
+        .options
+        .and_then(|o| o.get("com.docker.network.bridge.name").cloned())
+        .unwrap_or_else(|| "docker0".to_owned());
+    interface_address(&interface).unwrap_or_else(|| {
+        panic!(
+            "Docker's bridge network lists no gateway and its interface {interface} has no IPv4 address"
+        )
+    })
+}
+
+/// The first IPv4 address of a network interface, from `ip -4 -o addr show dev NAME`.
+fn interface_address(name: &str) -> Option<IpAddr> {
+    let out = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", name])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut words = text.split_whitespace();
+    words.find(|w| *w == "inet")?;
+    words.next()?.split('/').next()?.parse().ok()
 }
 
 /// A listener on every address of the host, and the URL containers reach it at.

@@ -19,6 +19,7 @@ use craftastic_service::Services;
 use craftastic_service::auth::AuthSettings;
 use craftastic_service::crypto::Cipher;
 use craftastic_service::deployments::CoolifySettings;
+use craftastic_service::networks::Pool;
 use craftastic_service::github::GithubSettings;
 use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
 use craftastic_service::tokens::TokenKeys;
@@ -160,6 +161,8 @@ pub struct ServerOptions {
     pub coolify: Option<CoolifySettings>,
     /// The image of workspace containers: [`SANDBOX_IMAGE`] unless a test brings its own.
     pub sandbox_image: String,
+    /// The egress proxy's port on restricted networks.
+    pub egress_proxy_port: u16,
 }
 
 impl Default for ServerOptions {
@@ -171,12 +174,17 @@ impl Default for ServerOptions {
             github: GithubSettings::default(),
             coolify: None,
             sandbox_image: SANDBOX_IMAGE.into(),
+            egress_proxy_port: 3128,
         }
     }
 }
 
 /// The sandbox image the tests run (built by the README's test command).
 pub const SANDBOX_IMAGE: &str = "craftastic/sandbox:latest";
+
+/// The range test servers take workspace networks from: apart from the default pool, so
+/// that tests never take the ranges of a Craftastic server running on the same engine.
+pub const TEST_NETWORK_POOL: &str = "10.214.0.0/16";
 
 /// The real container engine; the tests that need it fail when it does not answer.
 pub async fn docker() -> DockerRuntime {
@@ -233,6 +241,8 @@ impl TestServer {
                 local_roots: options.local_roots,
             },
             clone_timeout: Duration::from_secs(60),
+            network_pool: Pool::parse(TEST_NETWORK_POOL).expect("the test network pool"),
+            egress_proxy_port: options.egress_proxy_port,
         };
         let services = Services::new(
             store.clone(),
@@ -342,6 +352,9 @@ impl Drop for TestServer {
                     if let Some(ws) = c.labels.get(labels::WORKSPACE) {
                         let _ = docker.remove_volume(&format!("{VOLUME_PREFIX}{ws}")).await;
                     }
+                }
+                for n in docker.list_networks(&[(labels::INSTANCE, &instance)]).await.ok()? {
+                    let _ = docker.remove_network(&n.name).await;
                 }
                 Some(())
             })

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use craftastic_domain::{
     BranchName, CommitMessage, EnvironmentId, RemoteName, RepoPath, SessionId, WorkspaceId,
 };
-use craftastic_runtime::{ExecOutput, ExecSpec, Runtime};
+use craftastic_runtime::{ExecOutput, ExecSpec, Runtime, RuntimeError};
 use craftastic_store::{Environment, Session, SessionStatus, Store, Workspace, WorkspaceStatus};
 use serde_json::json;
 use uuid::Uuid;
@@ -32,6 +32,9 @@ pub const LOG_MAX: u32 = 100;
 /// Reads and writes are bounded; a push or a hook may take longer than a status.
 const READ_LIMIT: Duration = Duration::from_secs(30);
 const WRITE_LIMIT: Duration = Duration::from_secs(120);
+/// Bytes of git's standard output kept; a longer answer (a huge status, say) is refused
+/// rather than buffered, whatever the workspace holds.
+const OUTPUT_LIMIT: usize = 16 << 20;
 
 /// The status, and the distance from the branch of the same name on `origin` when the
 /// branch has no upstream yet (a fresh clone's branches, before their first push here).
@@ -239,15 +242,35 @@ impl Git {
                     workdir: Some(WORKSPACE_DIR.to_owned()),
                     env: vars,
                     stdin,
+                    // `timeout` inside the container ends git first; the server's deadline
+                    // holds even when something there keeps the output open or is stopped.
+                    deadline: Some(limit + Duration::from_secs(10)),
+                    stdout_limit: Some(OUTPUT_LIMIT),
                     ..Default::default()
                 },
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                RuntimeError::Deadline(_) => ServiceError::Upstream(format!(
+                    "git took longer than {} seconds in the workspace and was stopped",
+                    limit.as_secs()
+                )),
+                other => other.into(),
+            })?;
         if out.code == 124 || out.code == 137 {
             return Err(ServiceError::Upstream(format!(
                 "git took longer than {} seconds in the workspace and was stopped",
                 limit.as_secs()
             )));
+        }
+        if out.stdout_cut {
+            return Err(ServiceError::Conflict {
+                code: "output_too_large",
+                message: format!(
+                    "git printed more than {} MiB; the answer would be cut, so none is given",
+                    OUTPUT_LIMIT >> 20
+                ),
+            });
         }
         Ok(out)
     }
@@ -1014,6 +1037,7 @@ mod tests {
             code,
             stdout: stdout.into(),
             stderr: stderr.into(),
+            ..Default::default()
         }
     }
 
