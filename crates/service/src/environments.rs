@@ -7,7 +7,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
-use craftastic_domain::{BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId};
+use craftastic_domain::{
+    BranchName, EnvironmentId, EnvironmentName, RepositoryKind, RepositoryUrl, UserId,
+    ValidationError,
+};
 use craftastic_runtime::Runtime;
 use craftastic_store::{
     Environment, EnvironmentStatus, NewEnvironment, Session, SessionStatus, Store, StoreError,
@@ -21,7 +24,7 @@ use crate::host_git::HostGit;
 use crate::sandbox::{SandboxSettings, labels};
 use crate::tokens::Principal;
 use crate::workspaces::Workspaces;
-use crate::{ServiceError, ServiceResult, access};
+use crate::{ServiceError, ServiceResult, access, untrusted};
 
 /// The branch of an environment made without a repository, or whose repository has none.
 const DEFAULT_BRANCH: &str = "main";
@@ -87,6 +90,9 @@ impl Environments {
         repository_url: Option<RepositoryUrl>,
         branch: Option<BranchName>,
     ) -> ServiceResult<EnvironmentView> {
+        if let Some(url) = &repository_url {
+            self.refuse_own_clones(url)?;
+        }
         let id = EnvironmentId::new();
         let env = self
             .store
@@ -123,6 +129,32 @@ impl Environments {
             workspaces: Vec::new(),
             sessions: Vec::new(),
         })
+    }
+
+    /// A local path inside the data dir would have the host's git read a clone that
+    /// containers (perhaps another user's) can write: refused (422), whatever the local
+    /// roots allow. git refuses such a clone too (its owner is the sandbox user), and this
+    /// says why in words.
+    fn refuse_own_clones(&self, url: &RepositoryUrl) -> ServiceResult<()> {
+        if url.kind() != RepositoryKind::Local {
+            return Ok(());
+        }
+        let data_dir = self
+            .settings
+            .data_dir
+            .canonicalize()
+            .unwrap_or_else(|_| self.settings.data_dir.clone());
+        if Path::new(url.as_str()).starts_with(&data_dir) {
+            return Err(ValidationError::new(
+                "repositoryUrl",
+                format!(
+                    "repositoryUrl: {url} is inside Craftastic's data dir; clone from a repository of your own",
+                    url = url.as_str()
+                ),
+            )
+            .into());
+        }
+        Ok(())
     }
 
     fn spawn_provision(&self, env: Environment, requested_branch: Option<BranchName>) {
@@ -196,14 +228,20 @@ impl Environments {
                 remove_dir_if_exists(&partial).await?;
                 return Err(e);
             }
-            chown_recursive(&partial, self.settings.uid, self.settings.gid).map_err(|e| {
+            let (path, uid, gid) = (partial.clone(), self.settings.uid, self.settings.gid);
+            tokio::task::spawn_blocking(move || {
+                crate::untrusted::chown_all(&path, uid, gid, crate::untrusted::CLONE)
+            })
+            .await
+            .map_err(|e| ServiceError::Internal(format!("handing the clone over: {e}")))?
+            .map_err(|e| {
                 ServiceError::Internal(format!("handing the clone to the sandbox user: {e}"))
             })?;
             tokio::fs::rename(&partial, &dest)
                 .await
                 .map_err(|e| ServiceError::Internal(format!("moving the clone into place: {e}")))?;
         }
-        let branch = head_branch(&dest).unwrap_or_else(|| env.branch.clone());
+        let branch = untrusted::head_branch(&dest).unwrap_or_else(|| env.branch.clone());
         if branch != env.branch {
             self.store.set_environment_branch(env.id, &branch).await?;
         }
@@ -236,8 +274,8 @@ impl Environments {
             }
             None => git.init_bare(&env.branch, dir).await.map_err(failed)?,
         }
-        let branch = head_branch(dir).unwrap_or_else(|| env.branch.clone());
-        if !crate::sandbox::branch_exists(dir, &branch) {
+        let branch = untrusted::head_branch(dir).unwrap_or_else(|| env.branch.clone());
+        if !crate::sandbox::branch_exists(dir, &branch).await {
             let user = self
                 .store
                 .get_user(env.user_id)
@@ -478,32 +516,12 @@ fn require_settled(env: &Environment) -> ServiceResult<()> {
     }
 }
 
-/// The branch HEAD names in a bare repository, read from the file (no git on the host).
-fn head_branch(repo: &Path) -> Option<BranchName> {
-    let head = std::fs::read_to_string(repo.join("HEAD")).ok()?;
-    let name = head.trim().strip_prefix("ref: refs/heads/")?;
-    BranchName::parse(name).ok()
-}
-
+/// Removes a clone (or a partial one) and everything in it, following no link inside it:
+/// containers can write it.
 async fn remove_dir_if_exists(path: &Path) -> ServiceResult<()> {
-    match tokio::fs::remove_dir_all(path).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ServiceError::Internal(format!(
-            "removing {}: {e}",
-            path.display()
-        ))),
-    }
-}
-
-/// Hands a fresh clone to the sandbox user so that git in containers trusts it (git refuses
-/// repositories owned by someone else). Symlinks are re-owned, never followed.
-fn chown_recursive(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
-    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
-    if std::fs::symlink_metadata(path)?.is_dir() {
-        for entry in std::fs::read_dir(path)? {
-            chown_recursive(&entry?.path(), uid, gid)?;
-        }
-    }
-    Ok(())
+    let owned = path.to_owned();
+    tokio::task::spawn_blocking(move || untrusted::remove_path(&owned, untrusted::CLONE))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("removing {}: {e}", path.display())))?
+        .map_err(|e| ServiceError::Internal(format!("removing {}: {e}", path.display())))
 }

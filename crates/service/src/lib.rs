@@ -22,6 +22,7 @@ pub mod sandbox;
 pub mod sessions;
 pub mod terminal;
 pub mod tokens;
+pub mod untrusted;
 pub mod workspaces;
 
 use std::sync::Arc;

@@ -195,8 +195,18 @@ impl Reconciler {
             let orphan = !envs.contains(&id) || partial;
             if orphan && !self.environments.is_provisioning(id) {
                 tracing::info!(path = %entry.path().display(), "removing a clone that no environment owns");
-                if std::fs::remove_dir_all(entry.path()).is_ok() {
-                    removed += 1;
+                // Containers could write the clone: nothing in it is followed.
+                let path = entry.path();
+                let outcome = tokio::task::spawn_blocking(move || {
+                    crate::untrusted::remove_path(&path, crate::untrusted::CLONE)
+                })
+                .await;
+                match outcome {
+                    Ok(Ok(())) => removed += 1,
+                    Ok(Err(e)) => {
+                        tracing::warn!(path = %entry.path().display(), error = %e, "could not remove a clone that no environment owns");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "removing a clone stopped"),
                 }
             }
         }

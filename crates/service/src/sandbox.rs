@@ -78,14 +78,13 @@ impl SandboxSettings {
     }
 }
 
-/// Whether the branch has a commit, read from the loose ref or packed-refs (no git runs on the host, invariant I3).
-pub fn branch_exists(repo: &Path, branch: &BranchName) -> bool {
-    let full = format!("refs/heads/{branch}");
-    repo.join(&full).is_file()
-        || std::fs::read_to_string(repo.join("packed-refs")).is_ok_and(|p| {
-            p.lines()
-                .any(|l| l.split_once(' ').is_some_and(|(_, r)| r == full))
-        })
+/// Whether the branch has a commit, read from the loose ref or packed-refs (no git runs on
+/// the host, invariant I3) through [`crate::untrusted`]: containers can write these files.
+pub async fn branch_exists(repo: &Path, branch: &BranchName) -> bool {
+    let (repo, branch) = (repo.to_owned(), branch.clone());
+    tokio::task::spawn_blocking(move || crate::untrusted::branch_exists(&repo, &branch))
+        .await
+        .unwrap_or(false)
 }
 
 /// The name of partial clones starts with this, then the environment id.

@@ -789,7 +789,7 @@ impl Sessions {
             .iter()
             .filter(|s| s.git_branch == branch)
             .count();
-        let exists = sandbox::branch_exists(&self.settings.repo_path(env.id), &branch);
+        let exists = sandbox::branch_exists(&self.settings.repo_path(env.id), &branch).await;
         Ok(BranchCheck {
             valid: true,
             exists,

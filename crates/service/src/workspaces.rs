@@ -10,7 +10,7 @@ use craftastic_store::{Environment, Store, StoreError, Workspace, WorkspaceStatu
 
 use crate::networks::{NetKind, Networks};
 use crate::sandbox::{self, Attachment, SandboxSettings};
-use crate::{ServiceError, ServiceResult};
+use crate::{ServiceError, ServiceResult, untrusted};
 
 /// Makes the worktree unless the volume already holds one (a recreated container). New
 /// branches start from `$4`. Worktrees are locked so that `git worktree prune` (or `git gc`)
@@ -295,7 +295,9 @@ impl Workspaces {
     }
 
     /// Removes the container and the worktree's volume, and the worktree's entry in the
-    /// bare repository (its name is the workspace id, so this cannot hit another one).
+    /// bare repository (its name is the workspace id, so this cannot hit another one),
+    /// following no link. An entry that cannot be removed (a container keeps filling it) is
+    /// logged and left inside the clone; the engine failing is a 502.
     pub async fn destroy(&self, env: EnvironmentId, ws: &Workspace) -> ServiceResult<()> {
         if let Some(id) = &ws.container_id {
             self.runtime.remove(id).await?;
@@ -304,20 +306,24 @@ impl Workspaces {
         self.runtime
             .remove_volume(&sandbox::volume_name(ws.id))
             .await?;
-        let admin_dir = self
-            .settings
-            .repo_path(env)
-            .join("worktrees")
-            .join(ws.id.to_string());
-        match tokio::fs::remove_dir_all(&admin_dir).await {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(ServiceError::Internal(format!(
-                    "removing {}: {e}",
-                    admin_dir.display()
-                )));
-            }
+        // The other containers of the environment can write the clone, `worktrees` included
+        // (it may be a link to a host folder): the folder goes through `untrusted`.
+        let repo = self.settings.repo_path(env);
+        let admin_dir = format!("worktrees/{}", ws.id);
+        let removed = tokio::task::spawn_blocking(move || {
+            untrusted::Dir::open(&repo)
+                .and_then(|dir| untrusted::remove_all(&dir, &admin_dir, untrusted::WORKTREE))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("removing a worktree's folder: {e}")))?;
+        if let Err(e) = removed.or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(e),
+        }) {
+            // What stays is inside the clone, locked for a worktree no container has, and
+            // goes with the environment; the workspace itself is gone either way.
+            tracing::warn!(environment = %env, workspace = %ws.id, error = %e,
+                "could not remove the worktree's folder in the clone");
         }
         self.store.delete_workspace(ws.id).await?;
         Ok(())

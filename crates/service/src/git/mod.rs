@@ -7,7 +7,6 @@ pub mod log;
 pub mod porcelain;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -695,11 +694,12 @@ impl Git {
 
     /// The environment's repository: its URL, its default branch, every branch, and which
     /// branches have a workspace with which sessions. Read from the bare clone's refs
-    /// without running git, so it answers while the environment is stopped too.
+    /// without running git, so it answers while the environment is stopped too, and through
+    /// [`crate::untrusted`], since any container of the environment can write them.
     pub async fn repo(&self, who: Principal, env: EnvironmentId) -> ServiceResult<RepoInfo> {
         let env = access::environment(self.store.as_ref(), who, env).await?;
         let repo = self.settings.repo_path(env.id);
-        let branches = tokio::task::spawn_blocking(move || list_branches(&repo))
+        let branches = tokio::task::spawn_blocking(move || crate::untrusted::branches(&repo))
             .await
             .map_err(|e| ServiceError::Internal(format!("listing branches: {e}")))?;
         let mut worktrees: BTreeMap<BranchName, Vec<SessionId>> = self
@@ -997,37 +997,6 @@ fn failed(what: &str, out: &ExecOutput) -> ServiceError {
     }
 }
 
-/// The branches of a bare repository, from its loose refs and `packed-refs`, sorted.
-fn list_branches(repo: &Path) -> Vec<String> {
-    fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            let full = format!("{prefix}{name}");
-            if path.is_dir() {
-                walk(&path, &format!("{full}/"), out);
-            } else if !name.ends_with(".lock") {
-                out.push(full);
-            }
-        }
-    }
-    let mut branches = Vec::new();
-    walk(&repo.join("refs/heads"), "", &mut branches);
-    if let Ok(packed) = std::fs::read_to_string(repo.join("packed-refs")) {
-        branches.extend(packed.lines().filter_map(|l| {
-            l.split_once(' ')
-                .and_then(|(_, r)| r.strip_prefix("refs/heads/"))
-                .map(str::to_owned)
-        }));
-    }
-    branches.sort();
-    branches.dedup();
-    branches
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1154,19 +1123,5 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("trailing whitespace"));
-    }
-
-    #[test]
-    fn branches_come_from_loose_and_packed_refs() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("refs/heads/feature")).unwrap();
-        std::fs::write(dir.path().join("refs/heads/main"), "x\n").unwrap();
-        std::fs::write(dir.path().join("refs/heads/feature/a"), "x\n").unwrap();
-        std::fs::write(
-            dir.path().join("packed-refs"),
-            "# pack-refs with: peeled\nabc refs/heads/old\nabc refs/tags/v1\nabc refs/heads/main\n",
-        )
-        .unwrap();
-        assert_eq!(list_branches(dir.path()), ["feature/a", "main", "old"]);
     }
 }
