@@ -98,8 +98,12 @@ impl HostGit<'_> {
     ) -> Result<(), CloneError> {
         let mut cmd = self.command(credential);
         cmd.args(["clone", "--bare", "--quiet"]);
-        // Copy objects instead of hard-linking them, so that the clone can be handed to the
-        // sandbox user without touching the source repository's files.
+        // A local path goes through git's own transport (upload-pack over `file`, allowed
+        // by GIT_ALLOW_PROTOCOL only when local roots are set), never the copy of `--local`:
+        // no hard link to the source's files (which the chown to the sandbox user would
+        // re-own), no copy of whatever links its `objects` holds. Only objects reachable
+        // from the source's refs come over, as packs; git refuses a source owned by another
+        // user (safe.directory), a container's clone included.
         if url.kind() == RepositoryKind::Local {
             cmd.arg("--no-local");
         }
