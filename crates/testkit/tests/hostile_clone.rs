@@ -241,8 +241,9 @@ async fn a_fifo_as_a_ref_or_as_packed_refs_blocks_nothing() {
 
 /// `worktrees` becomes a link to a host folder that has a folder named like each
 /// workspace, with a canary file in it. Inside the container the same path is a folder of
-/// the container's own holding a copy of the real `worktrees`, so git there goes on working
-/// and deleting the workspace gets as far as removing its folder in the clone.
+/// the container's own holding a copy of the real `worktrees` (each pointing back at the
+/// clone by its absolute path), so git there goes on working and deleting the workspace gets
+/// as far as removing its folder in the clone.
 #[tokio::test]
 async fn a_worktrees_link_to_a_host_folder_deletes_nothing_there() {
     let f = fixture().await;
@@ -277,7 +278,13 @@ async fn a_worktrees_link_to_a_host_folder_deletes_nothing_there() {
 
     f.attack(
         "feature",
-        "mkdir -p \"$HOST\"\ncp -a worktrees/. \"$HOST\"/\nrm -rf worktrees\nln -s \"$HOST\" worktrees\nln -s \"$HOST\" hostlink\ngit -C /workspace status --porcelain",
+        r#"mkdir -p "$HOST"
+cp -a worktrees/. "$HOST"/
+for admin in "$HOST"/*/; do pwd > "$admin/commondir"; done
+rm -rf worktrees
+ln -s "$HOST" worktrees
+ln -s "$HOST" hostlink
+git -C /workspace status --porcelain"#,
         host.path(),
     )
     .await;
