@@ -620,12 +620,13 @@ impl SandboxArgs {
         })?;
         let network_pool = craftastic_service::networks::Pool::parse(self.network_pool.trim())
             .map_err(|why| bad(format!("SANDBOX_NETWORK_POOL: {why}")))?;
-        let egress_proxy_port = parse_range(&self.egress_proxy_port, 1, 65_535).ok_or_else(|| {
-            bad(format!(
-                "EGRESS_PROXY_PORT must be a port from 1 to 65535, not {:?}",
-                self.egress_proxy_port
-            ))
-        })? as u16;
+        let egress_proxy_port =
+            parse_range(&self.egress_proxy_port, 1, 65_535).ok_or_else(|| {
+                bad(format!(
+                    "EGRESS_PROXY_PORT must be a port from 1 to 65535, not {:?}",
+                    self.egress_proxy_port
+                ))
+            })? as u16;
         Ok(Sandbox {
             network_pool,
             egress_proxy_port,

@@ -642,7 +642,9 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let reachable_port = (!addr.ip().is_loopback()).then_some(addr.port());
     match craftastic_service::firewall::protect(reachable_port) {
         craftastic_service::firewall::Outcome::Applied => {
-            tracing::info!("firewall rules keep workspaces from the metadata address and this server's port")
+            tracing::info!(
+                "firewall rules keep workspaces from the metadata address and this server's port"
+            )
         }
         craftastic_service::firewall::Outcome::Skipped(why) => tracing::warn!(
             reason = %why,

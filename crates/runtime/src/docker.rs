@@ -211,10 +211,11 @@ impl DockerRuntime {
             }
             Ok::<_, RuntimeError>((stdout.finish(), stderr.finish()))
         };
-        let (((stdout, stdout_cut), (stderr, stderr_cut)), ()) = tokio::try_join!(collect, async {
-            feed.await;
-            Ok::<(), RuntimeError>(())
-        })?;
+        let (((stdout, stdout_cut), (stderr, stderr_cut)), ()) =
+            tokio::try_join!(collect, async {
+                feed.await;
+                Ok::<(), RuntimeError>(())
+            })?;
         let code = self
             .docker
             .inspect_exec(&exec.id)
@@ -244,8 +245,13 @@ impl DockerRuntime {
         let ending = tokio::time::timeout(END_DEADLINE, self.exec_bounded(id, spec, "end"));
         match ending.await {
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(container = id, error = %e, "could not end the processes of a late exec"),
-            Err(_) => tracing::warn!(container = id, "ending the processes of a late exec took too long"),
+            Ok(Err(e)) => {
+                tracing::warn!(container = id, error = %e, "could not end the processes of a late exec")
+            }
+            Err(_) => tracing::warn!(
+                container = id,
+                "ending the processes of a late exec took too long"
+            ),
         }
     }
 }
@@ -449,7 +455,11 @@ impl Runtime for DockerRuntime {
         match tokio::time::timeout(deadline, self.exec_bounded(id, spec, &marker)).await {
             Ok(result) => result,
             Err(_) => {
-                tracing::warn!(container = id, deadline_s = deadline.as_secs(), "an exec ran past its deadline; ending its processes");
+                tracing::warn!(
+                    container = id,
+                    deadline_s = deadline.as_secs(),
+                    "an exec ran past its deadline; ending its processes"
+                );
                 let this = self.clone();
                 let id = id.to_owned();
                 // Ending the processes is itself bounded and never delays the answer.
@@ -590,11 +600,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn inspect_network(&self, name: &str) -> RuntimeResult<Option<NetworkInfo>> {
-        match self
-            .docker
-            .inspect_network::<String>(name, None)
-            .await
-        {
+        match self.docker.inspect_network::<String>(name, None).await {
             Ok(n) => Ok(Some(network_info(n))),
             Err(e) => match engine(e) {
                 RuntimeError::NotFound => Ok(None),

@@ -71,7 +71,10 @@ impl Pool {
             .ok_or_else(|| format!("the prefix length must be 8 to {NETWORK_PREFIX_LEN}"))?;
         let mask = u32::MAX << (32 - len);
         if u32::from(base) & !mask != 0 {
-            return Err(format!("{text} has host bits set; write {}/{len}", Ipv4Addr::from(u32::from(base) & mask)));
+            return Err(format!(
+                "{text} has host bits set; write {}/{len}",
+                Ipv4Addr::from(u32::from(base) & mask)
+            ));
         }
         Ok(Self { base, len })
     }
@@ -288,7 +291,9 @@ mod tests {
 
     #[test]
     fn bridge_names_fit_linux_and_share_the_prefix() {
-        let b = Networks::bridge("craftastic-0123456789abcdef-00000000000000000000000000000000-restricted");
+        let b = Networks::bridge(
+            "craftastic-0123456789abcdef-00000000000000000000000000000000-restricted",
+        );
         assert_eq!(b.len(), 15);
         assert!(b.starts_with(BRIDGE_PREFIX));
     }

@@ -135,7 +135,14 @@ pub fn workspace_spec(
     ];
     if let Some(proxy) = attachment.proxy {
         // Both spellings: tools read one or the other.
-        for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"] {
+        for name in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+        ] {
             vars.push((name.to_owned(), proxy.to_owned()));
         }
         for name in ["NO_PROXY", "no_proxy"] {

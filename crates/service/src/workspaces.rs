@@ -234,7 +234,9 @@ impl Workspaces {
                 network.name
             )));
         };
-        Err(ServiceError::Upstream(format!("no egress proxy on {gateway}")))
+        Err(ServiceError::Upstream(format!(
+            "no egress proxy on {gateway}"
+        )))
     }
 
     async fn make_worktree(

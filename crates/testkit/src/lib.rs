@@ -19,8 +19,8 @@ use craftastic_service::Services;
 use craftastic_service::auth::AuthSettings;
 use craftastic_service::crypto::Cipher;
 use craftastic_service::deployments::CoolifySettings;
-use craftastic_service::networks::Pool;
 use craftastic_service::github::GithubSettings;
+use craftastic_service::networks::Pool;
 use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
 use craftastic_service::tokens::TokenKeys;
 use craftastic_store::{Migrations, Store};
@@ -353,7 +353,11 @@ impl Drop for TestServer {
                         let _ = docker.remove_volume(&format!("{VOLUME_PREFIX}{ws}")).await;
                     }
                 }
-                for n in docker.list_networks(&[(labels::INSTANCE, &instance)]).await.ok()? {
+                for n in docker
+                    .list_networks(&[(labels::INSTANCE, &instance)])
+                    .await
+                    .ok()?
+                {
                     let _ = docker.remove_network(&n.name).await;
                 }
                 Some(())

@@ -108,7 +108,9 @@ fn sh(container: &str, script: &str) -> (i32, String) {
 fn curl_status(container: &str, url: &str) -> String {
     sh(
         container,
-        &format!("curl -s -o /dev/null -w '%{{http_code}}' --max-time 4 --noproxy '*' {url} || true"),
+        &format!(
+            "curl -s -o /dev/null -w '%{{http_code}}' --max-time 4 --noproxy '*' {url} || true"
+        ),
     )
     .1
 }
@@ -146,8 +148,16 @@ async fn another_users_workspace_cannot_be_reached_but_ones_own_can() {
     serve_http(&ada_one, 8765);
     let target = format!("http://{}:8765/", address_of(&ada_one));
 
-    assert_eq!(curl_status(&bob_one, &target), "000", "another user's workspace answered");
-    assert_eq!(curl_status(&ada_two, &target), "200", "the owner's other workspace");
+    assert_eq!(
+        curl_status(&bob_one, &target),
+        "000",
+        "another user's workspace answered"
+    );
+    assert_eq!(
+        curl_status(&ada_two, &target),
+        "200",
+        "the owner's other workspace"
+    );
 
     let network_of = |c: &str| {
         inspect(c)["HostConfig"]["NetworkMode"]
@@ -173,7 +183,11 @@ impl HostAddress {
             .args(["addr", "add", cidr, "dev", "lo"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "ip addr add {cidr}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ip addr add {cidr}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         Self(cidr)
     }
 }
@@ -209,18 +223,34 @@ async fn no_workspace_reaches_the_metadata_address_or_the_servers_port() {
     let server = answer_on((Ipv4Addr::UNSPECIFIED, 0).into()).await;
     let host = craftastic_testkit::git_server::bridge_address().await;
     let server_url = format!("http://{host}:{}/", server.port());
-    assert_eq!(curl_status(&container, &server_url), "200", "before the rules");
+    assert_eq!(
+        curl_status(&container, &server_url),
+        "200",
+        "before the rules"
+    );
 
-    assert_eq!(firewall::protect(Some(server.port())), firewall::Outcome::Applied);
+    assert_eq!(
+        firewall::protect(Some(server.port())),
+        firewall::Outcome::Applied
+    );
     let server_status = curl_status(&container, &server_url);
     let metadata_status = curl_status(&container, "http://169.254.169.254/");
     firewall::forget_port(server.port());
 
-    assert_eq!(server_status, "000", "the server's port answered a workspace");
-    assert_eq!(metadata_status, "000", "the metadata address answered a workspace");
+    assert_eq!(
+        server_status, "000",
+        "the server's port answered a workspace"
+    );
+    assert_eq!(
+        metadata_status, "000",
+        "the metadata address answered a workspace"
+    );
     // The rules stop nothing else: another port of the host still answers.
     let other = answer_on((Ipv4Addr::UNSPECIFIED, 0).into()).await;
-    assert_eq!(curl_status(&container, &format!("http://{host}:{}/", other.port())), "200");
+    assert_eq!(
+        curl_status(&container, &format!("http://{host}:{}/", other.port())),
+        "200"
+    );
 }
 
 /// The largest resident set of this process while `work` runs, above what it was before.
@@ -291,7 +321,10 @@ async fn an_exec_whose_output_is_held_open_or_whose_process_is_stopped_ends_at_i
     let (_, container) = f.workspace(&ada, "app").await;
     let runtime = docker().await;
     for (what, script) in [
-        ("a setsid child holding stdout", "setsid sleep 1000 & echo started"),
+        (
+            "a setsid child holding stdout",
+            "setsid sleep 1000 & echo started",
+        ),
         ("a stopped process", "echo started; kill -STOP $$"),
     ] {
         let started = Instant::now();
@@ -316,7 +349,11 @@ async fn an_exec_whose_output_is_held_open_or_whose_process_is_stopped_ends_at_i
     // The processes the late execs left are ended.
     let mut left = String::new();
     for _ in 0..50 {
-        left = sh(&container, "ps -eo stat=,args= | grep -E 'sleep 1000|kill -STOP' | grep -v grep || true").1;
+        left = sh(
+            &container,
+            "ps -eo stat=,args= | grep -E 'sleep 1000|kill -STOP' | grep -v grep || true",
+        )
+        .1;
         if left.is_empty() {
             break;
         }
