@@ -108,9 +108,8 @@ pub struct DeploymentList {
 }
 
 /// Deploy a branch of an environment to a Coolify application that an admin has bound to
-/// the environment. Coolify is asked at once;
-/// the answer is the deployment as `queued`, and it is followed in the background until it
-/// ends (poll the status route).
+/// the environment. Coolify is asked at once; the answer is the deployment as `queued`, and
+/// it is followed in the background until it ends (poll the status route).
 #[utoipa::path(post, path = "/api/deployment/deploy", tag = "deployments",
     request_body = DeployRequest,
     security(("bearer" = [])),
