@@ -147,7 +147,15 @@ test("an agent with an API key, an agent session, and a deployment to Coolify", 
   const panel = byTestId("deployments-panel")
   await panel.scrollIntoViewIfNeeded()
   await byTestId("deployments-empty").waitFor()
-  await byTestId("deploy-app-id").fill(APP)
+  // Nothing is bound yet; Margaret, the first user, is an admin and binds the application.
+  await byTestId("deploy-no-bindings").waitFor()
+  assert.equal(await byTestId("deploy-button").isDisabled(), true)
+  await byTestId("deployment-binding-input").fill(APP)
+  await byTestId("deployment-binding-add").click()
+  await page.locator(`[data-testid="deployment-binding"][data-app-id="${APP}"]`).waitFor()
+  assert.equal(await byTestId("deploy-app-id").inputValue(), APP)
+  await dismissToasts()
+  await panel.screenshot({ path: path.join(shots, "deploy-00-bound.png") })
   await byTestId("deploy-button").click()
   const deployment = byTestId("deployment-row").first()
   await deployment.waitFor({ timeout: 30_000 })
@@ -197,7 +205,10 @@ test("an agent with an API key, an agent session, and a deployment to Coolify", 
 
   // An application Coolify does not know: its answer, through the server's 502.
   expected.add("502 from POST /api/deployment/deploy")
-  await byTestId("deploy-app-id").fill("nosuchapp")
+  await byTestId("deployment-binding-input").fill("nosuchapp")
+  await byTestId("deployment-binding-add").click()
+  await page.locator('[data-testid="deployment-binding"][data-app-id="nosuchapp"]').waitFor()
+  await byTestId("deploy-app-id").selectOption("nosuchapp")
   await byTestId("deploy-branch").fill("")
   await byTestId("deploy-button").click()
   const error = byTestId("deploy-error")
@@ -238,8 +249,8 @@ test("without Coolify configured the panel says so and cannot deploy", { timeout
     const notice = el("deploy-unavailable")
     await notice.waitFor({ timeout: 30_000 })
     assert.match(await notice.innerText(), /^Deployments are not configured on this server.*COOLIFY_API_URL/)
-    assert.equal(await el("deploy-app-id").isDisabled(), true)
     assert.equal(await el("deploy-button").isDisabled(), true)
+    assert.equal(await el("deployment-bindings").count(), 0, "no binding while deployments are off")
     await el("deployments-panel").screenshot({ path: path.join(shots, "deploy-05-not-configured.png") })
   } finally {
     await context.close()

@@ -58,6 +58,19 @@ test("register, create an environment, use two terminals, reload, delete", { tim
   await byTestId("environment-page").waitFor()
   await shot("06-environment")
 
+  // Its internet access: open, then only the forge and the registry.
+  assert.equal(await byTestId("egress-policy-summary").innerText(), "Internet: open")
+  await byTestId("egress-policy-edit").click()
+  await byTestId("egress-mode-allowlist").click()
+  await byTestId("egress-hosts-input").fill("github.com\nhttps://registry.npmjs.org")
+  await byTestId("egress-policy-save").click()
+  await page.getByText("Not a host name: write registry.npmjs.org.").waitFor()
+  await shot("06a-egress-policy")
+  await byTestId("egress-hosts-input").fill("github.com\nregistry.npmjs.org")
+  await byTestId("egress-policy-save").click()
+  await byTestId("egress-policy-dialog").waitFor({ state: "detached" })
+  assert.equal(await byTestId("egress-policy-summary").innerText(), "Internet: 2 hosts")
+
   // A session on the default branch, then its terminal.
   await byTestId("create-session-button").click()
   await byTestId("session-name-input").fill("web")

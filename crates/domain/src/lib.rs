@@ -4,6 +4,7 @@
 mod account;
 mod agent;
 mod deployment;
+mod egress;
 mod environment;
 mod git;
 mod ids;
@@ -12,6 +13,7 @@ mod session;
 pub use account::{Email, Password, UserName};
 pub use agent::{AgentCredential, AgentName, AgentType, CredentialType};
 pub use deployment::CoolifyAppId;
+pub use egress::{EgressHost, EgressPolicy};
 pub use environment::{BranchName, EnvironmentName, RepoPolicy, RepositoryKind, RepositoryUrl};
 pub use git::{CommitMessage, RemoteName, RepoPath};
 pub use ids::{AgentId, DeploymentId, EnvironmentId, SessionId, UserId, WorkspaceId};

@@ -3,7 +3,10 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use craftastic_domain::{BranchName, EnvironmentId, EnvironmentName, RepositoryUrl, UserId};
+use craftastic_domain::{
+    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, RepositoryUrl, UserId,
+    ValidationError,
+};
 use craftastic_service::environments::EnvironmentView;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -12,7 +15,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorBody, all_valid};
+use crate::error::{ApiError, ApiResult, ErrorBody, all_valid4};
 use crate::extract::{Caller, Json};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -23,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get, delete))
         .routes(routes!(stop))
         .routes(routes!(start))
+        .routes(routes!(set_egress))
 }
 
 /// An id from a path; a malformed one names nothing, so it is a 404 like any unknown id.
@@ -62,6 +66,8 @@ pub struct EnvironmentBody {
     /// The container of the default branch's workspace.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
+    /// Where its workspaces may connect to outside the server.
+    pub egress_policy: EgressPolicyBody,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The workspaces of its branches.
@@ -83,6 +89,7 @@ impl From<EnvironmentView> for EnvironmentBody {
             status: e.status.as_str().to_owned(),
             error: e.error,
             container_id,
+            egress_policy: EgressPolicyBody::from(&e.egress),
             created_at: e.created_at,
             updated_at: e.updated_at,
             workspaces: v
@@ -101,6 +108,60 @@ impl From<EnvironmentView> for EnvironmentBody {
     }
 }
 
+/// How an egress policy treats hosts outside the server.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EgressMode {
+    /// Any host (the default).
+    Open,
+    /// No host.
+    None,
+    /// Only the listed hosts.
+    Allowlist,
+}
+
+/// Where an environment's workspaces may connect to outside the server.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EgressPolicyBody {
+    pub mode: EgressMode,
+    /// With `allowlist`, the hosts allowed (lower case; `*.example.com` allows every
+    /// subdomain of example.com but not example.com itself); empty otherwise.
+    #[schema(example = json!(["github.com", "*.githubusercontent.com"]))]
+    pub hosts: Vec<String>,
+}
+
+impl From<&EgressPolicy> for EgressPolicyBody {
+    fn from(policy: &EgressPolicy) -> Self {
+        Self {
+            mode: match policy {
+                EgressPolicy::Open => EgressMode::Open,
+                EgressPolicy::None => EgressMode::None,
+                EgressPolicy::Allowlist(_) => EgressMode::Allowlist,
+            },
+            hosts: policy.hosts().iter().map(|h| h.to_string()).collect(),
+        }
+    }
+}
+
+/// An egress policy to set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EgressPolicyRequest {
+    #[schema(value_type = EgressMode)]
+    pub mode: String,
+    /// Only with `allowlist`, and then at least one: host names such as `github.com`, or
+    /// `*.` and a name for its subdomains; no scheme, port, path or IP address; at most 100.
+    #[serde(default)]
+    #[schema(example = json!(["github.com", "registry.npmjs.org", "*.githubusercontent.com"]))]
+    pub hosts: Vec<String>,
+}
+
+impl EgressPolicyRequest {
+    pub fn parse(&self) -> Result<EgressPolicy, ValidationError> {
+        EgressPolicy::parse(&self.mode, &self.hosts)
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EnvironmentList {
     pub environments: Vec<EnvironmentBody>,
@@ -116,6 +177,8 @@ pub struct CreateEnvironmentRequest {
     pub repository_url: Option<String>,
     /// The branch to start from; the repository's default branch when left out.
     pub branch: Option<String>,
+    /// Where its workspaces may connect to; `open` when left out.
+    pub egress_policy: Option<EgressPolicyRequest>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -142,7 +205,7 @@ impl From<Result<(), String>> for Availability {
     responses(
         (status = 201, description = "Being created", body = EnvironmentBody),
         (status = 409, description = "Name already taken", body = ErrorBody),
-        (status = 422, description = "Invalid name, URL or branch", body = ErrorBody),
+        (status = 422, description = "Invalid name, URL, branch or egress policy", body = ErrorBody),
     ))]
 async fn create(
     State(state): State<AppState>,
@@ -157,8 +220,12 @@ async fn create(
         .map(|u| RepositoryUrl::parse(u, &envs.settings().repo_policy))
         .transpose();
     let branch = body.branch.as_deref().map(BranchName::parse).transpose();
-    let (name, url, branch) = all_valid(name, url, branch)?;
-    let view = envs.create(who, name, url, branch).await?;
+    let egress = body
+        .egress_policy
+        .as_ref()
+        .map_or(Ok(EgressPolicy::Open), EgressPolicyRequest::parse);
+    let (name, url, branch, egress) = all_valid4(name, url, branch, egress)?;
+    let view = envs.create(who, name, url, branch, egress).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
@@ -291,5 +358,35 @@ async fn start(
     let id: EnvironmentId = path_id(&id, "environment")?;
     Ok(Json(
         state.services.environments.start(who, id).await?.into(),
+    ))
+}
+
+/// Change where the environment's workspaces may connect to (the owner or an admin):
+/// `open` (anywhere), `none` (nowhere) or `allowlist` with the hosts allowed.
+#[utoipa::path(put, path = "/api/environments/{id}/egress", tag = "environments",
+    params(("id" = Uuid, Path)),
+    request_body = EgressPolicyRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The environment with its new policy", body = EnvironmentBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+        (status = 409, description = "Being deleted", body = ErrorBody),
+        (status = 422, description = "Invalid mode or host; the message names the host and what to write", body = ErrorBody),
+    ))]
+async fn set_egress(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<EgressPolicyRequest>,
+) -> ApiResult<Json<EnvironmentBody>> {
+    let id: EnvironmentId = path_id(&id, "environment")?;
+    let policy = body.parse()?;
+    Ok(Json(
+        state
+            .services
+            .environments
+            .set_egress(who, id, policy)
+            .await?
+            .into(),
     ))
 }

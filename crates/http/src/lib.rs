@@ -177,7 +177,13 @@ pub fn app(state: AppState, settings: &HttpSettings) -> Router {
         router = router.layer(
             CorsLayer::new()
                 .allow_origin(origin.clone())
-                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
                 .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
                 .max_age(Duration::from_secs(600)),
         );

@@ -29,6 +29,10 @@ use crate::{ServiceError, ServiceResult, access};
 
 pub use craftastic_coolify::{CoolifySettings, Secret};
 
+mod bindings;
+
+pub use bindings::Bound;
+
 /// How long a follower asks Coolify about one deployment before it stops (Coolify stops a
 /// deployment after an hour by default); the status route still asks after that.
 const FOLLOW_FOR: Duration = Duration::from_secs(6 * 3600);
@@ -81,6 +85,7 @@ impl Deployments {
     /// to deploy it (`force`: without cache), records the deployment as `queued` with
     /// Coolify's id and message, and follows it in the background until it ends.
     /// Fails: COOLIFY_API_URL unset → 503; no such environment, or another user's → 404;
+    /// the application is not bound to the environment → 403 `application_not_bound`;
     /// Coolify unreachable, slow beyond the timeout, refusing (e.g. an unknown application)
     /// or answering something undocumented → 502 with the reason, and nothing is recorded
     /// but the audit entry.
@@ -101,6 +106,13 @@ impl Deployments {
             "branch": branch,
             "force": force,
         });
+        match self.require_bound(env.id, &app_id).await {
+            Err(refused @ ServiceError::Forbidden { .. }) => {
+                self.audit(who, app_id.as_str(), "not_bound", details).await;
+                return Err(refused);
+            }
+            other => other?,
+        }
         let triggered = match trigger(client, &app_id, &branch, force).await {
             Ok(t) => t,
             Err(e) => {

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use craftastic_domain::{
-    BranchName, EnvironmentId, EnvironmentName, RepositoryKind, RepositoryUrl, UserId,
-    ValidationError,
+    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, RepositoryKind, RepositoryUrl,
+    UserId, ValidationError,
 };
 use craftastic_runtime::Runtime;
 use craftastic_store::{
@@ -79,9 +79,9 @@ impl Environments {
         &self.settings
     }
 
-    /// Records the environment as `creating` and answers at once; the clone and the
-    /// default-branch workspace are made in the background, ending in `running`, or in
-    /// `error` with a reason a person can act on.
+    /// Records the environment as `creating` with its egress policy and answers at once; the
+    /// clone and the default-branch workspace are made in the background, ending in
+    /// `running`, or in `error` with a reason a person can act on.
     /// Fails: the name is taken → 409 `name_taken`.
     pub async fn create(
         &self,
@@ -89,6 +89,7 @@ impl Environments {
         name: EnvironmentName,
         repository_url: Option<RepositoryUrl>,
         branch: Option<BranchName>,
+        egress: EgressPolicy,
     ) -> ServiceResult<EnvironmentView> {
         if let Some(url) = &repository_url {
             self.refuse_own_clones(url)?;
@@ -104,6 +105,7 @@ impl Environments {
                 branch: branch
                     .clone()
                     .unwrap_or_else(|| BranchName::from_trusted(DEFAULT_BRANCH.into())),
+                egress,
                 now: Utc::now(),
             })
             .await
@@ -120,7 +122,7 @@ impl Environments {
             "environments.create",
             Some(env.id.to_string()),
             "ok",
-            json!({ "repositoryUrl": env.repository_url }),
+            json!({ "repositoryUrl": env.repository_url, "egressPolicy": env.egress }),
         )
         .await;
         self.spawn_provision(env.clone(), branch);
@@ -415,6 +417,49 @@ impl Environments {
         )
         .await;
         self.get(who, id).await
+    }
+
+    /// Replaces the environment's egress policy (where its workspaces may connect to) and
+    /// returns the environment. The owner or an admin may change it. Workspaces on the other
+    /// kind of network are moved ([`Workspaces::apply_egress`]).
+    /// Fails: no such environment, or another user's → 404; being deleted → 409 `not_ready`;
+    /// the engine fails while moving workspaces → 502.
+    pub async fn set_egress(
+        &self,
+        who: Principal,
+        id: EnvironmentId,
+        egress: EgressPolicy,
+    ) -> ServiceResult<EnvironmentView> {
+        let env = access::environment(self.store.as_ref(), who, id).await?;
+        if env.status == EnvironmentStatus::Deleting {
+            return Err(ServiceError::Conflict {
+                code: "not_ready",
+                message: "the environment is being deleted; its egress policy no longer changes"
+                    .into(),
+            });
+        }
+        let updated = self
+            .store
+            .set_environment_egress(env.id, &egress, Utc::now())
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ServiceError::NotFound("environment"),
+                other => other.into(),
+            })?;
+        crate::audit::record(
+            self.store.as_ref(),
+            Some(who.user_id),
+            "environments.egress",
+            Some(env.id.to_string()),
+            "ok",
+            json!({ "egressPolicy": updated.egress, "previous": env.egress }),
+        )
+        .await;
+        let moved = self.workspaces.apply_egress(&updated).await?;
+        if moved > 0 {
+            tracing::info!(environment = %env.id, workspaces = moved, "workspaces moved to the network of the new egress policy");
+        }
+        self.view(updated).await
     }
 
     /// Deletes the environment: its containers, volumes, worktrees, bare clone and rows.

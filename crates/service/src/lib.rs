@@ -7,6 +7,7 @@ pub mod agents;
 mod audit;
 pub mod auth;
 pub mod crypto;
+pub mod egress;
 pub mod deployments;
 pub mod environments;
 mod error;
@@ -43,6 +44,7 @@ pub struct Services {
     pub agents: agents::Agents,
     pub workspaces: workspaces::Workspaces,
     pub networks: networks::Networks,
+    pub egress: egress::EgressProxy,
     pub sessions: sessions::Sessions,
     pub git: git::Git,
     pub terminal: terminal::Terminal,
@@ -66,11 +68,13 @@ impl Services {
         let sandbox = Arc::new(sandbox);
         let github = github::Github::new(store.clone(), cipher.clone(), github);
         let networks = networks::Networks::new(runtime.clone(), sandbox.clone());
+        let egress = egress::EgressProxy::new(store.clone(), runtime.clone(), sandbox.clone());
         let workspaces = workspaces::Workspaces::new(
             store.clone(),
             runtime.clone(),
             sandbox.clone(),
             networks.clone(),
+            egress.clone(),
         );
         let environments = environments::Environments::new(
             store.clone(),
@@ -116,6 +120,7 @@ impl Services {
             agents,
             workspaces,
             networks,
+            egress,
             reconciler,
             deployments,
             cipher,

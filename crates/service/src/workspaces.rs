@@ -4,10 +4,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use craftastic_domain::{BranchName, EnvironmentId, WorkspaceId};
+use craftastic_domain::{BranchName, EgressPolicy, EnvironmentId, WorkspaceId};
 use craftastic_runtime::{ExecSpec, Runtime, RuntimeError};
-use craftastic_store::{Environment, Store, StoreError, Workspace, WorkspaceStatus};
+use craftastic_store::{
+    Environment, SessionStatus, Store, StoreError, Workspace, WorkspaceStatus,
+};
 
+use crate::egress::EgressProxy;
 use crate::networks::{NetKind, Networks};
 use crate::sandbox::{self, Attachment, SandboxSettings};
 use crate::{ServiceError, ServiceResult, untrusted};
@@ -33,6 +36,7 @@ pub struct Workspaces {
     runtime: Arc<dyn Runtime>,
     settings: Arc<SandboxSettings>,
     networks: Networks,
+    egress: EgressProxy,
     locks: Arc<Mutex<BranchLocks>>,
 }
 
@@ -42,19 +46,60 @@ impl Workspaces {
         runtime: Arc<dyn Runtime>,
         settings: Arc<SandboxSettings>,
         networks: Networks,
+        egress: EgressProxy,
     ) -> Self {
         Self {
             store,
             runtime,
             settings,
             networks,
+            egress,
             locks: Arc::default(),
         }
     }
 
-    /// The kind of network the environment's workspaces join.
-    fn net_kind(_env: &Environment) -> NetKind {
-        NetKind::Open
+    /// The kind of network the environment's workspaces join: its egress policy decides.
+    fn net_kind(env: &Environment) -> NetKind {
+        match env.egress {
+            EgressPolicy::Open => NetKind::Open,
+            EgressPolicy::None | EgressPolicy::Allowlist(_) => NetKind::Restricted,
+        }
+    }
+
+    /// Moves the environment's workspaces onto the network its egress policy now asks for:
+    /// a container on the other one is removed (its worktree's volume stays), its workspace
+    /// becomes `missing` and its sessions `inactive`; each comes back on the right network
+    /// when next used. A change within the same kind (another allowlist) applies at once,
+    /// since the proxy reads the policy on every connection.
+    /// Fails: the engine fails → 502.
+    pub async fn apply_egress(&self, env: &Environment) -> ServiceResult<usize> {
+        let network = self.networks.name(env.user_id, Self::net_kind(env));
+        let mut moved = 0;
+        for ws in self.store.list_workspaces(Some(env.id)).await? {
+            let lock = self.lock_for(env.id, &ws.branch);
+            let _guard = lock.lock().await;
+            let Some(id) = &ws.container_id else { continue };
+            let Some(container) = self.runtime.inspect(id).await? else {
+                continue;
+            };
+            if container.networks.contains_key(&network) {
+                continue;
+            }
+            self.runtime.remove(&container.id).await?;
+            self.store
+                .set_workspace_state(ws.id, WorkspaceStatus::Missing, None, None)
+                .await?;
+            for session in self.store.list_sessions(Some(env.id)).await? {
+                if session.workspace_id == Some(ws.id) && session.status == SessionStatus::Active
+                {
+                    self.store
+                        .set_session_status(session.id, SessionStatus::Inactive, chrono::Utc::now())
+                        .await?;
+                }
+            }
+            moved += 1;
+        }
+        Ok(moved)
     }
 
     /// The lock that serialises changes to the workspace of (`env`, `branch`).
@@ -234,9 +279,9 @@ impl Workspaces {
                 network.name
             )));
         };
-        Err(ServiceError::Upstream(format!(
-            "no egress proxy on {gateway}"
-        )))
+        self.egress.listen(gateway).await?;
+        self.egress.forget_clients().await;
+        Ok(self.egress.url(gateway))
     }
 
     async fn make_worktree(

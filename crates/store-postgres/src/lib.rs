@@ -7,14 +7,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId, Email,
-    EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName, UserId, UserName,
-    WorkingDirectory, WorkspaceId,
+    AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId,
+    EgressPolicy, Email, EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName,
+    UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use craftastic_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
+
+mod bindings;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -70,8 +72,8 @@ fn user_from_row(row: &PgRow) -> User {
     }
 }
 
-const ENVIRONMENT_COLUMNS: &str =
-    "id, user_id, name, repository_url, branch, status, error, created_at, updated_at";
+const ENVIRONMENT_COLUMNS: &str = "id, user_id, name, repository_url, branch, status, error, \
+     egress_mode, egress_hosts, created_at, updated_at";
 const WORKSPACE_COLUMNS: &str =
     "id, environment_id, branch, container_id, status, error, created_at, updated_at";
 
@@ -88,9 +90,20 @@ fn environment_from_row(row: &PgRow) -> StoreResult<Environment> {
         status: EnvironmentStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
         error: row.get("error"),
+        egress: egress_from_row(row)?,
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     })
+}
+
+fn egress_from_row(row: &PgRow) -> StoreResult<EgressPolicy> {
+    let mode: String = row.get("egress_mode");
+    EgressPolicy::from_trusted(&mode, row.get("egress_hosts"))
+        .ok_or_else(|| StoreError::Corrupt(format!("egress mode {mode:?}")))
+}
+
+fn egress_hosts(egress: &EgressPolicy) -> Vec<String> {
+    egress.hosts().iter().map(|h| h.to_string()).collect()
 }
 
 fn workspace_from_row(row: &PgRow) -> StoreResult<Workspace> {
@@ -630,8 +643,9 @@ impl Store for PostgresStore {
 
     async fn create_environment(&self, env: NewEnvironment) -> StoreResult<Environment> {
         let sql = format!(
-            "INSERT INTO environments (id, user_id, name, repository_url, branch, status, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'creating', $6, $6) RETURNING {ENVIRONMENT_COLUMNS}"
+            "INSERT INTO environments (id, user_id, name, repository_url, branch, status,
+                 egress_mode, egress_hosts, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'creating', $6, $7, $8, $8) RETURNING {ENVIRONMENT_COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(env.id.0)
@@ -639,6 +653,8 @@ impl Store for PostgresStore {
             .bind(env.name.as_str())
             .bind(env.repository_url.as_ref().map(|u| u.as_str().to_owned()))
             .bind(env.branch.as_str())
+            .bind(env.egress.mode())
+            .bind(egress_hosts(&env.egress))
             .bind(env.now)
             .fetch_one(&self.pool)
             .await
@@ -714,6 +730,28 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?;
         Ok(())
+    }
+
+    async fn set_environment_egress(
+        &self,
+        id: EnvironmentId,
+        egress: &EgressPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Environment> {
+        let sql = format!(
+            "UPDATE environments SET egress_mode = $1, egress_hosts = $2, updated_at = $3
+             WHERE id = $4 RETURNING {ENVIRONMENT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(egress.mode())
+            .bind(egress_hosts(egress))
+            .bind(now)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .ok_or(StoreError::NotFound)?;
+        environment_from_row(&row)
     }
 
     async fn delete_environment(&self, id: EnvironmentId) -> StoreResult<()> {
@@ -1025,6 +1063,36 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?;
         rows.iter().map(deployment_from_row).collect()
+    }
+
+    async fn create_deployment_binding(
+        &self,
+        binding: NewDeploymentBinding,
+    ) -> StoreResult<DeploymentBinding> {
+        bindings::create(&self.pool, binding).await
+    }
+
+    async fn get_deployment_binding(
+        &self,
+        env: EnvironmentId,
+        app: &CoolifyAppId,
+    ) -> StoreResult<Option<DeploymentBinding>> {
+        bindings::get(&self.pool, env, app).await
+    }
+
+    async fn list_deployment_bindings(
+        &self,
+        env: EnvironmentId,
+    ) -> StoreResult<Vec<DeploymentBinding>> {
+        bindings::list(&self.pool, env).await
+    }
+
+    async fn delete_deployment_binding(
+        &self,
+        env: EnvironmentId,
+        app: &CoolifyAppId,
+    ) -> StoreResult<()> {
+        bindings::delete(&self.pool, env, app).await
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {

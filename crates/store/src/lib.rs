@@ -7,8 +7,8 @@ mod model;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    AgentId, BranchName, DeploymentId, Email, EnvironmentId, SessionId, SessionName, UserId,
-    WorkspaceId,
+    AgentId, BranchName, CoolifyAppId, DeploymentId, EgressPolicy, Email, EnvironmentId, SessionId,
+    SessionName, UserId, WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -126,7 +126,16 @@ pub trait Store: Send + Sync + 'static {
         id: EnvironmentId,
         branch: &BranchName,
     ) -> StoreResult<()>;
-    /// Deletes the environment and, by cascade, its workspaces, sessions and deployments.
+    /// Replaces the environment's egress policy, bumps `updated_at` and returns the
+    /// environment. Fails with `NotFound` when the environment is gone.
+    async fn set_environment_egress(
+        &self,
+        id: EnvironmentId,
+        egress: &EgressPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Environment>;
+    /// Deletes the environment and, by cascade, its workspaces, sessions, deployments and
+    /// deployment bindings.
     async fn delete_environment(&self, id: EnvironmentId) -> StoreResult<()>;
 
     // Workspaces.
@@ -205,6 +214,31 @@ pub trait Store: Send + Sync + 'static {
     /// Every deployment that has not ended (`queued` or `in_progress`), oldest first, so that
     /// following them can resume after a restart.
     async fn list_unfinished_deployments(&self) -> StoreResult<Vec<Deployment>>;
+
+    // Deployment bindings.
+
+    /// Binds an application to an environment. Fails with `Conflict("deployment binding")`
+    /// when it is bound already, and `NotFound` when the environment is gone.
+    async fn create_deployment_binding(
+        &self,
+        binding: NewDeploymentBinding,
+    ) -> StoreResult<DeploymentBinding>;
+    async fn get_deployment_binding(
+        &self,
+        env: EnvironmentId,
+        app: &CoolifyAppId,
+    ) -> StoreResult<Option<DeploymentBinding>>;
+    /// The environment's bindings, oldest first.
+    async fn list_deployment_bindings(
+        &self,
+        env: EnvironmentId,
+    ) -> StoreResult<Vec<DeploymentBinding>>;
+    /// Fails with `NotFound` when the application is not bound to the environment.
+    async fn delete_deployment_binding(
+        &self,
+        env: EnvironmentId,
+        app: &CoolifyAppId,
+    ) -> StoreResult<()>;
 
     // Audit log.
 

@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId, Email,
-    EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName, UserId, UserName,
-    WorkingDirectory, WorkspaceId,
+    AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId,
+    EgressPolicy, Email, EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName,
+    UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -174,6 +174,8 @@ pub struct Environment {
     pub branch: BranchName,
     pub status: EnvironmentStatus,
     pub error: Option<String>,
+    /// Where its workspaces may connect to outside the server.
+    pub egress: EgressPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -185,6 +187,7 @@ pub struct NewEnvironment {
     pub name: EnvironmentName,
     pub repository_url: Option<RepositoryUrl>,
     pub branch: BranchName,
+    pub egress: EgressPolicy,
     pub now: DateTime<Utc>,
 }
 
@@ -288,6 +291,25 @@ pub struct Deployment {
     pub metadata: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// An admin's permission for an environment to deploy one Coolify application: without
+/// it, deploying that application from the environment is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentBinding {
+    pub environment_id: EnvironmentId,
+    pub app_id: CoolifyAppId,
+    /// The admin who bound it (`None` once that account is deleted).
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDeploymentBinding {
+    pub environment_id: EnvironmentId,
+    pub app_id: CoolifyAppId,
+    pub created_by: UserId,
+    pub now: DateTime<Utc>,
 }
 
 /// A user's agent: which CLI it starts and under what name. Its credential is read on its

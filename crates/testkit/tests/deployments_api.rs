@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use craftastic_domain::{
-    BranchName, CoolifyAppId, DeploymentId, EnvironmentId, EnvironmentName, UserId,
+    BranchName, CoolifyAppId, DeploymentId, EgressPolicy, EnvironmentId, EnvironmentName, UserId,
 };
-use craftastic_store::{DeploymentStatus, NewDeployment, NewEnvironment};
+use craftastic_store::{DeploymentStatus, NewDeployment, NewDeploymentBinding, NewEnvironment};
 use craftastic_testkit::fake_coolify::{
     Endpoint, FAILS, FAKE_TOKEN, FakeApp, FakeCoolify, LOG_SECRET, Mode, STUCK, SUCCEEDS,
 };
@@ -62,21 +62,45 @@ async fn user(s: &TestServer, email: &str) -> (String, UserId) {
     )
 }
 
-/// An environment of `owner` on branch `main`, recorded directly: deploying needs no
-/// container, so these tests do not wait for one.
+/// An environment of `owner` on branch `main` with [`APP`] bound to it, recorded directly:
+/// deploying needs no container, so these tests do not wait for one.
 async fn environment(s: &TestServer, owner: UserId, name: &str) -> EnvironmentId {
+    let env =
+        s.db.store
+            .create_environment(NewEnvironment {
+                id: EnvironmentId::new(),
+                user_id: owner,
+                name: EnvironmentName::parse(name).unwrap(),
+                repository_url: None,
+                branch: BranchName::parse("main").unwrap(),
+                egress: EgressPolicy::Open,
+                now: Utc::now(),
+            })
+            .await
+            .unwrap();
+    bind(s, env.id, APP).await;
+    env.id
+}
+
+/// Binds the application `app` to `env`, as an admin would (the binding routes have their
+/// own tests in deployment_bindings_api.rs).
+async fn bind(s: &TestServer, env: EnvironmentId, app: &str) {
+    let owner =
+        s.db.store
+            .get_environment(env)
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id;
     s.db.store
-        .create_environment(NewEnvironment {
-            id: EnvironmentId::new(),
-            user_id: owner,
-            name: EnvironmentName::parse(name).unwrap(),
-            repository_url: None,
-            branch: BranchName::parse("main").unwrap(),
+        .create_deployment_binding(NewDeploymentBinding {
+            environment_id: env,
+            app_id: CoolifyAppId::parse(app).unwrap(),
+            created_by: owner,
             now: Utc::now(),
         })
         .await
-        .unwrap()
-        .id
+        .unwrap();
 }
 
 async fn deploy(s: &TestServer, token: &str, body: Value) -> (u16, Value) {
@@ -163,6 +187,16 @@ async fn deploy_is_202_queued_and_the_follower_reaches_finished(backend: Backend
         Duration::from_secs(60),
     )
     .await;
+    // Ada is the first user, so an admin: she binds the application to the environment.
+    let (status, binding) = s
+        .call(
+            "PUT",
+            &format!("/api/environments/{env_id}/deployment-bindings/{APP}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{binding}");
 
     let queued = deployed(s, &token, env_id).await;
     assert_eq!(queued["status"], "queued");
@@ -251,6 +285,7 @@ async fn failing_deployment_is_recorded_failed() {
     let (token, id) = user(s, "ada@example.com").await;
     let env = environment(s, id, "shop").await;
     f.fake.add_app(FakeApp::new("failingapp", "main", FAILS));
+    bind(s, env, "failingapp").await;
     let (status, queued) = deploy(
         s,
         &token,
@@ -271,6 +306,7 @@ async fn cancelled_in_coolify_is_recorded_cancelled() {
     let (token, id) = user(s, "ada@example.com").await;
     let env = environment(s, id, "shop").await;
     f.fake.add_app(FakeApp::new("stuckapp", "main", STUCK));
+    bind(s, env, "stuckapp").await;
     let (_, queued) = deploy(
         s,
         &token,
@@ -320,6 +356,7 @@ async fn status_route_refreshes_from_coolify() {
     let (token, id) = user(s, "ada@example.com").await;
     let env = environment(s, id, "shop").await;
     f.fake.add_app(FakeApp::new("stuckapp", "main", STUCK));
+    bind(s, env, "stuckapp").await;
     let (_, queued) = deploy(
         s,
         &token,
@@ -577,6 +614,7 @@ async fn coolify_4xx_is_502_with_its_message() {
     let s = &f.server;
     let (token, id) = user(s, "ada@example.com").await;
     let env = environment(s, id, "shop").await;
+    bind(s, env, "unknownapp").await;
     let (status, body) = deploy(
         s,
         &token,
@@ -657,6 +695,7 @@ async fn deployment_coolify_forgot_is_failed_with_reason() {
     let (token, id) = user(s, "ada@example.com").await;
     let env = environment(s, id, "shop").await;
     f.fake.add_app(FakeApp::new("stuckapp", "main", STUCK));
+    bind(s, env, "stuckapp").await;
     let (_, queued) = deploy(
         s,
         &token,
@@ -681,6 +720,7 @@ async fn coolify_down_while_following_shows_last_error_then_recovers() {
     let (token, id) = user(s, "ada@example.com").await;
     let env = environment(s, id, "shop").await;
     f.fake.add_app(FakeApp::new("stuckapp", "main", STUCK));
+    bind(s, env, "stuckapp").await;
     let (_, queued) = deploy(
         s,
         &token,

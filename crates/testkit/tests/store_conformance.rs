@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use craftastic_domain::{
-    AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId, Email,
-    EnvironmentId, EnvironmentName, SessionId, SessionName, UserId, UserName, WorkingDirectory,
-    WorkspaceId,
+    AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId,
+    EgressPolicy, Email, EnvironmentId, EnvironmentName, SessionId, SessionName, UserId, UserName,
+    WorkingDirectory, WorkspaceId,
 };
 use craftastic_store::*;
 use craftastic_testkit::{Backend, TestDb, on_both_backends};
@@ -519,6 +519,7 @@ async fn place(s: &dyn Store, user: UserId, name: &str) -> Place {
             name: EnvironmentName::parse(name).unwrap(),
             repository_url: None,
             branch: BranchName::parse("main").unwrap(),
+            egress: EgressPolicy::Open,
             now: Utc::now(),
         })
         .await

@@ -25,6 +25,7 @@ export const queryKeys = {
   deployments: (environmentId: string) => ["deployments", environmentId] as const,
   deploymentList: (environmentId: string) => ["deployments", environmentId, "list"] as const,
   deployment: (environmentId: string, id: string) => ["deployments", environmentId, "status", id] as const,
+  deploymentBindings: (environmentId: string) => ["deployments", environmentId, "bindings"] as const,
 }
 
 /** Retry only what may pass on a second try: the network and 5xx, twice. */

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest"
 import type { Deployment, Environment } from "@/lib/api/types"
 import { DeploymentsPanel } from "@/features/deployments/DeploymentsPanel"
 import { rememberAppId, rememberedAppId } from "@/features/deployments/deployments"
-import { json, mockFetch, renderApp, signIn } from "@/test/render"
+import { json, mockFetch, renderApp, signIn, type Route } from "@/test/render"
 
 afterEach(() => {
   vi.useRealTimers()
@@ -20,6 +20,7 @@ const environment: Environment = {
   status: "running",
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:00Z",
+  egressPolicy: { mode: "open", hosts: [] },
   workspaces: [],
   sessions: [],
 }
@@ -37,6 +38,36 @@ const deployment = (status: string, overrides: Partial<Deployment> = {}): Deploy
   ...overrides,
 })
 
+const binding = (appId: string) => ({ environmentId: "env-1", appId, createdBy: "root", createdAt: "2026-01-01T00:00:00Z" })
+
+const person = (isAdmin: boolean) => ({
+  id: isAdmin ? "root" : "u",
+  email: "ada@example.com",
+  name: "Ada",
+  isAdmin,
+  createdAt: "2026-01-01T00:00:00Z",
+})
+
+/** The signed-in user (an admin or not) and the applications bound to env-1, then `route`. */
+function server(route: Route, { bound = ["app1"], admin = false }: { bound?: string[]; admin?: boolean } = {}) {
+  let bindings = bound.map(binding)
+  return mockFetch((url, init) => {
+    if (url === "/api/auth/me") return json(200, person(admin))
+    if (url === "/api/environments/env-1/deployment-bindings") return json(200, { bindings })
+    const one = /^\/api\/environments\/env-1\/deployment-bindings\/(.+)$/.exec(url)
+    if (one && init?.method === "PUT") {
+      const made = binding(decodeURIComponent(one[1]!))
+      bindings = [...bindings, made]
+      return json(201, made)
+    }
+    if (one && init?.method === "DELETE") {
+      bindings = bindings.filter((b) => b.appId !== one[1])
+      return new Response(null, { status: 204 })
+    }
+    return route(url, init)
+  })
+}
+
 function renderPanel() {
   signIn()
   renderApp(<DeploymentsPanel environment={environment} />)
@@ -47,14 +78,14 @@ const NOT_CONFIGURED =
 
 describe("DeploymentsPanel", () => {
   it("shows the server's sentence and a disabled form when Coolify is not configured", async () => {
-    const fetchMock = mockFetch((url) =>
+    const fetchMock = server((url) =>
       url.startsWith("/api/deployment/") ? json(503, { error: NOT_CONFIGURED, code: "unavailable" }) : undefined,
     )
     renderPanel()
     expect(await screen.findByTestId("deploy-unavailable")).toHaveTextContent(
       "Deployments are not configured on this server; an admin must set COOLIFY_API_URL",
     )
-    expect(screen.getByTestId("deploy-app-id")).toBeDisabled()
+    expect(await screen.findByTestId("deploy-app-id")).toBeDisabled()
     expect(screen.getByTestId("deploy-button")).toBeDisabled()
     expect(screen.queryByTestId("deployment-list")).not.toBeInTheDocument()
     // 503 is not asked again.
@@ -68,24 +99,27 @@ describe("DeploymentsPanel", () => {
     const statuses = ["in_progress", "finished"]
     let deployed = false
     let statusCalls = 0
-    mockFetch((url, init) => {
-      if (url === "/api/deployment/list/env-1") return json(200, { deployments: deployed ? [deployment("queued")] : [] })
-      if (url === "/api/deployment/deploy" && init?.method === "POST") {
-        posted.push(JSON.parse(init.body as string))
-        deployed = true
-        return json(202, deployment("queued"))
-      }
-      if (url === "/api/deployment/status/d1") {
-        statusCalls += 1
-        const status = statuses.shift() ?? "finished"
-        return json(200, deployment(status, status === "finished" ? { metadata: { durationSeconds: 75, commit: "9fceb02d0ae5" } } : {}))
-      }
-      return undefined
-    })
+    server(
+      (url, init) => {
+        if (url === "/api/deployment/list/env-1") return json(200, { deployments: deployed ? [deployment("queued")] : [] })
+        if (url === "/api/deployment/deploy" && init?.method === "POST") {
+          posted.push(JSON.parse(init.body as string))
+          deployed = true
+          return json(202, deployment("queued"))
+        }
+        if (url === "/api/deployment/status/d1") {
+          statusCalls += 1
+          const status = statuses.shift() ?? "finished"
+          return json(200, deployment(status, status === "finished" ? { metadata: { durationSeconds: 75, commit: "9fceb02d0ae5" } } : {}))
+        }
+        return undefined
+      },
+      { bound: ["app0", "app1"] },
+    )
     renderPanel()
     const user = userEvent.setup({ advanceTimers: (ms) => vi.advanceTimersByTime(ms) })
     expect(await screen.findByTestId("deployments-empty")).toBeInTheDocument()
-    expect(screen.getByTestId("deploy-app-id")).toHaveValue("app1")
+    expect(await screen.findByTestId("deploy-app-id")).toHaveValue("app1")
     await user.click(screen.getByTestId("deploy-button"))
 
     const row = await screen.findByTestId("deployment-row")
@@ -109,20 +143,27 @@ describe("DeploymentsPanel", () => {
     expect(statusCalls).toBe(afterFirst + 1)
   })
 
-  it("sends the branch and force when given, and remembers the application", async () => {
+  it("offers only the bound applications, sends the branch and force, and remembers the application", async () => {
+    rememberAppId("env-1", "gone")
     const posted: unknown[] = []
-    mockFetch((url, init) => {
-      if (url === "/api/deployment/list/env-1") return json(200, { deployments: [] })
-      if (url === "/api/deployment/deploy") {
-        posted.push(JSON.parse(init?.body as string))
-        return json(202, deployment("finished", { branch: "feature" }))
-      }
-      return undefined
-    })
+    server(
+      (url, init) => {
+        if (url === "/api/deployment/list/env-1") return json(200, { deployments: [] })
+        if (url === "/api/deployment/deploy") {
+          posted.push(JSON.parse(init?.body as string))
+          return json(202, deployment("finished", { branch: "feature" }))
+        }
+        return undefined
+      },
+      { bound: ["app1", "newapp2"] },
+    )
     renderPanel()
     const user = userEvent.setup()
     await screen.findByTestId("deployments-empty")
-    await user.type(screen.getByTestId("deploy-app-id"), " newapp2 ")
+    const picker = await screen.findByTestId("deploy-app-id")
+    expect(picker).toHaveValue("app1")
+    expect(within(picker).getAllByRole("option").map((o) => o.textContent)).toEqual(["app1", "newapp2"])
+    await user.selectOptions(picker, "newapp2")
     await user.type(screen.getByTestId("deploy-branch"), "feature")
     await user.click(screen.getByTestId("deploy-force"))
     await user.click(screen.getByTestId("deploy-button"))
@@ -134,52 +175,73 @@ describe("DeploymentsPanel", () => {
     })
   })
 
-  it("checks the application id before asking, and shows the server's field message", async () => {
-    const fetchMock = mockFetch((url) => {
+  it("says to ask an admin when no application is bound, and cannot deploy", async () => {
+    const fetchMock = server((url) => (url === "/api/deployment/list/env-1" ? json(200, { deployments: [] }) : undefined), {
+      bound: [],
+    })
+    renderPanel()
+    expect(await screen.findByTestId("deploy-no-bindings")).toHaveTextContent(
+      "No Coolify application is bound to this environment yet. Ask an admin to bind the one to deploy to.",
+    )
+    expect(screen.queryByTestId("deploy-app-id")).not.toBeInTheDocument()
+    expect(screen.getByTestId("deploy-button")).toBeDisabled()
+    expect(screen.queryByTestId("deployment-bindings")).not.toBeInTheDocument()
+    expect(fetchMock.mock.calls.some(([url]) => url === "/api/deployment/deploy")).toBe(false)
+  })
+
+  it("shows the server's field message and its refusal of an unbound application", async () => {
+    let answer = 0
+    server((url) => {
       if (url === "/api/deployment/list/env-1") return json(200, { deployments: [] })
       if (url === "/api/deployment/deploy") {
-        return json(422, {
-          error: 'branch "a..b" is not a valid git branch name',
-          code: "invalid_input",
-          details: { fields: { branch: 'branch "a..b" is not a valid git branch name' } },
-        })
+        answer += 1
+        return answer === 1
+          ? json(422, {
+              error: 'branch "a..b" is not a valid git branch name',
+              code: "invalid_input",
+              details: { fields: { branch: 'branch "a..b" is not a valid git branch name' } },
+            })
+          : json(403, {
+              error: "the Coolify application app1 is not bound to this environment; ask an admin to bind it",
+              code: "application_not_bound",
+            })
       }
       return undefined
     })
     renderPanel()
     const user = userEvent.setup()
     await screen.findByTestId("deployments-empty")
-    await user.click(screen.getByTestId("deploy-button"))
-    expect(screen.getByTestId("deploy-app-message")).toHaveTextContent("Enter the uuid of the Coolify application")
-    await user.type(screen.getByTestId("deploy-app-id"), "my-app")
-    expect(screen.getByTestId("deploy-app-message")).toHaveTextContent("letters and digits")
-    expect(fetchMock.mock.calls.some(([url]) => url === "/api/deployment/deploy")).toBe(false)
-
-    await user.clear(screen.getByTestId("deploy-app-id"))
-    await user.type(screen.getByTestId("deploy-app-id"), "myapp")
+    await screen.findByTestId("deploy-app-id")
     await user.type(screen.getByTestId("deploy-branch"), "a..b")
     await user.click(screen.getByTestId("deploy-button"))
     expect(await screen.findByTestId("deploy-branch-message")).toHaveTextContent('Branch "a..b" is not a valid git branch name')
     expect(screen.queryByTestId("deploy-error")).not.toBeInTheDocument()
-    await user.type(screen.getByTestId("deploy-branch"), "c")
+    await user.clear(screen.getByTestId("deploy-branch"))
     expect(screen.getByTestId("deploy-branch-message")).not.toHaveAttribute("data-kind", "error")
+    await user.click(screen.getByTestId("deploy-button"))
+    expect(await screen.findByTestId("deploy-error")).toHaveTextContent(
+      "The Coolify application app1 is not bound to this environment; ask an admin to bind it",
+    )
   })
 
   it("shows Coolify's message when Coolify refuses (502)", async () => {
-    mockFetch((url) => {
-      if (url === "/api/deployment/list/env-1") return json(200, { deployments: [] })
-      if (url === "/api/deployment/deploy") {
-        return json(502, {
-          error: "Coolify refused the request while reading the application with status 404: Application not found.",
-          code: "upstream_failed",
-        })
-      }
-      return undefined
-    })
+    server(
+      (url) => {
+        if (url === "/api/deployment/list/env-1") return json(200, { deployments: [] })
+        if (url === "/api/deployment/deploy") {
+          return json(502, {
+            error: "Coolify refused the request while reading the application with status 404: Application not found.",
+            code: "upstream_failed",
+          })
+        }
+        return undefined
+      },
+      { bound: ["nosuchapp"] },
+    )
     renderPanel()
     const user = userEvent.setup()
     await screen.findByTestId("deployments-empty")
-    await user.type(screen.getByTestId("deploy-app-id"), "nosuchapp")
+    await screen.findByTestId("deploy-app-id")
     await user.click(screen.getByTestId("deploy-button"))
     const error = await screen.findByTestId("deploy-error")
     expect(error).toHaveTextContent("Coolify did not deploy it")
@@ -187,8 +249,42 @@ describe("DeploymentsPanel", () => {
     expect(rememberedAppId("env-1")).toBe("")
   })
 
+  it("lets an admin bind and unbind applications, checking the uuid first", async () => {
+    const fetchMock = server((url) => (url === "/api/deployment/list/env-1" ? json(200, { deployments: [] }) : undefined), {
+      bound: [],
+      admin: true,
+    })
+    renderPanel()
+    const user = userEvent.setup()
+    expect(await screen.findByTestId("deploy-no-bindings")).toHaveTextContent("Bind one below to deploy to it.")
+    const input = await screen.findByTestId("deployment-binding-input")
+    await user.type(input, "my-app")
+    expect(screen.getByTestId("bind-app-message")).toHaveTextContent("letters and digits")
+    await user.click(screen.getByTestId("deployment-binding-add"))
+    expect(fetchMock.mock.calls.some(([, init]) => init?.method === "PUT")).toBe(false)
+
+    await user.clear(input)
+    await user.type(input, "newapp")
+    await user.click(screen.getByTestId("deployment-binding-add"))
+    const bound = await screen.findByTestId("deployment-binding")
+    expect(bound).toHaveAttribute("data-app-id", "newapp")
+    expect(input).toHaveValue("")
+    expect(await screen.findByTestId("deploy-app-id")).toHaveValue("newapp")
+    expect(
+      fetchMock.mock.calls.some(
+        ([url, init]) => url === "/api/environments/env-1/deployment-bindings/newapp" && init?.method === "PUT",
+      ),
+    ).toBe(true)
+
+    await user.click(within(bound).getByRole("button", { name: "Unbind newapp" }))
+    await waitFor(() => {
+      expect(screen.queryByTestId("deployment-binding")).not.toBeInTheDocument()
+    })
+    expect(await screen.findByTestId("deploy-no-bindings")).toBeInTheDocument()
+  })
+
   it("lists past deployments with their status, app, branch and Coolify id", async () => {
-    mockFetch((url) =>
+    server((url) =>
       url === "/api/deployment/list/env-1"
         ? json(200, {
             deployments: [

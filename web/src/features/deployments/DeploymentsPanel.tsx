@@ -26,8 +26,9 @@ import { ApiError, describeError, isUnavailable } from "@/lib/api/errors"
 import type { Deployment, Environment } from "@/lib/api/types"
 import { formatDateTime, timeAgo } from "@/lib/format"
 import { cn } from "@/lib/utils"
+import { useAuth } from "@/lib/auth/auth"
+import { DeploymentBindings } from "@/features/deployments/DeploymentBindings"
 import {
-  appIdProblem,
   formatDuration,
   isFinal,
   meta,
@@ -35,13 +36,19 @@ import {
   rememberedAppId,
   statusLook,
 } from "@/features/deployments/deployments"
-import { useDeploy, useDeployments, useFollowDeployment } from "@/features/deployments/hooks"
+import {
+  useDeploy,
+  useDeploymentBindings,
+  useDeployments,
+  useFollowDeployment,
+} from "@/features/deployments/hooks"
 
 /** How many deployments the history shows before "Show all". */
 const SHOWN = 5
 
 /** Deploying the environment's branches to Coolify, and what became of each deployment. */
 export function DeploymentsPanel({ environment: env }: { environment: Environment }) {
+  const { user } = useAuth()
   const deployments = useDeployments(env.id)
   const deploy = useDeploy(env.id)
   // 503 from either route: this server has no Coolify; the server's sentence says what to set.
@@ -58,7 +65,9 @@ export function DeploymentsPanel({ environment: env }: { environment: Environmen
           <Rocket className="text-muted-foreground size-4" aria-hidden />
           Deployments
         </CardTitle>
-        <CardDescription>Deploy a branch to a Coolify application and follow it until it is live.</CardDescription>
+        <CardDescription>
+          Deploy a branch to a Coolify application bound to this environment and follow it until it is live.
+        </CardDescription>
       </CardHeader>
       <CardContent className="space-y-5 px-4 py-4">
         {unavailable && (
@@ -71,6 +80,7 @@ export function DeploymentsPanel({ environment: env }: { environment: Environmen
           </p>
         )}
         <DeployForm environment={env} deploy={deploy} disabled={unavailable !== null} />
+        {!unavailable && user?.isAdmin && <DeploymentBindings environment={env} />}
         {!unavailable && <DeploymentHistory deployments={deployments} />}
       </CardContent>
     </Card>
@@ -86,23 +96,24 @@ function DeployForm({
   deploy: ReturnType<typeof useDeploy>
   disabled: boolean
 }) {
-  const [appId, setAppId] = useState(() => rememberedAppId(env.id))
+  const { user } = useAuth()
+  const bindings = useDeploymentBindings(env.id)
+  const bound = bindings.data ?? []
+  /** What the user picked; until then (or once it is unbound) the remembered or first one. */
+  const [picked, setPicked] = useState<string | null>(null)
   const [branch, setBranch] = useState("")
   const [force, setForce] = useState(false)
-  const [attempted, setAttempted] = useState(false)
+  const remembered = rememberedAppId(env.id)
+  const appId =
+    (bound.find((b) => b.appId === picked) ?? bound.find((b) => b.appId === remembered) ?? bound[0])?.appId ?? ""
 
   const error = deploy.error
   const fields = error instanceof ApiError ? error.fields : {}
-  const problem = appIdProblem(appId)
-  const appIdStatus: FieldStatus = fields.appId
-    ? { kind: "error", text: fields.appId }
-    : problem && (attempted || appId.trim() !== "")
-      ? { kind: "error", text: problem }
-      : { kind: "none" }
+  const appIdStatus: FieldStatus = fields.appId ? { kind: "error", text: fields.appId } : { kind: "none" }
   const branchStatus: FieldStatus = fields.branch ? { kind: "error", text: fields.branch } : { kind: "none" }
   // Field errors show at their fields; 503 shows above the form; anything else here.
-  const formError =
-    error && !isUnavailable(error) && !fields.appId && !fields.branch ? error : null
+  const formError = error && !isUnavailable(error) && !fields.appId && !fields.branch ? error : null
+  const cannotDeploy = disabled || appId === ""
 
   const edited = () => {
     if (deploy.isError) deploy.reset()
@@ -110,14 +121,12 @@ function DeployForm({
 
   const submit = (event: React.SyntheticEvent<HTMLFormElement>) => {
     event.preventDefault()
-    setAttempted(true)
-    if (disabled || problem || deploy.isPending) return
-    const id = appId.trim()
+    if (cannotDeploy || deploy.isPending) return
     deploy.mutate(
-      { appId: id, ...(branch.trim() ? { branch: branch.trim() } : {}), ...(force ? { force: true } : {}) },
+      { appId, ...(branch.trim() ? { branch: branch.trim() } : {}), ...(force ? { force: true } : {}) },
       {
         onSuccess: (deployment) => {
-          rememberAppId(env.id, id)
+          rememberAppId(env.id, appId)
           toast.success(`Deploying ${deployment.branch ?? env.branch} to ${deployment.appId}`, {
             description: meta(deployment, "coolifyMessage"),
           })
@@ -128,29 +137,54 @@ function DeployForm({
 
   return (
     <form onSubmit={submit} noValidate className="grid gap-4" data-testid="deploy-form" aria-disabled={disabled}>
-      <Field
-        id="deploy-app"
-        label="Coolify application"
-        hint="The application's uuid, as in its URL in Coolify. Remembered for this environment."
-        status={appIdStatus}
-      >
-        {(aria) => (
-          <Input
-            {...aria}
-            data-testid="deploy-app-id"
-            autoComplete="off"
-            spellCheck={false}
-            className="font-mono"
-            placeholder="e.g. ro04ok80o8oc4kkcco8kow8s"
-            disabled={disabled}
-            value={appId}
-            onChange={(e) => {
-              setAppId(e.target.value)
-              edited()
-            }}
-          />
-        )}
-      </Field>
+      {bindings.isError ? (
+        <ErrorState
+          error={bindings.error}
+          title="Could not load the applications this environment may deploy"
+          onRetry={() => void bindings.refetch()}
+          className="p-3"
+        />
+      ) : !bindings.isPending && bound.length === 0 ? (
+        <p
+          role="status"
+          className="bg-muted/60 text-muted-foreground rounded-md border px-3 py-2 text-sm"
+          data-testid="deploy-no-bindings"
+        >
+          No Coolify application is bound to this environment yet.{" "}
+          {user?.isAdmin ? "Bind one below to deploy to it." : "Ask an admin to bind the one to deploy to."}
+        </p>
+      ) : (
+        <Field
+          id="deploy-app"
+          label="Coolify application"
+          hint="One of the applications an admin bound to this environment."
+          status={appIdStatus}
+        >
+          {(aria) =>
+            bindings.isPending ? (
+              <Skeleton className="h-9 w-full" aria-label="Loading the applications" />
+            ) : (
+              <select
+                {...aria}
+                data-testid="deploy-app-id"
+                className="border-input focus-visible:border-ring focus-visible:ring-ring/50 dark:bg-input/30 h-9 w-full min-w-0 rounded-md border bg-transparent px-3 py-1 font-mono text-sm shadow-xs outline-none focus-visible:ring-[3px] disabled:cursor-not-allowed disabled:opacity-50"
+                disabled={disabled}
+                value={appId}
+                onChange={(e) => {
+                  setPicked(e.target.value)
+                  edited()
+                }}
+              >
+                {bound.map((b) => (
+                  <option key={b.appId} value={b.appId}>
+                    {b.appId}
+                  </option>
+                ))}
+              </select>
+            )
+          }
+        </Field>
+      )}
       <Field
         id="deploy-branch"
         label="Branch"
@@ -190,7 +224,7 @@ function DeployForm({
         </Label>
       </div>
       {formError && <DeployError error={formError} />}
-      <Button type="submit" data-testid="deploy-button" disabled={disabled || deploy.isPending || (attempted && problem !== null)}>
+      <Button type="submit" data-testid="deploy-button" disabled={cannotDeploy || deploy.isPending}>
         {deploy.isPending ? <LoaderCircle className="animate-spin" aria-hidden /> : <Rocket aria-hidden />}
         {deploy.isPending ? "Asking Coolify…" : "Deploy"}
       </Button>

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 
 import { apiCalls } from "@/lib/api/endpoints"
 import { isNotFound, isUnavailable } from "@/lib/api/errors"
-import type { DeployInput, Deployment } from "@/lib/api/types"
+import type { DeployInput, Deployment, DeploymentBinding } from "@/lib/api/types"
 import { queryKeys, shouldRetry } from "@/lib/queries"
 import { isFinal, withDeployment } from "@/features/deployments/deployments"
 
@@ -57,5 +57,37 @@ export function useDeploy(environmentId: string) {
       )
       void queryClient.invalidateQueries({ queryKey: queryKeys.deploymentList(environmentId) })
     },
+  })
+}
+
+/** The Coolify applications an admin bound to the environment: the only ones it deploys. */
+export function useDeploymentBindings(environmentId: string) {
+  return useQuery({
+    queryKey: queryKeys.deploymentBindings(environmentId),
+    queryFn: ({ signal }) => apiCalls.listDeploymentBindings(environmentId, signal),
+    refetchInterval: (query) => (isNotFound(query.state.error) ? false : LIST_POLL_MS),
+  })
+}
+
+/** Binds (`bind: true`) or unbinds an application; admins only. */
+export function useChangeBinding(environmentId: string) {
+  const queryClient = useQueryClient()
+  const key = queryKeys.deploymentBindings(environmentId)
+  return useMutation({
+    mutationFn: async ({ appId, bind }: { appId: string; bind: boolean }) => {
+      if (bind) return apiCalls.bindApplication(environmentId, appId)
+      await apiCalls.unbindApplication(environmentId, appId)
+      return null
+    },
+    onSuccess: (binding: DeploymentBinding | null, { appId }) => {
+      queryClient.setQueryData<DeploymentBinding[]>(key, (list = []) =>
+        binding
+          ? list.some((b) => b.appId === binding.appId)
+            ? list
+            : [...list, binding]
+          : list.filter((b) => b.appId !== appId),
+      )
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: key }),
   })
 }

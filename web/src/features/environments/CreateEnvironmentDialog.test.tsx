@@ -129,6 +129,74 @@ describe("CreateEnvironmentDialog", () => {
     expect(screen.getByTestId("environment-branch-input")).toHaveValue("")
   })
 
+  it("sends an egress policy chosen under Advanced, and shows the server's message about a host", async () => {
+    signIn()
+    const posted: unknown[] = []
+    const message = "egressPolicy.hosts[1]: 'github.com:22' has a port (:22); write the host alone: github.com"
+    mockFetch((url, init) => {
+      if (url.startsWith("/api/environments/check-name/")) return json(200, { available: true })
+      if (url === "/api/environments" && init?.method === "POST") {
+        const body = JSON.parse(init.body as string) as { egressPolicy?: { hosts: string[] } }
+        posted.push(body)
+        if (body.egressPolicy?.hosts.includes("gitlab.com")) {
+          return json(422, { error: message, code: "invalid_input", details: { fields: { "egressPolicy.hosts": message } } })
+        }
+        return json(201, { id: "e1", name: "my-app" })
+      }
+      return undefined
+    })
+    const user = open()
+    await user.click(screen.getByTestId("create-environment-button"))
+    await user.type(screen.getByTestId("environment-name-input"), "my-app")
+    expect(screen.getByTestId("create-environment-advanced")).toHaveTextContent("Internet: open")
+    await user.click(screen.getByTestId("create-environment-advanced"))
+    await user.click(screen.getByTestId("create-egress-mode-allowlist"))
+    await user.click(screen.getByTestId("create-egress-hosts-input"))
+    await user.paste("github.com\ngitlab.com")
+    await waitFor(() => {
+      expect(screen.getByText("Available")).toBeInTheDocument()
+    })
+    await user.click(screen.getByTestId("create-environment-submit"))
+    expect(await screen.findByTestId("create-egress-hosts-message")).toHaveTextContent(message)
+    expect(posted).toEqual([
+      { name: "my-app", egressPolicy: { mode: "allowlist", hosts: ["github.com", "gitlab.com"] } },
+    ])
+    expect(screen.queryByTestId("create-environment-error")).not.toBeInTheDocument()
+
+    await user.clear(screen.getByTestId("create-egress-hosts-input"))
+    await user.paste("github.com")
+    await user.click(screen.getByTestId("create-environment-submit"))
+    await waitFor(() => {
+      expect(posted).toHaveLength(2)
+    })
+    expect(posted[1]).toEqual({ name: "my-app", egressPolicy: { mode: "allowlist", hosts: ["github.com"] } })
+  })
+
+  it("sends no egress policy for the default, open", async () => {
+    signIn()
+    const posted: unknown[] = []
+    mockFetch((url, init) => {
+      if (url.startsWith("/api/environments/check-name/")) return json(200, { available: true })
+      if (url === "/api/environments" && init?.method === "POST") {
+        posted.push(JSON.parse(init.body as string))
+        return json(201, { id: "e1", name: "my-app" })
+      }
+      return undefined
+    })
+    const user = open()
+    await user.click(screen.getByTestId("create-environment-button"))
+    await user.type(screen.getByTestId("environment-name-input"), "my-app")
+    await user.click(screen.getByTestId("create-environment-advanced"))
+    expect(screen.getByTestId("create-egress-mode-open")).toBeChecked()
+    await waitFor(() => {
+      expect(screen.getByText("Available")).toBeInTheDocument()
+    })
+    await user.click(screen.getByTestId("create-environment-submit"))
+    await waitFor(() => {
+      expect(posted).toEqual([{ name: "my-app" }])
+    })
+  })
+
   it("points to the settings when GitHub is not linked", async () => {
     signIn()
     mockFetch((url) => (url === "/api/auth/github/status" ? json(200, { connected: false }) : undefined))

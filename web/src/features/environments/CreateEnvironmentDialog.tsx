@@ -1,4 +1,4 @@
-import { LoaderCircle } from "lucide-react"
+import { ChevronDown, LoaderCircle } from "lucide-react"
 import { useState, type ReactNode } from "react"
 import { toast } from "sonner"
 
@@ -19,6 +19,16 @@ import { useAvailability } from "@/hooks/useAvailability"
 import { ApiError, describeError, sentence } from "@/lib/api/errors"
 import { apiCalls } from "@/lib/api/endpoints"
 import { queryKeys } from "@/lib/queries"
+import { cn } from "@/lib/utils"
+import { EgressPolicyFields, type EgressDraft } from "@/features/environments/EgressPolicyFields"
+import {
+  describePolicy,
+  egressFieldErrors,
+  hostLines,
+  hostsProblem,
+  policyOf,
+  type EgressField,
+} from "@/features/environments/egress"
 import { useCreateEnvironment } from "@/features/environments/hooks"
 import { RepositoryPicker } from "@/features/github/RepositoryPicker"
 import { repositoryName } from "@/features/github/repositories"
@@ -50,7 +60,12 @@ function CreateEnvironmentForm({ onDone }: { onDone: () => void }) {
   const [branch, setBranch] = useState("")
   const [serverFields, setServerFields] = useState<Partial<Record<FieldName, string>>>({})
   const [formError, setFormError] = useState<string | null>(null)
+  const [advanced, setAdvanced] = useState(false)
+  const [egress, setEgress] = useState<EgressDraft>({ mode: "open", hosts: "" })
+  const [egressErrors, setEgressErrors] = useState<Partial<Record<EgressField, string>>>({})
+  const [attempted, setAttempted] = useState(false)
   const create = useCreateEnvironment()
+  const egressProblem = hostsProblem(egress.mode, hostLines(egress.hosts))
 
   const nameCheck = useAvailability(name, queryKeys.checkEnvironmentName, (value, signal) =>
     apiCalls.checkEnvironmentName(value, signal),
@@ -76,12 +91,15 @@ function CreateEnvironmentForm({ onDone }: { onDone: () => void }) {
 
   const submit = (event: React.SyntheticEvent<HTMLFormElement>) => {
     event.preventDefault()
-    if (!canSubmit) return
+    setAttempted(true)
+    if (egressProblem) setAdvanced(true)
+    if (!canSubmit || egressProblem) return
     setFormError(null)
     const input = {
       name: name.trim(),
       ...(repositoryUrl.trim() ? { repositoryUrl: repositoryUrl.trim() } : {}),
       ...(branch.trim() ? { branch: branch.trim() } : {}),
+      ...(egress.mode !== "open" ? { egressPolicy: policyOf(egress.mode, egress.hosts) } : {}),
     }
     create.mutate(input, {
       onSuccess: (env) => {
@@ -99,8 +117,11 @@ function CreateEnvironmentForm({ onDone }: { onDone: () => void }) {
           }
           if (error.status === 409 && error.code === "name_taken") fields.name = error.message
         }
+        const egressFields = egressFieldErrors(error)
+        if (Object.keys(egressFields).length > 0) setAdvanced(true)
         setServerFields(fields)
-        setFormError(Object.keys(fields).length > 0 ? null : describeError(error))
+        setEgressErrors(egressFields)
+        setFormError(Object.keys(fields).length + Object.keys(egressFields).length > 0 ? null : describeError(error))
       },
     })
   }
@@ -178,6 +199,38 @@ function CreateEnvironmentForm({ onDone }: { onDone: () => void }) {
           />
         )}
       </Field>
+      <div className="grid gap-3">
+        <Button
+          type="button"
+          variant="ghost"
+          size="sm"
+          className="text-muted-foreground -mx-2 justify-start"
+          aria-expanded={advanced}
+          aria-controls="create-egress-section"
+          data-testid="create-environment-advanced"
+          onClick={() => {
+            setAdvanced((v) => !v)
+          }}
+        >
+          <ChevronDown className={cn("transition-transform", !advanced && "-rotate-90")} aria-hidden />
+          Advanced
+          <span className="text-xs font-normal">({describePolicy(policyOf(egress.mode, egress.hosts))})</span>
+        </Button>
+        {advanced && (
+          <div id="create-egress-section">
+            <EgressPolicyFields
+              idPrefix="create-egress"
+              draft={egress}
+              attempted={attempted}
+              serverErrors={egressErrors}
+              onChange={(next, edited) => {
+                setEgress(next)
+                if (egressErrors[edited]) setEgressErrors(({ [edited]: _gone, ...rest }) => rest)
+              }}
+            />
+          </div>
+        )}
+      </div>
       <DialogFooter>
         <Button variant="outline" onClick={onDone} disabled={create.isPending}>
           Cancel

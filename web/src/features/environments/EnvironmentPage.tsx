@@ -9,6 +9,7 @@ import { useDocumentTitle } from "@/hooks/useDocumentTitle"
 import { isNotFound } from "@/lib/api/errors"
 import type { Environment } from "@/lib/api/types"
 import { formatDate, shortRepository } from "@/lib/format"
+import { EgressPolicySummary } from "@/features/environments/EgressPolicy"
 import { EnvironmentActions } from "@/features/environments/EnvironmentActions"
 import { EnvironmentSidebar } from "@/features/environments/EnvironmentSidebar"
 import { useEnvironment } from "@/features/environments/hooks"
@@ -118,6 +119,7 @@ function EnvironmentHeader({ environment: env, onDeleted }: { environment: Envir
                 {env.branch}
               </dd>
             </div>
+            <EgressPolicySummary environment={env} />
             <div className="flex items-center gap-1.5">
               <dt>Created</dt>
               <dd>{formatDate(env.createdAt)}</dd>

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 
 import { apiCalls } from "@/lib/api/endpoints"
 import { isNotFound } from "@/lib/api/errors"
-import type { CreateEnvironmentInput, Environment } from "@/lib/api/types"
+import type { CreateEnvironmentInput, EgressPolicy, Environment } from "@/lib/api/types"
 import { queryKeys } from "@/lib/queries"
 
 /** Busy environments change by the second; settled ones are checked now and then. */
@@ -90,6 +90,16 @@ export function useStartEnvironment() {
       store(env)
     },
     onSettled: () => queryClient.invalidateQueries({ queryKey: queryKeys.environments }),
+  })
+}
+
+export function useSetEgressPolicy() {
+  const store = useStoreEnvironment()
+  return useMutation({
+    mutationFn: ({ id, policy }: { id: string; policy: EgressPolicy }) => apiCalls.setEgressPolicy(id, policy),
+    onSuccess: (env) => {
+      store(env)
+    },
   })
 }
 

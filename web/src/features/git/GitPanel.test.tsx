@@ -32,6 +32,7 @@ function environment(sessions: Session[], status = "running"): Environment {
     status,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
+    egressPolicy: { mode: "open", hosts: [] },
     workspaces: [],
     sessions,
   }

@@ -16,6 +16,7 @@ const environment: Environment = {
   status: "running",
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:00Z",
+  egressPolicy: { mode: "open", hosts: [] },
   workspaces: [],
   sessions: [],
 }

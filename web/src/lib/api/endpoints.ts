@@ -11,6 +11,8 @@ import type {
   CreateSessionInput,
   DeployInput,
   Deployment,
+  DeploymentBinding,
+  EgressPolicy,
   Environment,
   GitDiff,
   GitHubDeviceFlow,
@@ -65,6 +67,9 @@ export function endpoints(client: ApiClient) {
       client.request<Environment>(`/api/environments/${seg(id)}/start`, { method: "POST" }),
     deleteEnvironment: (id: string) =>
       client.request<undefined>(`/api/environments/${seg(id)}`, { method: "DELETE" }),
+    /** 422 with `details.fields` (`egressPolicy.mode`, `egressPolicy.hosts`) naming the bad host. */
+    setEgressPolicy: (id: string, policy: EgressPolicy) =>
+      client.request<Environment>(`/api/environments/${seg(id)}/egress`, { method: "PUT", body: policy }),
 
     listSessions: async (environmentId: string, signal?: AbortSignal) =>
       (
@@ -148,6 +153,24 @@ export function endpoints(client: ApiClient) {
           signal,
         })
       ).deployments,
+    /** The applications the environment may deploy, oldest first. */
+    listDeploymentBindings: async (environmentId: string, signal?: AbortSignal) =>
+      (
+        await client.request<{ bindings: DeploymentBinding[] }>(
+          `/api/environments/${seg(environmentId)}/deployment-bindings`,
+          { signal },
+        )
+      ).bindings,
+    /** Admins only (403 `admin_only`); binding an application twice changes nothing. */
+    bindApplication: (environmentId: string, appId: string) =>
+      client.request<DeploymentBinding>(
+        `/api/environments/${seg(environmentId)}/deployment-bindings/${seg(appId)}`,
+        { method: "PUT" },
+      ),
+    unbindApplication: (environmentId: string, appId: string) =>
+      client.request<undefined>(`/api/environments/${seg(environmentId)}/deployment-bindings/${seg(appId)}`, {
+        method: "DELETE",
+      }),
   }
 }
 

@@ -49,6 +49,15 @@ export interface Session {
   lastActivity?: string | null
 }
 
+/** Where an environment's workspaces may connect to: anywhere, nowhere, or listed hosts. */
+export type EgressMode = "open" | "none" | "allowlist"
+
+export interface EgressPolicy {
+  mode: EgressMode
+  /** With `allowlist`: host names (`github.com`), or `*.` and a name for its subdomains. */
+  hosts: string[]
+}
+
 export interface Environment {
   id: string
   userId: string
@@ -59,6 +68,7 @@ export interface Environment {
   status: EnvironmentStatus | (string & {})
   error?: string | null
   containerId?: string | null
+  egressPolicy: EgressPolicy
   createdAt: string
   updatedAt: string
   workspaces: Workspace[]
@@ -93,6 +103,8 @@ export interface CreateEnvironmentInput {
   name: string
   repositoryUrl?: string
   branch?: string
+  /** `open` when left out. */
+  egressPolicy?: EgressPolicy
 }
 
 export type SessionType = "terminal" | "agent"
@@ -316,4 +328,13 @@ export interface DeployInput {
   branch?: string
   /** Rebuild without Coolify's cache. */
   force?: boolean
+}
+
+/** A Coolify application an admin has allowed an environment to deploy. */
+export interface DeploymentBinding {
+  environmentId: string
+  appId: string
+  /** The admin who bound it. */
+  createdBy?: string | null
+  createdAt: string
 }

@@ -1,0 +1,2 @@
+DROP TABLE deployment_bindings;
+ALTER TABLE environments DROP COLUMN egress_hosts, DROP COLUMN egress_mode;

@@ -1,0 +1,336 @@
+//! Conformance stories of what the box holds, against both stores: an environment's egress
+//! policy and the Coolify applications bound to it.
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use craftastic_domain::{
+    BranchName, CoolifyAppId, EgressPolicy, Email, EnvironmentId, EnvironmentName, UserId, UserName,
+};
+use craftastic_store::*;
+use craftastic_testkit::{Backend, TestDb, on_both_backends};
+
+on_both_backends!(
+    environments_keep_their_egress_policy,
+    setting_the_egress_policy_replaces_it_and_bumps_updated_at,
+    deployment_bindings_are_unique_scoped_and_listed_oldest_first,
+    deployment_bindings_go_with_their_environment_and_outlive_their_admin,
+    migration_3_goes_down_and_up_again,
+);
+
+async fn user(s: &dyn Store, email: &str) -> UserId {
+    s.create_user(NewUser {
+        id: UserId::new(),
+        email: Email::parse(email).unwrap(),
+        name: UserName::parse("Test").unwrap(),
+        password_hash: "$argon2id$fake".into(),
+        admin: AdminGrant::No,
+        now: Utc::now(),
+    })
+    .await
+    .unwrap()
+    .id
+}
+
+fn new_environment(user: UserId, name: &str, egress: EgressPolicy) -> NewEnvironment {
+    NewEnvironment {
+        id: EnvironmentId::new(),
+        user_id: user,
+        name: EnvironmentName::parse(name).unwrap(),
+        repository_url: None,
+        branch: BranchName::parse("main").unwrap(),
+        egress,
+        now: Utc::now(),
+    }
+}
+
+fn allowlist(hosts: &[&str]) -> EgressPolicy {
+    let hosts: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+    EgressPolicy::parse("allowlist", &hosts).unwrap()
+}
+
+/// Both stores keep microseconds; a time with more would not come back equal.
+fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+fn app(id: &str) -> CoolifyAppId {
+    CoolifyAppId::parse(id).unwrap()
+}
+
+async fn environments_keep_their_egress_policy(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let ada = user(s, "ada@example.com").await;
+    let policies = [
+        EgressPolicy::Open,
+        EgressPolicy::None,
+        allowlist(&[
+            "github.com",
+            "*.githubusercontent.com",
+            "registry.npmjs.org",
+        ]),
+    ];
+    let mut ids = Vec::new();
+    for (i, policy) in policies.iter().enumerate() {
+        let made = s
+            .create_environment(new_environment(ada, &format!("env{i}"), policy.clone()))
+            .await
+            .unwrap();
+        assert_eq!(&made.egress, policy, "as created");
+        ids.push(made.id);
+    }
+    for (id, policy) in ids.iter().zip(&policies) {
+        assert_eq!(
+            &s.get_environment(*id).await.unwrap().unwrap().egress,
+            policy
+        );
+    }
+    let listed: Vec<EgressPolicy> = s
+        .list_environments(Some(ada))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.egress)
+        .collect();
+    assert_eq!(listed, policies, "in the list too, hosts in their order");
+}
+
+async fn setting_the_egress_policy_replaces_it_and_bumps_updated_at(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let ada = user(s, "ada@example.com").await;
+    let env = s
+        .create_environment(new_environment(ada, "shop", EgressPolicy::Open))
+        .await
+        .unwrap();
+    let other = s
+        .create_environment(new_environment(ada, "blog", EgressPolicy::None))
+        .await
+        .unwrap();
+
+    let later = micros(env.updated_at + Duration::seconds(5));
+    let list = allowlist(&["api.anthropic.com", "*.npmjs.org"]);
+    let changed = s
+        .set_environment_egress(env.id, &list, later)
+        .await
+        .unwrap();
+    assert_eq!(changed.egress, list);
+    assert_eq!(changed.updated_at, later);
+    assert_eq!((changed.id, &changed.name), (env.id, &env.name));
+    assert_eq!(changed.created_at, env.created_at);
+    assert_eq!(
+        s.get_environment(env.id).await.unwrap().unwrap().egress,
+        list
+    );
+
+    let closed = s
+        .set_environment_egress(env.id, &EgressPolicy::None, later)
+        .await
+        .unwrap();
+    assert_eq!(closed.egress, EgressPolicy::None);
+    assert!(
+        closed.egress.hosts().is_empty(),
+        "the hosts go with the allowlist"
+    );
+    let open = s
+        .set_environment_egress(env.id, &EgressPolicy::Open, later)
+        .await
+        .unwrap();
+    assert_eq!(open.egress, EgressPolicy::Open);
+    assert_eq!(
+        s.get_environment(other.id).await.unwrap().unwrap().egress,
+        EgressPolicy::None,
+        "other environments keep theirs"
+    );
+
+    let gone = s
+        .set_environment_egress(EnvironmentId::new(), &EgressPolicy::None, later)
+        .await;
+    assert!(matches!(gone, Err(StoreError::NotFound)), "{gone:?}");
+}
+
+fn binding(env: EnvironmentId, id: &str, by: UserId, now: DateTime<Utc>) -> NewDeploymentBinding {
+    NewDeploymentBinding {
+        environment_id: env,
+        app_id: app(id),
+        created_by: by,
+        now,
+    }
+}
+
+async fn deployment_bindings_are_unique_scoped_and_listed_oldest_first(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let admin = user(s, "admin@example.com").await;
+    let ada = user(s, "ada@example.com").await;
+    let shop = s
+        .create_environment(new_environment(ada, "shop", EgressPolicy::Open))
+        .await
+        .unwrap()
+        .id;
+    let blog = s
+        .create_environment(new_environment(ada, "blog", EgressPolicy::Open))
+        .await
+        .unwrap()
+        .id;
+    assert!(s.list_deployment_bindings(shop).await.unwrap().is_empty());
+
+    let t0 = micros(Utc::now());
+    let second = s
+        .create_deployment_binding(binding(shop, "app2", admin, t0 + Duration::seconds(1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        second,
+        DeploymentBinding {
+            environment_id: shop,
+            app_id: app("app2"),
+            created_by: Some(admin),
+            created_at: t0 + Duration::seconds(1),
+        }
+    );
+    s.create_deployment_binding(binding(shop, "app1", admin, t0))
+        .await
+        .unwrap();
+    s.create_deployment_binding(binding(blog, "app2", admin, t0))
+        .await
+        .unwrap();
+    let taken = s
+        .create_deployment_binding(binding(shop, "app2", ada, t0))
+        .await;
+    assert!(
+        matches!(taken, Err(StoreError::Conflict("deployment binding"))),
+        "{taken:?}"
+    );
+    let case = s
+        .create_deployment_binding(binding(shop, "APP2", admin, t0 + Duration::seconds(2)))
+        .await;
+    assert!(case.is_ok(), "uuids are compared as written: {case:?}");
+
+    let apps = |list: Vec<DeploymentBinding>| {
+        list.into_iter()
+            .map(|b| b.app_id.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        apps(s.list_deployment_bindings(shop).await.unwrap()),
+        ["app1", "app2", "APP2"],
+        "oldest first, this environment's only"
+    );
+    assert_eq!(
+        apps(s.list_deployment_bindings(blog).await.unwrap()),
+        ["app2"]
+    );
+    assert_eq!(
+        s.get_deployment_binding(shop, &app("app2")).await.unwrap(),
+        Some(second)
+    );
+    assert!(
+        s.get_deployment_binding(blog, &app("app1"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    s.delete_deployment_binding(shop, &app("app2"))
+        .await
+        .unwrap();
+    assert!(
+        s.get_deployment_binding(shop, &app("app2"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.get_deployment_binding(blog, &app("app2"))
+            .await
+            .unwrap()
+            .is_some(),
+        "unbinding is per environment"
+    );
+    let again = s.delete_deployment_binding(shop, &app("app2")).await;
+    assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
+    let orphan = s
+        .create_deployment_binding(binding(EnvironmentId::new(), "app1", admin, t0))
+        .await;
+    assert!(matches!(orphan, Err(StoreError::NotFound)), "{orphan:?}");
+}
+
+async fn deployment_bindings_go_with_their_environment_and_outlive_their_admin(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let admin = user(s, "admin@example.com").await;
+    let ada = user(s, "ada@example.com").await;
+    let shop = s
+        .create_environment(new_environment(ada, "shop", EgressPolicy::Open))
+        .await
+        .unwrap()
+        .id;
+    let blog = s
+        .create_environment(new_environment(ada, "blog", EgressPolicy::Open))
+        .await
+        .unwrap()
+        .id;
+    let now = micros(Utc::now());
+    for env in [shop, blog] {
+        s.create_deployment_binding(binding(env, "app1", admin, now))
+            .await
+            .unwrap();
+    }
+
+    s.delete_user(admin).await.unwrap();
+    let kept = s.get_deployment_binding(shop, &app("app1")).await.unwrap();
+    assert_eq!(
+        kept.map(|b| b.created_by),
+        Some(None),
+        "a binding stays when the admin who made it goes"
+    );
+
+    s.delete_environment(shop).await.unwrap();
+    assert!(s.list_deployment_bindings(shop).await.unwrap().is_empty());
+    assert_eq!(s.list_deployment_bindings(blog).await.unwrap().len(), 1);
+    // A new environment never inherits an old one's bindings, even under its name.
+    let again = s
+        .create_environment(new_environment(ada, "shop", EgressPolicy::Open))
+        .await
+        .unwrap()
+        .id;
+    assert!(s.list_deployment_bindings(again).await.unwrap().is_empty());
+
+    s.delete_user(ada).await.unwrap();
+    assert!(s.list_deployment_bindings(blog).await.unwrap().is_empty());
+}
+
+async fn migration_3_goes_down_and_up_again(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let full = s.schema_fingerprint().await.unwrap();
+    assert!(
+        full.iter().any(|l| l.contains("deployment_bindings")),
+        "{full:#?}"
+    );
+    assert!(full.iter().any(|l| l.contains("egress_mode")), "{full:#?}");
+    let ada = user(s, "ada@example.com").await;
+    let env = s
+        .create_environment(new_environment(ada, "shop", allowlist(&["github.com"])))
+        .await
+        .unwrap()
+        .id;
+
+    let reverted = s.migrate_down(2).await.unwrap();
+    assert_eq!(reverted, [3]);
+    let before = s.schema_fingerprint().await.unwrap();
+    assert!(
+        !before
+            .iter()
+            .any(|l| l.contains("deployment_bindings") || l.contains("egress")),
+        "{before:#?}"
+    );
+
+    assert_eq!(s.migrate_up().await.unwrap(), [3]);
+    assert_eq!(s.schema_fingerprint().await.unwrap(), full);
+    assert_eq!(
+        s.get_environment(env).await.unwrap().unwrap().egress,
+        EgressPolicy::Open,
+        "an environment from before the policies is open, as it was"
+    );
+}
