@@ -23,6 +23,10 @@ pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
     pub version: &'static str,
+    /// Whether containers and records have been reconciled since the server started. The
+    /// server answers before that (start-up reconciliation runs in the background); `false`
+    /// for long means the container engine does not answer in time (see the log).
+    pub reconciled: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,13 +37,14 @@ pub struct Readiness {
     pub checks: std::collections::BTreeMap<&'static str, String>,
 }
 
-/// The process is up.
+/// The process is up (it answers while start-up reconciliation still runs).
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "Up", body = Health)))]
-async fn healthz() -> Json<Health> {
+async fn healthz(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
+        reconciled: state.services.reconciler.reconciled(),
     })
 }
 
