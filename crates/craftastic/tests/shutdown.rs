@@ -102,7 +102,7 @@ fn sigterm_stops_the_server_within_10_s_while_a_request_hangs_on_an_exec() {
 
     // Every process of the workspace stops, its tmux server too: a request that asks tmux
     // anything now waits for ever.
-    craftastic_testkit::docker_cli(&["exec", &container, "kill", "-STOP", "-1"]);
+    craftastic_testkit::docker_cli(&["exec", &container, "sh", "-c", "kill -STOP -1"]);
     let (answered_tx, answered) = mpsc::channel();
     {
         let url = format!("{}/api/sessions/{session_id}/status", server.base);

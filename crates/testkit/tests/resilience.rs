@@ -254,6 +254,13 @@ async fn healthz_answers_while_start_up_reconciliation_hangs() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Its making ends before the test does, so that no container is made after the
+    // clean-up.
+    let id = env["id"].as_str().unwrap();
+    let env = server
+        .wait_for_environment(&token, id, &["running", "error"], Duration::from_secs(90))
+        .await;
+    assert_eq!(env["status"], "running", "{env}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,6 +319,12 @@ async fn creating_and_deleting_environments_wait_for_start_up_to_take_up_what_wa
         .call("POST", "/api/environments", Some(json!({"name": "new"})))
         .await;
     assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap();
+    let env = f
+        .server
+        .wait_for_environment(&f.token, id, &["running", "error"], Duration::from_secs(90))
+        .await;
+    assert_eq!(env["status"], "running", "{env}");
 }
 
 async fn wait_until(limit: Duration, done: impl Fn() -> bool) {
