@@ -327,6 +327,21 @@ async fn creating_and_deleting_environments_wait_for_start_up_to_take_up_what_wa
     assert_eq!(env["status"], "running", "{env}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_answers_503_when_the_engine_hangs() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    server.faults.hang(Call::Ping);
+    let started = Instant::now();
+    let (status, body) = server.call("GET", "/readyz", None, None).await;
+    assert!(started.elapsed() < Duration::from_secs(7), "{body}");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["checks"]["database"], "ok");
+    assert_eq!(
+        body["checks"]["containerEngine"],
+        "container engine does not answer in time"
+    );
+}
+
 async fn wait_until(limit: Duration, done: impl Fn() -> bool) {
     let started = Instant::now();
     while !done() {
