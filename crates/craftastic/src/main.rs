@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use std::os::unix::fs::DirBuilderExt;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -139,7 +140,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let outcome = runtime.block_on(run(cli));
+    // Tasks still running (a request given up on at shutdown, a background task) are
+    // dropped; blocking work gets a moment, never the power to hold the exit.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => match e.downcast_ref::<ConfigError>() {
             Some(config) => {
@@ -255,8 +260,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 store,
                 AuthSettings {
                     keys: TokenKeys::new(&[0; 32]),
-                    access_ttl: std::time::Duration::from_secs(60),
-                    refresh_ttl: std::time::Duration::from_secs(60),
+                    access_ttl: Duration::from_secs(60),
+                    refresh_ttl: Duration::from_secs(60),
                     allow_registration: false,
                 },
             );
@@ -386,13 +391,17 @@ fn sandbox_uid(configured: Option<u32>) -> u32 {
 }
 
 async fn connect_runtime() -> anyhow::Result<craftastic_runtime::docker::DockerRuntime> {
-    craftastic_runtime::docker::DockerRuntime::connect().await.map_err(|e| {
-        ConfigError(format!(
-            "the container engine does not answer at DOCKER_HOST ({}): start Docker (or Podman's socket) or set DOCKER_HOST ({e})",
-            std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
-        ))
-        .into()
-    })
+    let connecting = craftastic_runtime::docker::DockerRuntime::connect();
+    let failure = match tokio::time::timeout(ENGINE_CALL_DEADLINE, connecting).await {
+        Ok(Ok(runtime)) => return Ok(runtime),
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no answer within {} s", ENGINE_CALL_DEADLINE.as_secs()),
+    };
+    Err(ConfigError(format!(
+        "the container engine does not answer at DOCKER_HOST ({}): start Docker (or Podman's socket) or set DOCKER_HOST ({failure})",
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+    ))
+    .into())
 }
 
 const SANDBOX_FILES: [(&str, &str); 3] = [
@@ -559,8 +568,17 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = store;
     let backend = store.backend();
     let runtime = connect_runtime().await?;
-    if !runtime.image_exists(&sandbox.image).await? {
-        tracing::warn!(image = %sandbox.image, "the sandbox image is missing: environments will fail until it is built with `craftastic image build`");
+    match tokio::time::timeout(ENGINE_CALL_DEADLINE, runtime.image_exists(&sandbox.image)).await {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => {
+            tracing::warn!(image = %sandbox.image, "the sandbox image is missing: environments will fail until it is built with `craftastic image build`")
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(image = %sandbox.image, error = %e, "could not check the sandbox image")
+        }
+        Err(_) => {
+            tracing::warn!(image = %sandbox.image, "could not check the sandbox image: the container engine did not answer in time")
+        }
     }
     let runtime: Arc<dyn Runtime> = Arc::new(runtime);
     let sandbox_settings = craftastic_service::sandbox::SandboxSettings {
@@ -604,11 +622,6 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         github,
         coolify,
     );
-    services
-        .reconciler
-        .startup()
-        .await
-        .context("reconciling containers with the database at start")?;
     let resumed = services
         .deployments
         .resume()
@@ -617,14 +630,12 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(count = resumed, "following the deployments under way again");
     }
-    let _reconciling = services
-        .reconciler
-        .clone()
-        .spawn_periodic(std::time::Duration::from_secs(60));
     let _recording_activity = services
         .sessions
-        .spawn_activity_flusher(std::time::Duration::from_secs(5));
+        .spawn_activity_flusher(Duration::from_secs(5));
     let terminal = services.terminal.clone();
+    let sessions = services.sessions.clone();
+    let reconciler = services.reconciler.clone();
     let state = AppState {
         services,
         metrics: Arc::new(Metrics::new(backend)),
@@ -640,30 +651,70 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| ConfigError(format!("cannot listen on {} (HOST/PORT): {e}", config.addr)))?;
     let addr = listener.local_addr()?;
     let reachable_port = (!addr.ip().is_loopback()).then_some(addr.port());
-    match craftastic_service::firewall::protect(reachable_port) {
-        craftastic_service::firewall::Outcome::Applied => {
-            tracing::info!(
+    // iptables may wait for its lock: the server answers meanwhile.
+    tokio::task::spawn_blocking(move || {
+        match craftastic_service::firewall::protect(reachable_port) {
+            craftastic_service::firewall::Outcome::Applied => tracing::info!(
                 "firewall rules keep workspaces from the metadata address and this server's port"
-            )
+            ),
+            craftastic_service::firewall::Outcome::Skipped(why) => tracing::warn!(
+                reason = %why,
+                "no firewall rules: open workspaces can reach the metadata address (169.254.169.254) and, when HOST is not loopback, this server's port"
+            ),
         }
-        craftastic_service::firewall::Outcome::Skipped(why) => tracing::warn!(
-            reason = %why,
-            "no firewall rules: open workspaces can reach the metadata address (169.254.169.254) and, when HOST is not loopback, this server's port"
-        ),
-    }
+    });
+    // Reconciliation talks to containers, which may not answer: it runs in the background,
+    // and the server answers meanwhile (requests that must not race it wait for it).
+    let _reconciling = reconciler.spawn(Duration::from_secs(60));
     let shown = if addr.ip().is_unspecified() {
         format!("http://localhost:{}", addr.port())
     } else {
         format!("http://{addr}")
     };
     tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "ready");
-    let shutdown = shutdown_signal()?;
+    let signal = shutdown_signal()?;
+    let signalled = Arc::new(std::sync::OnceLock::new());
+    let shutdown = {
+        let (signalled, terminal) = (signalled.clone(), terminal.clone());
+        async move {
+            signal.await;
+            signalled.get_or_init(tokio::time::Instant::now);
+            // Viewers get their close frame now, not once the last request has finished.
+            terminal.begin_closing();
+        }
+    };
     println!("Craftastic is running at {shown}");
-    craftastic_http::serve(listener, app, shutdown).await?;
-    terminal.close_all(std::time::Duration::from_secs(3)).await;
-    tracing::info!("stopped");
+    craftastic_http::serve(listener, app, shutdown, SHUTDOWN_GRACE).await?;
+    let signalled = signalled
+        .get()
+        .copied()
+        .unwrap_or_else(tokio::time::Instant::now);
+    let deadline = signalled + SHUTDOWN_DEADLINE;
+    let finishing = async {
+        terminal
+            .close_all(deadline.saturating_duration_since(tokio::time::Instant::now()))
+            .await;
+        sessions.flush_activity().await;
+    };
+    if tokio::time::timeout_at(deadline, finishing).await.is_err() {
+        tracing::warn!("the terminals' clean-up or the last activity did not finish in time");
+    }
+    tracing::info!(
+        elapsed_ms = signalled.elapsed().as_millis() as u64,
+        "stopped"
+    );
     Ok(())
 }
+
+/// How long one call to the container engine at start may take.
+const ENGINE_CALL_DEADLINE: Duration = Duration::from_secs(10);
+/// After SIGTERM or SIGINT, how long requests in flight may take to finish.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+/// After the signal, when the rest (terminals hung up, the last activity written) is given
+/// up on: the process has exited about half a second later, whatever still runs.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(9);
+/// How long the async runtime waits for blocking work at exit.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
 
 /// Installs the SIGTERM and SIGINT handlers now, so that a signal that arrives as soon as the
 /// URL is printed stops the server cleanly, and returns the future that completes on either.

@@ -1,115 +1,17 @@
 //! The `craftastic` binary as an operator meets it: started with no configuration, with bad
 //! configuration, with the wrong key, and its administration commands.
 
-use std::io::{BufRead, BufReader, Write};
+mod support;
+
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use craftastic_testkit::{Backend, TestDb};
-use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_craftastic");
-
-/// The binary with a clean environment: only PATH and a HOME of the test's own.
-fn craftastic(home: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home)
-        .env("PORT", "0");
-    cmd
-}
-
-struct Running {
-    child: Child,
-    base: String,
-    stderr: mpsc::Receiver<String>,
-}
-
-impl Running {
-    fn start(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .arg("serve")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.strip_prefix("Craftastic is running at ") {
-                    let _ = tx.send(url.to_owned());
-                }
-            }
-        });
-        let (etx, erx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = etx.send(line);
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                let log: Vec<String> = erx.try_iter().collect();
-                panic!(
-                    "the server did not print its URL; stderr:\n{}",
-                    log.join("\n")
-                )
-            });
-        Self {
-            child,
-            base,
-            stderr: erx,
-        }
-    }
-
-    fn logs(&self) -> String {
-        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
-    }
-
-    fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = reqwest::blocking::Client::new()
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .unwrap();
-        (res.status().as_u16(), res.json().unwrap_or(Value::Null))
-    }
-
-    fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
-        let mut req = reqwest::blocking::Client::new().get(format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let res = req.send().unwrap();
-        (res.status().as_u16(), res.json().unwrap_or(Value::Null))
-    }
-
-    fn stop(mut self) -> String {
-        sigterm(self.child.id());
-        let status = self.child.wait().unwrap();
-        assert!(
-            status.success(),
-            "the server stops cleanly on SIGTERM: {status}"
-        );
-        self.logs()
-    }
-}
-
-fn sigterm(pid: u32) {
-    Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-}
+use serde_json::json;
+use support::{Running, craftastic, post_auth, wait_status};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
@@ -414,29 +316,6 @@ fn user_create_reads_the_password_from_stdin() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["user"]["isAdmin"], true);
     server.stop();
-}
-
-fn wait_status(server: &Running, token: &str, id: &str, until: &[&str]) -> Value {
-    let started = std::time::Instant::now();
-    loop {
-        let (status, env) = server.get(&format!("/api/environments/{id}"), Some(token));
-        assert_eq!(status, 200, "{env}");
-        if until.iter().any(|u| env["status"] == *u) {
-            return env;
-        }
-        assert!(started.elapsed() < Duration::from_secs(90), "still {env}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn post_auth(server: &Running, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let res = reqwest::blocking::Client::new()
-        .post(format!("{}{path}", server.base))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .unwrap();
-    (res.status().as_u16(), res.json().unwrap_or(Value::Null))
 }
 
 /// The server is killed with SIGKILL while it makes two environments: one stuck cloning

@@ -25,6 +25,9 @@ pub struct CleanupReport {
     pub missing_workspaces: usize,
     pub stopped_workspaces: usize,
     pub removed_repositories: usize,
+    /// Steps that failed or did not finish in time (the log says which); the next pass,
+    /// within a minute, tries them again.
+    pub failures: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,6 +65,7 @@ async fn cleanup(
         missing_workspaces: r.missing_workspaces,
         stopped_workspaces: r.stopped_workspaces,
         removed_repositories: r.removed_repositories,
+        failures: r.failures,
     }))
 }
 

@@ -206,6 +206,7 @@ impl From<Result<(), String>> for Availability {
         (status = 201, description = "Being created", body = EnvironmentBody),
         (status = 409, description = "Name already taken", body = ErrorBody),
         (status = 422, description = "Invalid name, URL, branch or egress policy", body = ErrorBody),
+        (status = 503, description = "The server is still finishing, at start, what its previous run left half done", body = ErrorBody),
     ))]
 async fn create(
     State(state): State<AppState>,
@@ -225,6 +226,8 @@ async fn create(
         .as_ref()
         .map_or(Ok(EgressPolicy::Open), EgressPolicyRequest::parse);
     let (name, url, branch, egress) = all_valid4(name, url, branch, egress)?;
+    // Start-up makes again the environments it finds `creating`: not this one as well.
+    state.services.reconciler.resumed().await?;
     let view = envs.create(who, name, url, branch, egress).await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
@@ -309,6 +312,7 @@ async fn get(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such environment", body = ErrorBody),
         (status = 502, description = "The container engine failed", body = ErrorBody),
+        (status = 503, description = "The server is still finishing, at start, what its previous run left half done", body = ErrorBody),
     ))]
 async fn delete(
     State(state): State<AppState>,
@@ -316,6 +320,8 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id: EnvironmentId = path_id(&id, "environment")?;
+    // Start-up may be deleting or making this environment again; never both at once.
+    state.services.reconciler.resumed().await?;
     state.services.environments.delete(who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -18,11 +18,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics))
 }
 
+/// How long `/readyz` waits for each dependency: a probe must answer even when one hangs.
+const CHECK_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
     pub version: &'static str,
+    /// Whether containers and records have been reconciled since the server started. The
+    /// server answers before that (start-up reconciliation runs in the background); `false`
+    /// for long means the container engine does not answer in time (see the log).
+    pub reconciled: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -33,13 +40,14 @@ pub struct Readiness {
     pub checks: std::collections::BTreeMap<&'static str, String>,
 }
 
-/// The process is up.
+/// The process is up (it answers while start-up reconciliation still runs).
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "Up", body = Health)))]
-async fn healthz() -> Json<Health> {
+async fn healthz(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
+        reconciled: state.services.reconciler.reconciled(),
     })
 }
 
@@ -51,20 +59,22 @@ async fn healthz() -> Json<Health> {
     ))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let mut checks = std::collections::BTreeMap::new();
-    let database = match state.services.store.ping().await {
-        Ok(()) => "ok".to_owned(),
-        Err(e) => {
+    let database = match tokio::time::timeout(CHECK_DEADLINE, state.services.store.ping()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database does not answer");
             "database does not answer".to_owned()
         }
+        Err(_) => "database does not answer in time".to_owned(),
     };
     checks.insert("database", database);
-    let engine = match state.services.runtime.ping().await {
-        Ok(()) => "ok".to_owned(),
-        Err(e) => {
+    let engine = match tokio::time::timeout(CHECK_DEADLINE, state.services.runtime.ping()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: container engine does not answer");
             "container engine does not answer".to_owned()
         }
+        Err(_) => "container engine does not answer in time".to_owned(),
     };
     checks.insert("containerEngine", engine);
     let ready = checks.values().all(|v| v == "ok");

@@ -17,7 +17,7 @@ pub mod sessions;
 pub mod terminal;
 mod web;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -220,17 +220,40 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
     )
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then finishes the requests in
-/// flight.
+/// Serves `app` on `listener` until `shutdown` completes, then lets the requests in flight
+/// finish for at most `grace`. Whatever still runs then (a request waiting on an engine
+/// that does not answer, say) is given up: this returns, and the caller exits. Terminal
+/// WebSockets are not requests in flight: they close when the terminal service tells them
+/// to, which the caller does in `shutdown`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let (signalled, mut signal) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = signalled.send(());
+    })
+    .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        served = &mut server => return served,
+        Ok(()) = &mut signal => {}
+    }
+    match tokio::time::timeout(grace, server).await {
+        Ok(served) => served,
+        Err(_) => {
+            tracing::warn!(
+                seconds = grace.as_secs_f32(),
+                "requests still in flight after the shutdown grace period; closing them"
+            );
+            Ok(())
+        }
+    }
 }

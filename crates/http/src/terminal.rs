@@ -357,7 +357,8 @@ async fn write_output(
                     break;
                 }
             },
-            _ = closing.changed() => {
+            // `wait_for` also sees a shutdown that began before this viewer opened.
+            _ = async { closing.wait_for(|closing| *closing).await.is_ok() } => {
                 let _ = sink.send(close(1012, "the server is restarting")).await;
                 return;
             },

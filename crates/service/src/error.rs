@@ -28,7 +28,7 @@ pub enum ServiceError {
     /// Too many attempts (429); the number is seconds until the next one may succeed.
     #[error("too many attempts; try again in {0} seconds")]
     TooMany(u64),
-    /// A feature that is not configured on this server (503).
+    /// A feature that is not configured on this server, or not ready yet (503).
     #[error("{0}")]
     Unavailable(String),
     /// The container engine, GitHub or Coolify failed (502); the text says why.

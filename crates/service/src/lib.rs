@@ -106,6 +106,8 @@ impl Services {
             environments.clone(),
             sessions.clone(),
             terminal.clone(),
+            networks.clone(),
+            egress.clone(),
         );
         let auth = auth::Auth::new(store.clone(), auth);
         Self {

@@ -1,19 +1,31 @@
 //! Reconciliation (invariant I2): the containers labelled as this server's and the rows of
 //! the database are brought back in agreement, at start and every minute.
+//!
+//! Containers are hostile: one may never answer (its processes stopped, or an exec whose
+//! child holds its output open), and the engine itself may hang. So each call of a pass has
+//! a deadline, a step that fails or runs out of time is logged and counted and the pass goes
+//! on with the next container, and the pass as a whole has a deadline too: what it did not
+//! reach waits for the next pass.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Display;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use craftastic_domain::EnvironmentId;
-use craftastic_runtime::Runtime;
-use craftastic_store::{SessionStatus, Store, WorkspaceStatus};
+use craftastic_runtime::{ContainerInfo, Runtime};
+use craftastic_store::{SessionStatus, Store, Workspace, WorkspaceStatus};
+use tokio::sync::watch;
 
-use crate::ServiceResult;
+use crate::egress::EgressProxy;
 use crate::environments::Environments;
+use crate::networks::Networks;
 use crate::sandbox::{self, SandboxSettings, labels};
 use crate::sessions::Sessions;
 use crate::terminal::Terminal;
+use crate::{ServiceError, ServiceResult};
 
 /// What one pass changed, for logs and the admin route.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -28,6 +40,43 @@ pub struct Report {
     pub inactive_sessions: usize,
     /// tmux clients of viewers that no longer exist (left by a crash of the server).
     pub stray_viewers: usize,
+    /// Workspace networks no container uses any more.
+    pub removed_networks: usize,
+    /// Steps that failed or ran out of time (each one is logged); the next pass tries again.
+    pub failures: usize,
+}
+
+/// How long reconciliation waits for the engine and the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// One call (one exec, one removal, one row written).
+    pub call: Duration,
+    /// One whole pass.
+    pub pass: Duration,
+    /// Finishing at start what the previous run left half done.
+    pub resume: Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Self {
+            call: Duration::from_secs(10),
+            pass: Duration::from_secs(60),
+            resume: Duration::from_secs(60),
+        }
+    }
+}
+
+/// How long a request that must not race the start-up work waits for it before it answers
+/// 503.
+const RESUME_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    /// What the previous run left half done has been taken up (or given up on).
+    resumed: bool,
+    /// A pass has compared the engine's containers with the rows since the server started.
+    reconciled: bool,
 }
 
 #[derive(Clone)]
@@ -38,6 +87,12 @@ pub struct Reconciler {
     environments: Environments,
     sessions: Sessions,
     terminal: Terminal,
+    networks: Networks,
+    egress: EgressProxy,
+    deadlines: Deadlines,
+    /// Passes never overlap (start-up, periodic, the admin route).
+    one_pass: Arc<tokio::sync::Mutex<()>>,
+    progress: Arc<watch::Sender<Progress>>,
 }
 
 impl Reconciler {
@@ -48,6 +103,8 @@ impl Reconciler {
         environments: Environments,
         sessions: Sessions,
         terminal: Terminal,
+        networks: Networks,
+        egress: EgressProxy,
     ) -> Self {
         Self {
             store,
@@ -56,13 +113,99 @@ impl Reconciler {
             environments,
             sessions,
             terminal,
+            networks,
+            egress,
+            deadlines: Deadlines::default(),
+            one_pass: Arc::default(),
+            progress: Arc::new(
+                watch::channel(Progress {
+                    resumed: true,
+                    reconciled: false,
+                })
+                .0,
+            ),
+        }
+    }
+
+    /// The same reconciler with other deadlines (tests use short ones).
+    pub fn with_deadlines(mut self, deadlines: Deadlines) -> Self {
+        self.deadlines = deadlines;
+        self
+    }
+
+    /// Whether a pass has run since the server started.
+    pub fn reconciled(&self) -> bool {
+        self.progress.borrow().reconciled
+    }
+
+    /// Waits until start-up has taken up what the previous run left half done (environments
+    /// being made or deleted), so that a request does not race it into a wrong state (such
+    /// as deleting an environment while start-up makes it again). Answers at once when no
+    /// start-up work is under way.
+    /// Fails: still under way after 5 s → 503 `unavailable`.
+    pub async fn resumed(&self) -> ServiceResult<()> {
+        let mut progress = self.progress.subscribe();
+        match tokio::time::timeout(RESUME_WAIT, progress.wait_for(|p| p.resumed)).await {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(ServiceError::Unavailable(
+                "the server is still finishing what its previous run left half done; try again in a few seconds".into(),
+            )),
         }
     }
 
     /// At start: finishes what a previous run left half done, then reconciles.
     pub async fn startup(&self) -> ServiceResult<Report> {
-        self.environments.resume_interrupted().await?;
+        self.progress.send_modify(|p| p.resumed = false);
+        self.resume().await;
         self.run().await
+    }
+
+    /// Environments being made are made again, environments being deleted are deleted;
+    /// never longer than its deadline, and never an error that stops the server: what is
+    /// left is taken up at the next start.
+    async fn resume(&self) {
+        let deadline = self.deadlines.resume;
+        match tokio::time::timeout(deadline, self.environments.resume_interrupted()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "could not finish what the previous run left half done; the next start tries again")
+            }
+            Err(_) => tracing::warn!(
+                seconds = deadline.as_secs(),
+                "finishing what the previous run left half done ran out of time; the next start tries again"
+            ),
+        }
+        self.progress.send_modify(|p| p.resumed = true);
+    }
+
+    /// Starts the work of start-up in the background, so that the server answers at once:
+    /// what the previous run left half done, then a pass, then a pass every `period`, until
+    /// the returned handle is aborted. Requests that must not race the start-up work wait
+    /// for it ([`Self::resumed`]).
+    pub fn spawn(self, period: Duration) -> tokio::task::JoinHandle<()> {
+        self.progress.send_modify(|p| p.resumed = false);
+        tokio::spawn(async move {
+            let started = Instant::now();
+            self.resume().await;
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut first = true;
+            loop {
+                tick.tick().await;
+                match self.run().await {
+                    Ok(report) if first => tracing::info!(
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        failures = report.failures,
+                        "start-up reconciliation finished"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reconciliation failed; trying again later")
+                    }
+                }
+                first = false;
+            }
+        })
     }
 
     /// One pass. Containers whose workspace row is gone are removed with their volume;
@@ -70,72 +213,169 @@ impl Reconciler {
     /// containers stopped behind our back are marked `stopped` (restarted on next use);
     /// clones without an environment are removed. Sessions follow their tmux sessions:
     /// `dead` when the tmux session ended in a running container, `inactive` when the
-    /// container is not running.
+    /// container is not running. A step that fails is counted in `failures`, and the pass
+    /// goes on.
+    /// Fails: the engine or the database cannot list what there is → 502 (or 500).
     pub async fn run(&self) -> ServiceResult<Report> {
+        let _one_at_a_time = self.one_pass.lock().await;
+        let started = tokio::time::Instant::now();
         let mut report = Report::default();
         let containers = self
-            .runtime
-            .list(&[(labels::INSTANCE, &self.settings.instance)])
+            .within(
+                "listing the containers",
+                self.runtime
+                    .list(&[(labels::INSTANCE, &self.settings.instance)]),
+            )
             .await?;
-        let workspaces = self.store.list_workspaces(None).await?;
+        let workspaces = self
+            .within("listing the workspaces", self.store.list_workspaces(None))
+            .await?;
+        let pass = self.fix(&containers, &workspaces, &mut report);
+        if tokio::time::timeout_at(started + self.deadlines.pass, pass)
+            .await
+            .is_err()
+        {
+            report.failures += 1;
+            tracing::warn!(
+                seconds = self.deadlines.pass.as_secs(),
+                "the reconciliation pass ran out of time; the next pass goes on"
+            );
+        }
+        self.progress.send_modify(|p| p.reconciled = true);
+        if report.failures > 0 {
+            tracing::warn!(?report, "reconciled, with failures");
+        } else if report != Report::default() {
+            tracing::info!(?report, "reconciled");
+        }
+        Ok(report)
+    }
+
+    async fn fix(
+        &self,
+        containers: &[ContainerInfo],
+        workspaces: &[Workspace],
+        report: &mut Report,
+    ) {
         let known: HashSet<String> = workspaces.iter().map(|w| w.id.to_string()).collect();
-        for c in &containers {
+        for c in containers {
             let ws = c.labels.get(labels::WORKSPACE).cloned().unwrap_or_default();
             let env_in_making = c
                 .labels
                 .get(labels::ENVIRONMENT)
                 .and_then(|e| e.parse::<EnvironmentId>().ok())
                 .is_some_and(|e| self.environments.is_provisioning(e));
-            if !known.contains(&ws) && !env_in_making {
-                tracing::info!(container = %c.name, "removing a container that no workspace owns");
-                self.runtime.remove(&c.id).await?;
-                if !ws.is_empty() {
-                    self.runtime
-                        .remove_volume(&format!("{}{ws}", sandbox::VOLUME_PREFIX))
-                        .await?;
-                }
-                report.removed_containers += 1;
+            if known.contains(&ws) || env_in_making {
+                continue;
             }
+            tracing::info!(container = %c.name, "removing a container that no workspace owns");
+            let removed = self.runtime.remove(&c.id);
+            if self
+                .step(report, "removing the container", &c.name, removed)
+                .await
+                .is_none()
+            {
+                continue;
+            }
+            if !ws.is_empty() {
+                let volume = format!("{}{ws}", sandbox::VOLUME_PREFIX);
+                let removed = self.runtime.remove_volume(&volume);
+                self.step(report, "removing the volume", &volume, removed)
+                    .await;
+            }
+            report.removed_containers += 1;
         }
         let by_id: HashMap<&str, bool> = containers
             .iter()
             .map(|c| (c.id.as_str(), c.running))
             .collect();
-        for ws in &workspaces {
+        for ws in workspaces {
             let Some(id) = &ws.container_id else { continue };
             match by_id.get(id.as_str()) {
                 None if ws.status != WorkspaceStatus::Creating => {
                     tracing::info!(workspace = %ws.id, "its container is gone; it will be recreated on next use");
-                    self.store
-                        .set_workspace_state(ws.id, WorkspaceStatus::Missing, None, None)
-                        .await?;
-                    report.missing_workspaces += 1;
+                    let marked =
+                        self.store
+                            .set_workspace_state(ws.id, WorkspaceStatus::Missing, None, None);
+                    if self
+                        .step(report, "marking the workspace missing", ws.id, marked)
+                        .await
+                        .is_some()
+                    {
+                        report.missing_workspaces += 1;
+                    }
                 }
                 Some(false) if ws.status == WorkspaceStatus::Running => {
-                    self.store
-                        .set_workspace_state(ws.id, WorkspaceStatus::Stopped, Some(id), None)
-                        .await?;
-                    report.stopped_workspaces += 1;
+                    let marked = self.store.set_workspace_state(
+                        ws.id,
+                        WorkspaceStatus::Stopped,
+                        Some(id),
+                        None,
+                    );
+                    if self
+                        .step(report, "marking the workspace stopped", ws.id, marked)
+                        .await
+                        .is_some()
+                    {
+                        report.stopped_workspaces += 1;
+                    }
                 }
                 _ => {}
             }
         }
-        self.reconcile_sessions(&workspaces, &by_id, &mut report)
-            .await?;
-        report.removed_repositories = self.remove_orphan_repositories().await?;
-        if report != Report::default() {
-            tracing::info!(?report, "reconciled");
+        self.reconcile_sessions(workspaces, &by_id, report).await;
+        let repos_dir = self.settings.repos_dir();
+        let removed = self.remove_orphan_repositories();
+        if let Some(n) = self
+            .step(
+                report,
+                "removing clones that no environment owns",
+                repos_dir.display(),
+                removed,
+            )
+            .await
+        {
+            report.removed_repositories = n;
         }
-        Ok(report)
+        let removed = self.networks.remove_unused();
+        if let Some(n) = self
+            .step(report, "removing unused networks", "engine", removed)
+            .await
+        {
+            report.removed_networks = n;
+        }
+        self.listen_for_egress(report).await;
+    }
+
+    /// The egress proxy listens on every restricted network of this server: after a restart,
+    /// workspaces left running there find it again.
+    async fn listen_for_egress(&self, report: &mut Report) {
+        let listed = self.networks.restricted();
+        let Some(networks) = self
+            .step(report, "listing the restricted networks", "engine", listed)
+            .await
+        else {
+            return;
+        };
+        for gateway in networks.iter().filter_map(|n| n.gateway) {
+            let listening = self.egress.listen(gateway);
+            self.step(report, "starting the egress proxy", gateway, listening)
+                .await;
+        }
     }
 
     async fn reconcile_sessions(
         &self,
-        workspaces: &[craftastic_store::Workspace],
+        workspaces: &[Workspace],
         containers: &HashMap<&str, bool>,
         report: &mut Report,
-    ) -> ServiceResult<()> {
-        let sessions = self.store.list_sessions(None).await?;
+    ) {
+        let listed = self.store.list_sessions(None);
+        let Some(sessions) = self
+            .step(report, "listing the sessions", "database", listed)
+            .await
+        else {
+            return;
+        };
         for ws in workspaces {
             let mine: Vec<_> = sessions
                 .iter()
@@ -147,27 +387,87 @@ impl Reconciler {
                 .filter(|id| containers.get(id) == Some(&true));
             let Some(container) = running else {
                 for s in &mine {
-                    self.store
-                        .set_session_status(s.id, SessionStatus::Inactive, Utc::now())
-                        .await?;
-                    report.inactive_sessions += 1;
+                    let marked =
+                        self.store
+                            .set_session_status(s.id, SessionStatus::Inactive, Utc::now());
+                    if self
+                        .step(report, "marking the session inactive", s.id, marked)
+                        .await
+                        .is_some()
+                    {
+                        report.inactive_sessions += 1;
+                    }
                 }
                 continue;
             };
-            report.stray_viewers += self.terminal.hang_up_strays(container).await?;
+            // A container that does not answer one exec is left alone until the next pass:
+            // its other execs would only wait as long again.
+            let strays = self.terminal.hang_up_strays(container);
+            let Some(strays) = self
+                .step(report, "hanging up stray tmux clients", container, strays)
+                .await
+            else {
+                continue;
+            };
+            report.stray_viewers += strays;
             if mine.is_empty() {
                 continue;
             }
-            let alive = self.sessions.running_tmux(container).await?;
+            let listed = self.sessions.running_tmux(container);
+            let Some(alive) = self
+                .step(report, "listing the tmux sessions", container, listed)
+                .await
+            else {
+                continue;
+            };
             for s in mine {
                 if !alive.contains(&s.tmux_session_name) {
                     tracing::info!(session = %s.id, "its tmux session ended");
-                    self.sessions.mark_dead(s.id).await?;
-                    report.dead_sessions += 1;
+                    let marked = self.sessions.mark_dead(s.id);
+                    if self
+                        .step(report, "marking the session dead", s.id, marked)
+                        .await
+                        .is_some()
+                    {
+                        report.dead_sessions += 1;
+                    }
                 }
             }
         }
-        Ok(())
+    }
+
+    /// `call` within the deadline of one call.
+    async fn within<T, E: Into<ServiceError>>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> ServiceResult<T> {
+        match tokio::time::timeout(self.deadlines.call, call).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(_) => Err(ServiceError::Upstream(format!(
+                "{what} did not finish within {} s",
+                self.deadlines.call.as_secs_f32()
+            ))),
+        }
+    }
+
+    /// One step of a pass, within the deadline of one call; a failure is logged and
+    /// counted, and `None` tells the pass to go on without what the step would have given.
+    async fn step<T, E: Into<ServiceError>>(
+        &self,
+        report: &mut Report,
+        what: &str,
+        on: impl Display,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> Option<T> {
+        match self.within(what, call).await {
+            Ok(value) => Some(value),
+            Err(e) => {
+                report.failures += 1;
+                tracing::warn!(%on, error = %e, "reconciliation: {what} failed; going on with the rest");
+                None
+            }
+        }
     }
 
     async fn remove_orphan_repositories(&self) -> ServiceResult<usize> {
@@ -214,24 +514,13 @@ impl Reconciler {
     }
 
     /// Every container this server labelled as its own.
-    pub async fn containers(&self) -> ServiceResult<Vec<craftastic_runtime::ContainerInfo>> {
-        Ok(self
-            .runtime
-            .list(&[(labels::INSTANCE, &self.settings.instance)])
-            .await?)
-    }
-
-    /// Runs [`Self::run`] every `period` until the returned handle is dropped or aborted.
-    pub fn spawn_periodic(self, period: std::time::Duration) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(period);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                if let Err(e) = self.run().await {
-                    tracing::warn!(error = %e, "reconciliation failed; trying again later");
-                }
-            }
-        })
+    /// Fails: the engine fails or does not answer in time → 502.
+    pub async fn containers(&self) -> ServiceResult<Vec<ContainerInfo>> {
+        self.within(
+            "listing the containers",
+            self.runtime
+                .list(&[(labels::INSTANCE, &self.settings.instance)]),
+        )
+        .await
     }
 }

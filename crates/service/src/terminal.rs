@@ -225,15 +225,22 @@ impl Terminal {
         }
     }
 
-    /// Completes when the server starts shutting down.
+    /// Becomes `true` when the server starts shutting down (wait with `wait_for`, which
+    /// also sees a shutdown that began before the viewer opened).
     pub fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
         self.closing.subscribe()
+    }
+
+    /// Tells every viewer to close (their sockets get 1012 "the server is restarting"; the
+    /// sessions run on), those open now and any that opens later, without waiting.
+    pub fn begin_closing(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Closes every viewer (their tmux clients are hung up, the sessions run on) and waits
     /// up to `timeout` for them to be gone.
     pub async fn close_all(&self, timeout: Duration) {
-        self.closing.send_replace(true);
+        self.begin_closing();
         let deadline = Instant::now() + timeout;
         while self.viewers() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;

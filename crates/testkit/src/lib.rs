@@ -4,6 +4,7 @@
 
 pub mod fake_coolify;
 pub mod fake_github;
+pub mod faults;
 pub mod git_server;
 
 use std::future::IntoFuture;
@@ -28,6 +29,8 @@ use craftastic_store_postgres::PostgresStore;
 use craftastic_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 use sqlx::Connection;
+
+use crate::faults::{Faults, FaultyRuntime};
 
 pub const JWT_SECRET: &[u8] = b"test jwt secret that is long enough";
 pub const ENCRYPTION_KEY: [u8; 32] = [42; 32];
@@ -163,6 +166,13 @@ pub struct ServerOptions {
     pub sandbox_image: String,
     /// The egress proxy's port on restricted networks.
     pub egress_proxy_port: u16,
+    /// Faults to inject into the server's calls to the engine; none by default. Rules can
+    /// be added later through [`TestServer::faults`] too.
+    pub faults: Faults,
+    /// Run the start-up work in the background as `craftastic serve` does (what a previous
+    /// run left half done, then reconciliation); off by default, so that tests that call the
+    /// reconciler themselves see what it does.
+    pub reconcile_at_start: bool,
 }
 
 impl Default for ServerOptions {
@@ -175,6 +185,8 @@ impl Default for ServerOptions {
             coolify: None,
             sandbox_image: SANDBOX_IMAGE.into(),
             egress_proxy_port: 3128,
+            faults: Faults::new(),
+            reconcile_at_start: false,
         }
     }
 }
@@ -205,7 +217,10 @@ pub struct TestServer {
     pub data_dir: tempfile::TempDir,
     /// The label value that marks this server's containers.
     pub instance: String,
+    /// The faults injected into the server's calls to the engine.
+    pub faults: Faults,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    reconciling: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -223,7 +238,10 @@ impl TestServer {
             .expect("encryption key check");
         let data_dir = tempfile::tempdir().expect("temp data dir");
         let instance = format!("test-{}", uuid::Uuid::new_v4().simple());
-        let runtime: Arc<dyn Runtime> = Arc::new(docker().await);
+        let runtime: Arc<dyn Runtime> = Arc::new(FaultyRuntime::new(
+            Arc::new(docker().await),
+            options.faults.clone(),
+        ));
         let sandbox = SandboxSettings {
             image: options.sandbox_image,
             user: "dev".into(),
@@ -267,11 +285,19 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
+        let reconciling = options
+            .reconcile_at_start
+            .then(|| services.reconciler.clone().spawn(Duration::from_secs(3600)));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(
-            craftastic_http::serve(listener, app, async {
-                let _ = rx.await;
-            })
+            craftastic_http::serve(
+                listener,
+                app,
+                async {
+                    let _ = rx.await;
+                },
+                Duration::from_secs(5),
+            )
             .into_future(),
         );
         Self {
@@ -281,7 +307,9 @@ impl TestServer {
             services,
             data_dir,
             instance,
+            faults: options.faults,
             shutdown: Some(tx),
+            reconciling,
         }
     }
 
@@ -339,6 +367,10 @@ impl Drop for TestServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        if let Some(task) = self.reconciling.take() {
+            task.abort();
+        }
+        self.faults.clear();
         let instance = self.instance.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
