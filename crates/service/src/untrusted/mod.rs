@@ -3,8 +3,8 @@
 //! Every environment's bare clone is bind-mounted read-write into its workspace containers,
 //! where anyone may put a link to a host path (`/etc`, `/proc/self/root`), a fifo, a sparse
 //! file of gigabytes or folders nested a million deep where git keeps its files. The server
-//! runs as root, so after the initial clone the host reads, re-owns and removes a clone only
-//! through this module:
+//! runs as root, so after the initial clone the host reads and removes a clone only through
+//! this module, and hands a fresh clone to the sandbox user through it too:
 //!
 //! - every path is walked one component at a time from a directory file descriptor, with
 //!   `openat(O_NOFOLLOW)`: a link is never followed, at any level, and a link swapped in
@@ -12,7 +12,8 @@
 //!   of what was checked;
 //! - only regular files are opened (checked with `fstatat(AT_SYMLINK_NOFOLLOW)` before the
 //!   open and `fstat` after it); fifos, sockets and devices are skipped, and opens carry
-//!   `O_NONBLOCK`, so that a fifo swapped in between the two checks cannot block;
+//!   `O_NONBLOCK`, so that a fifo swapped in between the two checks cannot block (a device
+//!   cannot be swapped in: containers hold no `CAP_MKNOD`);
 //! - every read has a size cap and every walk a depth and an entry cap, so that nothing a
 //!   container writes makes the server spin, block or run out of memory.
 
@@ -128,7 +129,8 @@ impl Dir {
             let Some((listing, prefix)) = stack.last_mut() else {
                 break;
             };
-            let Some(entry) = listing.next_entry() else {
+            // A folder that cannot be read further is left.
+            let Ok(Some(entry)) = listing.next_entry() else {
                 stack.pop();
                 continue;
             };
@@ -223,18 +225,20 @@ impl Listing {
         Ok(Self { dir, entries })
     }
 
-    /// The next entry other than `.` and `..`; `None` at the end or on a read error.
-    fn next_entry(&mut self) -> Option<Entry> {
+    /// The next entry other than `.` and `..`; `None` at the end.
+    fn next_entry(&mut self) -> io::Result<Option<Entry>> {
         loop {
-            let entry = self.entries.read()?.ok()?;
+            let Some(entry) = self.entries.read().transpose()? else {
+                return Ok(None);
+            };
             let name = entry.file_name();
             if name == c"." || name == c".." {
                 continue;
             }
-            return Some(Entry {
+            return Ok(Some(Entry {
                 name: name.to_owned(),
                 kind: entry.file_type(),
-            });
+            }));
         }
     }
 

@@ -84,7 +84,7 @@ pub fn chown_all(path: &Path, uid: u32, gid: u32, limits: Limits) -> io::Result<
         let Some(top) = stack.last_mut() else {
             return Ok(());
         };
-        let Some(entry) = top.next_entry() else {
+        let Some(entry) = top.next_entry()? else {
             stack.pop();
             continue;
         };
@@ -161,13 +161,18 @@ fn empty_and_remove(
         let top = stack
             .last_mut()
             .expect("the stack ends with its last folder");
-        let Some(entry) = top.listing.next_entry() else {
+        let Some(entry) = top.listing.next_entry()? else {
             let frame = stack.pop().expect("the stack is not empty");
             let above = stack.last().map_or(parent, |f| &f.listing.dir);
             match rustix::fs::unlinkat(above, frame.name.as_c_str(), AtFlags::REMOVEDIR) {
                 Ok(()) | Err(Errno::NOENT) if stack.is_empty() => return Ok(()),
                 Ok(()) | Err(Errno::NOENT) => continue,
                 Err(Errno::NOTEMPTY) => {
+                    // Reading a folder again counts as an entry, so that this ends too.
+                    seen += 1;
+                    if seen > limits.entries {
+                        return Err(too_many(&frame.name.to_string_lossy(), limits));
+                    }
                     let mut frame = frame;
                     frame.listing.rewind();
                     stack.push(frame);
