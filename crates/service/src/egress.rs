@@ -127,7 +127,13 @@ impl EgressProxy {
 
     /// Stops every listener (open tunnels end with their connections).
     pub fn close(&self) {
-        for (_, task) in self.inner.listeners.lock().expect("egress listeners").drain() {
+        for (_, task) in self
+            .inner
+            .listeners
+            .lock()
+            .expect("egress listeners")
+            .drain()
+        {
             task.abort();
         }
     }
@@ -139,7 +145,12 @@ impl Inner {
             return;
         };
         if !self.take_tunnel(source) {
-            reply(&mut client, 429, "too many connections through the egress proxy from this workspace").await;
+            reply(
+                &mut client,
+                429,
+                "too many connections through the egress proxy from this workspace",
+            )
+            .await;
             return;
         }
         if let Err(Refusal(status, why)) = self.forward(&mut client, source).await {
@@ -175,7 +186,10 @@ impl Inner {
             .map_err(|_| Refusal(408, "the request head did not arrive in time".into()))??;
         let request = Request::parse(&head)?;
         let env = self.environment_of(source).await.ok_or_else(|| {
-            Refusal(403, "this address is not a workspace the egress proxy serves".into())
+            Refusal(
+                403,
+                "this address is not a workspace the egress proxy serves".into(),
+            )
         })?;
         if !permits(&env, &request.host) {
             return Err(Refusal(
@@ -204,7 +218,9 @@ impl Inner {
                 .await
                 .map_err(|_| Refusal(502, "the remote closed the connection".into()))?;
         }
-        tokio::io::copy_bidirectional(client, &mut upstream).await.ok();
+        tokio::io::copy_bidirectional(client, &mut upstream)
+            .await
+            .ok();
         Ok(())
     }
 
@@ -243,9 +259,7 @@ impl Inner {
     async fn environment_of(&self, source: Ipv4Addr) -> Option<Environment> {
         let env = {
             let mut clients = self.clients.lock().await;
-            let fresh = clients
-                .read_at
-                .is_some_and(|at| at.elapsed() < CLIENTS_TTL);
+            let fresh = clients.read_at.is_some_and(|at| at.elapsed() < CLIENTS_TTL);
             let recent = clients
                 .read_at
                 .is_some_and(|at| at.elapsed() < Duration::from_secs(1));
@@ -316,7 +330,10 @@ async fn read_head(client: &mut TcpStream) -> Result<(Vec<u8>, Vec<u8>), Refusal
             .await
             .map_err(|_| Refusal(400, "the request could not be read".into()))?;
         if n == 0 {
-            return Err(Refusal(400, "the connection closed before the request head ended".into()));
+            return Err(Refusal(
+                400,
+                "the connection closed before the request head ended".into(),
+            ));
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -354,7 +371,8 @@ impl Request {
             return Err(bad("only HTTP/1 requests are proxied"));
         }
         if method == "CONNECT" {
-            let (host, port) = split_authority(target, None).ok_or_else(|| bad("CONNECT needs host:port"))?;
+            let (host, port) =
+                split_authority(target, None).ok_or_else(|| bad("CONNECT needs host:port"))?;
             return Ok(Self {
                 tunnel: true,
                 host,
@@ -369,11 +387,15 @@ impl Request {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
-        let (host, port) =
-            split_authority(authority, Some(80)).ok_or_else(|| bad("the request's host is malformed"))?;
+        let (host, port) = split_authority(authority, Some(80))
+            .ok_or_else(|| bad("the request's host is malformed"))?;
         let mut origin = format!("{method} {path} {version}\r\n");
         for line in lines.filter(|l| !l.is_empty()) {
-            let name = line.split(':').next().unwrap_or_default().to_ascii_lowercase();
+            let name = line
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             if name.starts_with("proxy-") || name == "connection" || name == "keep-alive" {
                 continue;
             }

@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use craftastic_domain::{BranchName, EgressPolicy, EnvironmentId, WorkspaceId};
 use craftastic_runtime::{ExecSpec, Runtime, RuntimeError};
-use craftastic_store::{
-    Environment, SessionStatus, Store, StoreError, Workspace, WorkspaceStatus,
-};
+use craftastic_store::{Environment, SessionStatus, Store, StoreError, Workspace, WorkspaceStatus};
 
 use crate::egress::EgressProxy;
 use crate::networks::{NetKind, Networks};
@@ -90,8 +88,7 @@ impl Workspaces {
                 .set_workspace_state(ws.id, WorkspaceStatus::Missing, None, None)
                 .await?;
             for session in self.store.list_sessions(Some(env.id)).await? {
-                if session.workspace_id == Some(ws.id) && session.status == SessionStatus::Active
-                {
+                if session.workspace_id == Some(ws.id) && session.status == SessionStatus::Active {
                     self.store
                         .set_session_status(session.id, SessionStatus::Inactive, chrono::Utc::now())
                         .await?;

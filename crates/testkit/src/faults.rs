@@ -307,7 +307,9 @@ impl Runtime for FaultyRuntime {
     }
 
     async fn ensure_network(&self, spec: &NetworkSpec) -> RuntimeResult<NetworkInfo> {
-        self.faults.apply(Call::EnsureNetwork, &spec.name, &[]).await?;
+        self.faults
+            .apply(Call::EnsureNetwork, &spec.name, &[])
+            .await?;
         self.inner.ensure_network(spec).await
     }
 
