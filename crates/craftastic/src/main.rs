@@ -598,6 +598,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         network_pool: sandbox.network_pool,
         egress_proxy_port: sandbox.egress_proxy_port,
     };
+    let egress_proxy_port = sandbox.egress_proxy_port;
     match &github.client_id {
         Some(_) => {
             tracing::info!(web = %github.web_url, api = %github.api_url, "linking GitHub accounts is on")
@@ -653,7 +654,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let reachable_port = (!addr.ip().is_loopback()).then_some(addr.port());
     // iptables may wait for its lock: the server answers meanwhile.
     tokio::task::spawn_blocking(move || {
-        match craftastic_service::firewall::protect(reachable_port) {
+        match craftastic_service::firewall::protect(reachable_port, egress_proxy_port) {
             craftastic_service::firewall::Outcome::Applied => tracing::info!(
                 "firewall rules keep workspaces from the metadata address and this server's port"
             ),

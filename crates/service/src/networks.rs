@@ -23,6 +23,10 @@ use crate::{ServiceError, ServiceResult};
 
 /// Every Craftastic bridge's name starts with this, so that one firewall rule covers all.
 pub const BRIDGE_PREFIX: &str = "cft";
+/// The bridges of restricted networks start with this (and [`BRIDGE_PREFIX`]).
+pub const RESTRICTED_BRIDGE_PREFIX: &str = "cftr";
+/// The bridges of open networks start with this (and [`BRIDGE_PREFIX`]).
+pub const OPEN_BRIDGE_PREFIX: &str = "cfto";
 /// Label on every network Craftastic makes for workspaces (of any server), so that servers
 /// sharing an engine never pick the same address range.
 pub const NETWORK_LABEL: &str = "craftastic.network";
@@ -133,11 +137,15 @@ impl Networks {
         )
     }
 
-    /// The host side of a network's bridge: the prefix and a digest of its name (Linux
-    /// allows 15 characters).
-    pub fn bridge(name: &str) -> String {
+    /// The host side of a network's bridge: the prefix of its kind and a digest of its name
+    /// (Linux allows 15 characters).
+    pub fn bridge(name: &str, kind: NetKind) -> String {
         let digest = hex::encode(Sha256::digest(name.as_bytes()));
-        format!("{BRIDGE_PREFIX}{}", &digest[..12])
+        let prefix = match kind {
+            NetKind::Open => OPEN_BRIDGE_PREFIX,
+            NetKind::Restricted => RESTRICTED_BRIDGE_PREFIX,
+        };
+        format!("{prefix}{}", &digest[..11])
     }
 
     pub fn lock(&self, owner: UserId) -> Arc<tokio::sync::Mutex<()>> {
@@ -173,7 +181,7 @@ impl Networks {
             let subnet = pool.subnet(index);
             let spec = NetworkSpec {
                 name: name.clone(),
-                bridge: Self::bridge(&name),
+                bridge: Self::bridge(&name, kind),
                 subnet,
                 prefix_len: NETWORK_PREFIX_LEN,
                 gateway: Ipv4Addr::from(u32::from(subnet) + 1),

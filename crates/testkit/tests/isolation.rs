@@ -230,7 +230,7 @@ async fn no_workspace_reaches_the_metadata_address_or_the_servers_port() {
     );
 
     assert_eq!(
-        firewall::protect(Some(server.port())),
+        firewall::protect(Some(server.port()), 3128),
         firewall::Outcome::Applied
     );
     let server_status = curl_status(&container, &server_url);
@@ -386,4 +386,174 @@ async fn output_beyond_the_limit_keeps_its_end_and_is_marked_cut() {
     assert_eq!(out.stdout.len(), 1000);
     assert!(out.stdout_str().ends_with("199999\n200000\n"));
     assert!(out.stderr_str().ends_with("100000\nEND\n"));
+}
+
+/// Host names in the host's `/etc/hosts`, removed on drop: the egress proxy resolves names
+/// as any program on the host does, and this machine has no DNS of its own to give them.
+struct HostNames(String);
+
+impl HostNames {
+    fn add(entries: &[(&str, std::net::IpAddr)]) -> Self {
+        let marker = format!("# craftastic-test {}", uuid::Uuid::new_v4().simple());
+        let mut hosts = std::fs::read_to_string("/etc/hosts").unwrap();
+        if !hosts.ends_with('\n') {
+            hosts.push('\n');
+        }
+        for (name, ip) in entries {
+            hosts.push_str(&format!("{ip} {name} {marker}\n"));
+        }
+        std::fs::write("/etc/hosts", hosts).unwrap();
+        Self(marker)
+    }
+}
+
+impl Drop for HostNames {
+    fn drop(&mut self) {
+        if let Ok(hosts) = std::fs::read_to_string("/etc/hosts") {
+            let kept: String = hosts
+                .lines()
+                .filter(|l| !l.contains(&self.0))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let _ = std::fs::write("/etc/hosts", kept);
+        }
+    }
+}
+
+/// What `curl` gets from inside `container` through the proxy its environment sets: the
+/// HTTP status, or `000` when it cannot connect.
+fn curl_through_proxy(container: &str, url: &str) -> String {
+    sh(
+        container,
+        &format!("curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 {url} || true"),
+    )
+    .1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allowlisted_host_is_reached_and_another_refused() {
+    let f = fixture().await;
+    let ada = f.user("ada@example.com").await;
+    let host = craftastic_testkit::git_server::bridge_address().await;
+    let site = answer_on((Ipv4Addr::UNSPECIFIED, 0).into()).await;
+    let _names = HostNames::add(&[
+        ("allowed.craftastic.test", host),
+        ("denied.craftastic.test", host),
+    ]);
+    let (status, env) = f
+        .server
+        .call(
+            "POST",
+            "/api/environments",
+            Some(&ada.token),
+            Some(json!({
+                "name": "boxed",
+                "repositoryUrl": f.repo.display().to_string(),
+                "egressPolicy": {"mode": "allowlist", "hosts": ["allowed.craftastic.test"]},
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{env}");
+    let id = env["id"].as_str().unwrap().to_owned();
+    let env = f
+        .server
+        .wait_for_environment(
+            &ada.token,
+            &id,
+            &["running", "error"],
+            Duration::from_secs(90),
+        )
+        .await;
+    assert_eq!(env["status"], "running", "{env}");
+    let container = f.server.container_of(&ada.token, &id, "main").await;
+    let port = site.port();
+    assert_eq!(firewall::protect(None, 3128), firewall::Outcome::Applied);
+
+    assert_eq!(
+        curl_through_proxy(
+            &container,
+            &format!("http://allowed.craftastic.test:{port}/")
+        ),
+        "200",
+        "the allowlisted host, over plain HTTP"
+    );
+    let (code, out) = sh(
+        &container,
+        &format!(
+            "curl -s --max-time 5 -p -o /dev/null -w '%{{http_code}}' http://allowed.craftastic.test:{port}/"
+        ),
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "200"),
+        "the allowlisted host, through a CONNECT tunnel"
+    );
+    assert_eq!(
+        curl_through_proxy(
+            &container,
+            &format!("http://denied.craftastic.test:{port}/")
+        ),
+        "403",
+        "a host the allowlist does not name"
+    );
+    let (_, body) = sh(
+        &container,
+        &format!("curl -s --max-time 5 http://denied.craftastic.test:{port}/"),
+    );
+    assert!(body.contains("not allowed by the egress policy"), "{body}");
+    assert_eq!(
+        curl_status(&container, &format!("http://{host}:{port}/")),
+        "000",
+        "around the proxy: the internal network has no route out"
+    );
+
+    // The owner switches the policy to `none`: the proxy refuses the allowed host too.
+    let (status, changed) = f
+        .server
+        .call(
+            "PUT",
+            &format!("/api/environments/{id}/egress"),
+            Some(&ada.token),
+            Some(json!({"mode": "none"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        curl_through_proxy(
+            &container,
+            &format!("http://allowed.craftastic.test:{port}/")
+        ),
+        "403"
+    );
+
+    // Back to `open`: the workspace moves to the routed network when next used.
+    let (status, _) = f
+        .server
+        .call(
+            "PUT",
+            &format!("/api/environments/{id}/egress"),
+            Some(&ada.token),
+            Some(json!({"mode": "open"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, session) = f
+        .server
+        .call(
+            "POST",
+            "/api/sessions",
+            Some(&ada.token),
+            Some(json!({"environmentId": id})),
+        )
+        .await;
+    assert_eq!(status, 201, "{session}");
+    let moved = f.server.container_of(&ada.token, &id, "main").await;
+    assert_ne!(
+        moved, container,
+        "the workspace was made anew on the open network"
+    );
+    assert_eq!(
+        curl_status(&moved, &format!("http://{host}:{port}/")),
+        "200"
+    );
 }
