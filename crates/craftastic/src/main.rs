@@ -258,6 +258,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     access_ttl: std::time::Duration::from_secs(60),
                     refresh_ttl: std::time::Duration::from_secs(60),
                     allow_registration: false,
+                    password_hashers: 1,
+                    login_rate: craftastic_service::ratelimit::RateLimit::OFF,
+                    register_rate: craftastic_service::ratelimit::RateLimit::OFF,
                 },
             );
             let grant = if admin {
@@ -522,6 +525,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
     let sandbox = args.sandbox.resolve()?;
     let github = args.github.resolve()?;
+    let limits = args.limits.resolve()?;
     let coolify = args
         .coolify
         .resolve(std::env::var_os("COOLIFY_API_TOKEN"))?;
@@ -597,10 +601,14 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
             access_ttl: config.access_ttl,
             refresh_ttl: config.refresh_ttl,
             allow_registration: config.allow_registration,
+            password_hashers: limits.password_hashers,
+            login_rate: limits.login_rate,
+            register_rate: limits.register_rate,
         },
         sandbox_settings,
         github,
         coolify,
+        limits.quotas,
     );
     services
         .reconciler
@@ -631,6 +639,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         state,
         &HttpSettings {
             cors_origin: config.cors_origin,
+            trusted_proxies: limits.trusted_proxies,
         },
     );
     let listener = tokio::net::TcpListener::bind(config.addr)

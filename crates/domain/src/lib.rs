@@ -7,6 +7,7 @@ mod deployment;
 mod environment;
 mod git;
 mod ids;
+mod limit;
 mod session;
 
 pub use account::{Email, Password, UserName};
@@ -15,6 +16,7 @@ pub use deployment::CoolifyAppId;
 pub use environment::{BranchName, EnvironmentName, RepoPolicy, RepositoryKind, RepositoryUrl};
 pub use git::{CommitMessage, RemoteName, RepoPath};
 pub use ids::{AgentId, DeploymentId, EnvironmentId, SessionId, UserId, WorkspaceId};
+pub use limit::LimitValue;
 pub use session::{SessionName, WorkingDirectory};
 
 /// Why a value was refused: the field it came from and one sentence a person can act on.

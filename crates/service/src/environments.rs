@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::github::Github;
 use crate::host_git::HostGit;
+use crate::limits::{Limits, Quota};
 use crate::sandbox::{SandboxSettings, labels};
 use crate::tokens::Principal;
 use crate::workspaces::Workspaces;
@@ -34,6 +35,7 @@ pub struct Environments {
     workspaces: Workspaces,
     github: Github,
     provisioning: Arc<Mutex<HashMap<EnvironmentId, JoinHandle<()>>>>,
+    limits: Limits,
 }
 
 /// An environment with the workspaces of its branches.
@@ -61,6 +63,7 @@ impl Environments {
         settings: Arc<SandboxSettings>,
         workspaces: Workspaces,
         github: Github,
+        limits: Limits,
     ) -> Self {
         Self {
             store,
@@ -69,6 +72,7 @@ impl Environments {
             workspaces,
             github,
             provisioning: Arc::default(),
+            limits,
         }
     }
 
@@ -79,7 +83,8 @@ impl Environments {
     /// Records the environment as `creating` and answers at once; the clone and the
     /// default-branch workspace are made in the background, ending in `running`, or in
     /// `error` with a reason a person can act on.
-    /// Fails: the name is taken → 409 `name_taken`.
+    /// Fails: the caller has as many environments, or running workspaces, as allowed → 429
+    /// `limit_reached`; the name is taken → 409 `name_taken`.
     pub async fn create(
         &self,
         who: Principal,
@@ -87,6 +92,10 @@ impl Environments {
         repository_url: Option<RepositoryUrl>,
         branch: Option<BranchName>,
     ) -> ServiceResult<EnvironmentView> {
+        // Its default branch's workspace is made at once, so that must fit too.
+        for quota in [Quota::Environments, Quota::RunningWorkspaces] {
+            self.limits.check(who.user_id, quota).await?;
+        }
         let id = EnvironmentId::new();
         let env = self
             .store

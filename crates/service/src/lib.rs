@@ -13,13 +13,17 @@ mod error;
 pub mod git;
 pub mod github;
 pub mod host_git;
+pub mod limits;
 pub mod logging;
 mod passwords;
+pub mod ratelimit;
 pub mod reconcile;
 pub mod sandbox;
 pub mod sessions;
+mod signins;
 pub mod terminal;
 pub mod tokens;
+pub mod users;
 pub mod workspaces;
 
 use std::sync::Arc;
@@ -44,6 +48,8 @@ pub struct Services {
     pub terminal: terminal::Terminal,
     pub reconciler: reconcile::Reconciler,
     pub deployments: deployments::Deployments,
+    pub limits: limits::Limits,
+    pub users: users::Users,
     /// Seals every secret the services store.
     pub cipher: crypto::Cipher,
 }
@@ -57,18 +63,25 @@ impl Services {
         sandbox: sandbox::SandboxSettings,
         github: github::GithubSettings,
         coolify: Option<deployments::CoolifySettings>,
+        limits: limits::LimitSettings,
     ) -> Self {
-        let deployments = deployments::Deployments::new(store.clone(), coolify);
+        let limits = limits::Limits::new(store.clone(), limits);
+        let deployments = deployments::Deployments::new(store.clone(), coolify, limits.clone());
         let sandbox = Arc::new(sandbox);
         let github = github::Github::new(store.clone(), cipher.clone(), github);
-        let workspaces =
-            workspaces::Workspaces::new(store.clone(), runtime.clone(), sandbox.clone());
+        let workspaces = workspaces::Workspaces::new(
+            store.clone(),
+            runtime.clone(),
+            sandbox.clone(),
+            limits.clone(),
+        );
         let environments = environments::Environments::new(
             store.clone(),
             runtime.clone(),
             sandbox.clone(),
             workspaces.clone(),
             github.clone(),
+            limits.clone(),
         );
         let git = git::Git::new(
             store.clone(),
@@ -84,8 +97,14 @@ impl Services {
             workspaces.clone(),
             git.clone(),
             agents.clone(),
+            limits.clone(),
         );
-        let terminal = terminal::Terminal::new(store.clone(), runtime.clone(), sessions.clone());
+        let terminal = terminal::Terminal::new(
+            store.clone(),
+            runtime.clone(),
+            sessions.clone(),
+            limits.clone(),
+        );
         let reconciler = reconcile::Reconciler::new(
             store.clone(),
             runtime.clone(),
@@ -95,7 +114,15 @@ impl Services {
             terminal.clone(),
         );
         let auth = auth::Auth::new(store.clone(), auth);
+        let users = users::Users::new(
+            store.clone(),
+            auth.clone(),
+            environments.clone(),
+            limits.clone(),
+        );
         Self {
+            limits,
+            users,
             git,
             terminal,
             sessions,

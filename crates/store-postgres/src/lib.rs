@@ -16,6 +16,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+mod limits;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Serialises "is this the first user?" decisions across connections.
@@ -628,6 +630,15 @@ impl Store for PostgresStore {
         .map_err(backend)
     }
 
+    async fn sign_in_live(
+        &self,
+        user: UserId,
+        family: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        limits::sign_in_live(&self.pool, user, family, now).await
+    }
+
     async fn create_environment(&self, env: NewEnvironment) -> StoreResult<Environment> {
         let sql = format!(
             "INSERT INTO environments (id, user_id, name, repository_url, branch, status, created_at, updated_at)
@@ -1025,6 +1036,31 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?;
         rows.iter().map(deployment_from_row).collect()
+    }
+
+    async fn user_usage(&self, user: UserId) -> StoreResult<Usage> {
+        limits::user_usage(&self.pool, user).await
+    }
+
+    async fn user_limits(&self, user: UserId) -> StoreResult<LimitOverrides> {
+        limits::user_limits(&self.pool, user).await
+    }
+
+    async fn set_user_limits(
+        &self,
+        user: UserId,
+        overrides: LimitOverrides,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        limits::set_user_limits(&self.pool, user, overrides, now).await
+    }
+
+    async fn list_users_with_usage(
+        &self,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<UserWithUsage>> {
+        limits::list_users_with_usage(&self.pool, offset, limit).await
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {
