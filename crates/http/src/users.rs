@@ -21,9 +21,9 @@ use crate::extract::{Caller, Json};
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(my_limits))
-        .routes(routes!(list))
-        .routes(routes!(delete))
-        .routes(routes!(limits, set_limits))
+        .routes(routes!(list_users))
+        .routes(routes!(delete_user))
+        .routes(routes!(user_limits, set_user_limits))
 }
 
 /// One number per limited thing.
@@ -207,7 +207,7 @@ async fn my_limits(
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 422, description = "offset or limit out of range", body = ErrorBody),
     ))]
-async fn list(
+async fn list_users(
     State(state): State<AppState>,
     Caller(who): Caller,
     query: Result<Query<PageQuery>, QueryRejection>,
@@ -254,7 +254,7 @@ async fn list(
         (status = 409, description = "An admin's own account", body = ErrorBody),
         (status = 502, description = "The container engine failed; delete again", body = ErrorBody),
     ))]
-async fn delete(
+async fn delete_user(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
@@ -273,7 +273,7 @@ async fn delete(
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     ))]
-async fn limits(
+async fn user_limits(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,
@@ -294,7 +294,7 @@ async fn limits(
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 422, description = "A limit out of range", body = ErrorBody),
     ))]
-async fn set_limits(
+async fn set_user_limits(
     State(state): State<AppState>,
     Caller(who): Caller,
     Path(id): Path<String>,

@@ -18,27 +18,26 @@ async fn post(s: &TestServer, token: &str, path: &str, body: Value) -> (u16, Val
     s.call("POST", path, Some(token), Some(body)).await
 }
 
-/// The status of a terminal handshake: 101 and the socket, or the refusal's status.
-async fn open_terminal(
-    s: &TestServer,
-    token: &str,
-    session: &str,
-) -> (
-    u16,
-    Option<
-        tokio_tungstenite::WebSocketStream<
-            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-        >,
-    >,
-) {
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A terminal handshake: 101 and the socket, or the refusal's status and body.
+async fn open_terminal(s: &TestServer, token: &str, session: &str) -> (u16, Result<Socket, Value>) {
     let url = format!(
         "{}?token={token}",
         s.url(&format!("/api/terminal/ws/{session}"))
             .replacen("http", "ws", 1)
     );
     match tokio_tungstenite::connect_async(url).await {
-        Ok((ws, response)) => (response.status().as_u16(), Some(ws)),
-        Err(tungstenite::Error::Http(response)) => (response.status().as_u16(), None),
+        Ok((ws, response)) => (response.status().as_u16(), Ok(ws)),
+        Err(tungstenite::Error::Http(response)) => {
+            let body = response
+                .body()
+                .as_deref()
+                .and_then(|b| serde_json::from_slice(b).ok())
+                .unwrap_or(Value::Null);
+            (response.status().as_u16(), Err(body))
+        }
         Err(e) => panic!("handshake failed without an answer: {e}"),
     }
 }
@@ -141,18 +140,10 @@ async fn running_workspaces_sessions_and_terminals_stop_at_their_limits(backend:
     assert_eq!(mine["usage"]["terminals"], 1);
     assert_eq!(mine["usage"]["sessions"], 2);
     assert_eq!(mine["usage"]["runningWorkspaces"], 1);
-    let (status, _) = open_terminal(&s, &token, &sessions[1]).await;
-    assert_eq!(status, 429);
-    let res = s
-        .http
-        .get(s.url(&format!("/api/terminal/ws/{}?token={token}", sessions[1])))
-        .send()
-        .await
-        .unwrap();
-    let body: Value = res.json().await.unwrap();
+    let (status, refused) = open_terminal(&s, &token, &sessions[1]).await;
     assert_limit(
-        429,
-        &body,
+        status,
+        &refused.err().unwrap(),
         "MAX_TERMINALS_PER_USER",
         "you have 1 open terminal",
     );
