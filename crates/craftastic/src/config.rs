@@ -71,8 +71,9 @@ pub struct ServeArgs {
     pub github: GithubArgs,
     #[command(flatten)]
     pub coolify: CoolifyArgs,
+    /// Boxed, so that the command enum, as large as its largest variant, stays small.
     #[command(flatten)]
-    pub limits: LimitArgs,
+    pub limits: Box<LimitArgs>,
 }
 
 pub enum Database {

@@ -55,6 +55,8 @@ pub struct Services {
 }
 
 impl Services {
+    /// One argument per part the services are made of, each with its own settings.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn Store>,
         runtime: Arc<dyn Runtime>,
