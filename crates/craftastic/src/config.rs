@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use clap::Args;
 
+mod limits;
+pub use limits::LimitArgs;
+
 /// A configuration problem: the variable and a sentence about it.
 #[derive(Debug)]
 pub struct ConfigError(pub String);
@@ -68,6 +71,9 @@ pub struct ServeArgs {
     pub github: GithubArgs,
     #[command(flatten)]
     pub coolify: CoolifyArgs,
+    /// Boxed, so that the command enum, as large as its largest variant, stays small.
+    #[command(flatten)]
+    pub limits: Box<LimitArgs>,
 }
 
 pub enum Database {

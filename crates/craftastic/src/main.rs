@@ -263,6 +263,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     access_ttl: Duration::from_secs(60),
                     refresh_ttl: Duration::from_secs(60),
                     allow_registration: false,
+                    password_hashers: 1,
+                    login_rate: craftastic_service::ratelimit::RateLimit::OFF,
+                    register_rate: craftastic_service::ratelimit::RateLimit::OFF,
                 },
             );
             let grant = if admin {
@@ -531,6 +534,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
     let sandbox = args.sandbox.resolve()?;
     let github = args.github.resolve()?;
+    let limits = args.limits.resolve()?;
     let coolify = args
         .coolify
         .resolve(std::env::var_os("COOLIFY_API_TOKEN"))?;
@@ -618,10 +622,14 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
             access_ttl: config.access_ttl,
             refresh_ttl: config.refresh_ttl,
             allow_registration: config.allow_registration,
+            password_hashers: limits.password_hashers,
+            login_rate: limits.login_rate,
+            register_rate: limits.register_rate,
         },
         sandbox_settings,
         github,
         coolify,
+        limits.quotas,
     );
     let resumed = services
         .deployments
@@ -645,6 +653,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         state,
         &HttpSettings {
             cors_origin: config.cors_origin,
+            trusted_proxies: limits.trusted_proxies,
         },
     );
     let listener = tokio::net::TcpListener::bind(config.addr)

@@ -8,6 +8,7 @@ mod egress;
 mod environment;
 mod git;
 mod ids;
+mod limit;
 mod session;
 
 pub use account::{Email, Password, UserName};
@@ -17,6 +18,7 @@ pub use egress::{EgressHost, EgressPolicy};
 pub use environment::{BranchName, EnvironmentName, RepoPolicy, RepositoryKind, RepositoryUrl};
 pub use git::{CommitMessage, RemoteName, RepoPath};
 pub use ids::{AgentId, DeploymentId, EnvironmentId, SessionId, UserId, WorkspaceId};
+pub use limit::LimitValue;
 pub use session::{SessionName, WorkingDirectory};
 
 /// Why a value was refused: the field it came from and one sentence a person can act on.

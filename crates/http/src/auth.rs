@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody, all_valid};
-use crate::extract::{Caller, Json};
+use crate::extract::{Caller, ClientAddr, Json};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -119,9 +119,12 @@ pub struct ChangePasswordRequest {
         (status = 403, description = "Registration is closed", body = ErrorBody),
         (status = 409, description = "Email already registered", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "Too busy hashing passwords; see Retry-After", body = ErrorBody),
     ))]
 async fn register(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     Json(body): Json<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<SignedIn>)> {
     let (email, password, name) = all_valid(
@@ -129,7 +132,11 @@ async fn register(
         Password::new(body.password, "password"),
         UserName::parse(&body.name),
     )?;
-    let (user, grant) = state.services.auth.register(email, password, name).await?;
+    let (user, grant) = state
+        .services
+        .auth
+        .register(email, password, name, from)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(SignedIn {
@@ -145,15 +152,17 @@ async fn register(
     responses(
         (status = 200, description = "Signed in", body = SignedIn),
         (status = 401, description = "Email or password is wrong", body = ErrorBody),
-        (status = 429, description = "Too many failed attempts for this email", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address, or failures for this email; see Retry-After", body = ErrorBody),
+        (status = 503, description = "Too busy hashing passwords; see Retry-After", body = ErrorBody),
     ))]
 async fn login(
     State(state): State<AppState>,
+    ClientAddr(from): ClientAddr,
     Json(body): Json<LoginRequest>,
 ) -> ApiResult<Json<SignedIn>> {
     let email = Email::parse(&body.email)?;
     let password = Password::existing(body.password, "password")?;
-    let (user, grant) = state.services.auth.login(email, password).await?;
+    let (user, grant) = state.services.auth.login(email, password, from).await?;
     Ok(Json(SignedIn {
         user: user.into(),
         tokens: grant.into(),
@@ -230,6 +239,7 @@ async fn me(State(state): State<AppState>, Caller(who): Caller) -> ApiResult<Jso
         (status = 204, description = "Password changed"),
         (status = 401, description = "Current password is wrong, or not signed in", body = ErrorBody),
         (status = 422, description = "New password breaks a rule", body = ErrorBody),
+        (status = 503, description = "Too busy hashing passwords; see Retry-After", body = ErrorBody),
     ))]
 async fn change_password(
     State(state): State<AppState>,

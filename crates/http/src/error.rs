@@ -105,6 +105,28 @@ impl From<ServiceError> for ApiError {
                     format!("too many failed attempts; try again in {secs} seconds"),
                 )
             },
+            ServiceError::RateLimited {
+                message,
+                retry_after,
+            } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
+            ServiceError::LimitReached {
+                setting,
+                limit,
+                message,
+            } => Self {
+                details: Some(serde_json::json!({ "setting": setting, "limit": limit })),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "limit_reached", message)
+            },
+            ServiceError::Busy {
+                message,
+                retry_after,
+            } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+            },
             ServiceError::Upstream(message) => {
                 Self::new(StatusCode::BAD_GATEWAY, "upstream_failed", message)
             }

@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use craftastic_service::tokens::Principal;
 
 use crate::AppState;
+pub use crate::client_addr::ClientAddr;
 use crate::error::ApiError;
 
 /// `axum::Json`, but a bad body answers in the API's error format.
@@ -19,7 +20,8 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     }
 }
 
-/// The signed-in caller, from `Authorization: Bearer <access token>`.
+/// The signed-in caller, from `Authorization: Bearer <access token>` whose sign-in goes
+/// on.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Principal);
 
@@ -41,6 +43,6 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(ApiError::unauthenticated)?;
-        Ok(Caller(state.services.auth.authenticate(token)?))
+        Ok(Caller(state.services.auth.authenticate(token).await?))
     }
 }

@@ -5,6 +5,7 @@
 mod admin;
 pub mod agents;
 pub mod auth;
+pub mod client_addr;
 pub mod deployments;
 pub mod environments;
 pub mod error;
@@ -15,6 +16,7 @@ mod health;
 mod metrics;
 pub mod sessions;
 pub mod terminal;
+pub mod users;
 mod web;
 
 use std::future::{Future, IntoFuture};
@@ -53,6 +55,8 @@ pub struct AppState {
 pub struct HttpSettings {
     /// A browser origin besides the server's own that may call the API (`CORS_ORIGIN`).
     pub cors_origin: Option<HeaderValue>,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted_proxies: client_addr::TrustedProxies,
 }
 
 #[derive(OpenApi)]
@@ -72,6 +76,7 @@ pub struct HttpSettings {
         (name = "deployments", description = "Coolify deployments of an environment's branch"),
         (name = "agents", description = "Coding agents and their encrypted credentials"),
         (name = "operations", description = "Health, readiness, metrics"),
+        (name = "admin", description = "Users, their usage and their limits (admins only)"),
     )
 )]
 struct ApiDoc;
@@ -105,6 +110,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(deployments::router())
         .merge(agents::router())
         .merge(admin::router())
+        .merge(users::router())
         .merge(health::router())
         .split_for_parts();
     qualify_operation_ids(&mut doc);
@@ -158,6 +164,7 @@ pub fn app(state: AppState, settings: &HttpSettings) -> Router {
         .layer(axum::Extension(Arc::new(terminal::OriginPolicy {
             extra: settings.cors_origin.clone(),
         })))
+        .layer(axum::Extension(Arc::new(settings.trusted_proxies.clone())))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))

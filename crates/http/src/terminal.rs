@@ -16,7 +16,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use craftastic_domain::SessionId;
+use craftastic_service::auth::Auth;
 use craftastic_service::terminal::{Attachment, Ending, TICKET_TTL, TerminalSize, Viewer};
+use craftastic_service::tokens::Principal;
+use futures::future::BoxFuture;
 use futures::{FutureExt, SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
@@ -49,6 +52,9 @@ const ATTACH_WAIT: Duration = Duration::from_secs(5);
 const TYPED_RECENTLY: Duration = Duration::from_millis(100);
 const STREAMING: Duration = Duration::from_millis(10);
 const COALESCE: Duration = Duration::from_millis(4);
+/// The close code of a terminal whose sign-in ended (4000–4999 are the application's; this
+/// one echoes HTTP's 401).
+pub const SIGNED_OUT_CLOSE: u16 = 4401;
 
 /// When a viewer's client was last heard from and last typed, in milliseconds since the
 /// socket opened; shared by its reading and writing halves.
@@ -176,6 +182,7 @@ pub struct SocketQuery {
         (status = 403, description = "A browser origin that may not open terminals", body = ErrorBody),
         (status = 404, description = "No such session", body = ErrorBody),
         (status = 409, description = "The environment is not running", body = ErrorBody),
+        (status = 429, description = "Too many open terminals (MAX_TERMINALS_PER_USER)", body = ErrorBody),
         (status = 502, description = "The container engine failed", body = ErrorBody),
     ))]
 async fn socket(
@@ -199,7 +206,9 @@ async fn socket(
         .or_else(|| bearer(&headers))
         .ok_or_else(ApiError::unauthenticated)?;
     let terminal = &state.services.terminal;
-    let who = terminal.authenticate(&state.services.auth, &token, id)?;
+    let who = terminal
+        .authenticate(&state.services.auth, &token, id)
+        .await?;
     let upgrade = upgrade.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -216,7 +225,7 @@ async fn socket(
         .requested_protocols()
         .any(|p| p.as_bytes() == BINARY_PROTOCOL.as_bytes());
     let metrics = state.metrics.clone();
-    let closing = terminal.closing();
+    let stop = stopped(terminal.closing(), state.services.auth.clone(), who).boxed();
     Ok(upgrade
         .protocols([BINARY_PROTOCOL])
         .max_message_size(MAX_MESSAGE)
@@ -227,7 +236,7 @@ async fn socket(
         .on_upgrade(move |socket| async move {
             metrics.terminals_open.inc();
             match attachment {
-                Attachment::Live(viewer) => run(socket, viewer, binary, closing).await,
+                Attachment::Live(viewer) => run(socket, viewer, binary, stop).await,
                 Attachment::Ended => ended(socket).await,
             }
             metrics.terminals_open.dec();
@@ -275,6 +284,23 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
+/// Completes with the frames that close a viewer from the server's side: when the server
+/// shuts down, or when the viewer's sign-in ends (a logout, a new password, the account
+/// deleted), so that a terminal never outlives its sign-in by more than a few seconds.
+async fn stopped(mut closing: watch::Receiver<bool>, auth: Auth, who: Principal) -> Vec<Message> {
+    tokio::select! {
+        // `wait_for` also sees a shutdown that began before this viewer opened.
+        _ = closing.wait_for(|closing| *closing) => vec![close(1012, "the server is restarting")],
+        () = auth.signed_out(who) => vec![
+            ServerMessage::Error {
+                message: "your sign-in has ended (signed out, password changed or account deleted); sign in again",
+            }
+            .frame(),
+            close(SIGNED_OUT_CLOSE, "signed out"),
+        ],
+    }
+}
+
 /// A session whose tmux session has ended: say so and close.
 async fn ended(mut socket: WebSocket) {
     let _ = socket.send(ServerMessage::Exit { code: 0 }.frame()).await;
@@ -282,7 +308,12 @@ async fn ended(mut socket: WebSocket) {
 }
 
 /// Moves bytes between one viewer and its socket until either side ends.
-async fn run(socket: WebSocket, viewer: Viewer, binary: bool, closing: watch::Receiver<bool>) {
+async fn run(
+    socket: WebSocket,
+    viewer: Viewer,
+    binary: bool,
+    stop: BoxFuture<'static, Vec<Message>>,
+) {
     let Viewer {
         output,
         input,
@@ -302,7 +333,7 @@ async fn run(socket: WebSocket, viewer: Viewer, binary: bool, closing: watch::Re
         &handle,
         binary,
         clock.clone(),
-        closing,
+        stop,
     );
     let reader = read_input(stream, input, control_tx, attached_rx, &handle, clock);
     tokio::select! {
@@ -320,7 +351,7 @@ async fn write_output(
     handle: &craftastic_service::terminal::ViewerHandle,
     binary: bool,
     clock: Arc<Clock>,
-    mut closing: watch::Receiver<bool>,
+    mut stop: BoxFuture<'static, Vec<Message>>,
 ) {
     let mut text = Utf8Split::default();
     let mut last_frame: Option<Instant> = None;
@@ -357,9 +388,12 @@ async fn write_output(
                     break;
                 }
             },
-            // `wait_for` also sees a shutdown that began before this viewer opened.
-            _ = async { closing.wait_for(|closing| *closing).await.is_ok() } => {
-                let _ = sink.send(close(1012, "the server is restarting")).await;
+            frames = &mut stop => {
+                for frame in frames {
+                    if sink.send(frame).await.is_err() {
+                        break;
+                    }
+                }
                 return;
             },
             _ = keepalive.tick() => {

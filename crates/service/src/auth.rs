@@ -2,6 +2,7 @@
 //! password changes, and the access-token check every other route relies on.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,9 @@ use craftastic_store::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::passwords;
+use crate::passwords::Passwords;
+use crate::ratelimit::{AddressLimiter, RateLimit};
+use crate::signins::{FRESH_FOR, SignIns};
 use crate::tokens::{self, Principal, TokenKeys};
 use crate::{ServiceError, ServiceResult};
 
@@ -23,6 +26,22 @@ pub struct AuthSettings {
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     pub allow_registration: bool,
+    /// How many password hashes may run at once (`PASSWORD_HASH_CONCURRENCY`).
+    pub password_hashers: usize,
+    /// Sign-in attempts per client address (`LOGIN_RATE_LIMIT_PER_MINUTE`).
+    pub login_rate: RateLimit,
+    /// Registrations per client address (`REGISTER_RATE_LIMIT_PER_HOUR`).
+    pub register_rate: RateLimit,
+}
+
+impl AuthSettings {
+    /// Hashing slots, when none are configured: one per CPU, at least two.
+    pub fn default_password_hashers() -> usize {
+        std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2)
+            .max(2)
+    }
 }
 
 /// What a successful sign-in, registration or refresh hands to the client.
@@ -38,6 +57,10 @@ pub struct Auth {
     store: Arc<dyn Store>,
     settings: AuthSettings,
     limiter: Arc<LoginLimiter>,
+    passwords: Passwords,
+    sign_ins: SignIns,
+    logins_by_address: Arc<AddressLimiter>,
+    registrations_by_address: Arc<AddressLimiter>,
 }
 
 const BAD_CREDENTIALS: ServiceError = ServiceError::Unauthorized {
@@ -52,6 +75,10 @@ const BAD_REFRESH: ServiceError = ServiceError::Unauthorized {
 impl Auth {
     pub fn new(store: Arc<dyn Store>, settings: AuthSettings) -> Self {
         Self {
+            passwords: Passwords::new(settings.password_hashers),
+            sign_ins: SignIns::new(store.clone()),
+            logins_by_address: Arc::new(AddressLimiter::new(settings.login_rate)),
+            registrations_by_address: Arc::new(AddressLimiter::new(settings.register_rate)),
             store,
             settings,
             limiter: Arc::new(LoginLimiter::default()),
@@ -62,19 +89,50 @@ impl Auth {
         self.settings.access_ttl
     }
 
-    /// Verifies an access token (no database round trip).
-    pub fn authenticate(&self, access_token: &str) -> ServiceResult<Principal> {
-        self.settings.keys.verify(access_token)
+    /// Verifies an access token and that its sign-in goes on (see [`SignIns`]).
+    /// Fails: bad or expired token → 401; the sign-in has ended → 401 `signed_out`.
+    pub async fn authenticate(&self, access_token: &str) -> ServiceResult<Principal> {
+        let who = self.settings.keys.verify(access_token)?;
+        self.sign_ins.check(who).await?;
+        Ok(who)
+    }
+
+    /// Fails: the sign-in of `who` has ended → 401 `signed_out`.
+    pub async fn ensure_signed_in(&self, who: Principal) -> ServiceResult<()> {
+        self.sign_ins.check(who).await
+    }
+
+    /// Completes once the sign-in of `who` has ended, noticed within about twice
+    /// [`FRESH_FOR`] (at once on this server, within [`FRESH_FOR`] of a check). For
+    /// connections that outlive requests, such as terminals.
+    pub async fn signed_out(&self, who: Principal) {
+        loop {
+            tokio::time::sleep(FRESH_FOR).await;
+            match self.sign_ins.check(who).await {
+                Ok(()) => {}
+                Err(ServiceError::Unauthorized { .. }) => return,
+                // The database failing says nothing about the sign-in; ask again later.
+                Err(e) => tracing::warn!(error = %e, "could not check a sign-in"),
+            }
+        }
+    }
+
+    /// Forgets what this server knows of the user's sign-ins; call it after ending any of
+    /// them in the store, so that their access tokens stop working with the next request.
+    pub fn forget_sign_ins(&self, user: UserId) {
+        self.sign_ins.forget_user(user);
     }
 
     /// Creates an account and signs it in. The first account becomes admin.
-    /// Fails: registration closed → 403 `registration_closed`; email taken → 409
-    /// `email_taken`.
+    /// Fails: registration closed → 403 `registration_closed`; too many registrations from
+    /// `from` → 429 `rate_limited`; email taken → 409 `email_taken`; every hashing slot busy
+    /// → 503 `busy`.
     pub async fn register(
         &self,
         email: Email,
         password: Password,
         name: UserName,
+        from: Option<IpAddr>,
     ) -> ServiceResult<(User, Grant)> {
         if !self.settings.allow_registration {
             return Err(ServiceError::Forbidden {
@@ -83,6 +141,16 @@ impl Auth {
                     "registration is closed on this server; ask an admin to create your account"
                         .into(),
             });
+        }
+        if let Some(addr) = from {
+            let limiter = &self.registrations_by_address;
+            limiter.take(addr).map_err(|secs| ServiceError::RateLimited {
+                message: format!(
+                    "too many accounts were created from your address (at most {}, REGISTER_RATE_LIMIT_PER_HOUR); try again in {secs} seconds",
+                    limiter.limit().describe()
+                ),
+                retry_after: secs,
+            })?;
         }
         let user = self
             .create_user(email, password, name, AdminGrant::IfFirst)
@@ -101,7 +169,7 @@ impl Auth {
     }
 
     /// Creates an account without signing it in (the `user create` command).
-    /// Fails: email taken → 409 `email_taken`.
+    /// Fails: email taken → 409 `email_taken`; every hashing slot busy → 503 `busy`.
     pub async fn create_user(
         &self,
         email: Email,
@@ -109,7 +177,7 @@ impl Auth {
         name: UserName,
         admin: AdminGrant,
     ) -> ServiceResult<User> {
-        let password_hash = passwords::hash(password).await?;
+        let password_hash = self.passwords.hash(password).await?;
         self.store
             .create_user(NewUser {
                 id: UserId::new(),
@@ -130,13 +198,31 @@ impl Auth {
     }
 
     /// Signs in. Unknown email and wrong password give the same 401 in about the same time.
-    /// Fails: bad credentials → 401 `invalid_credentials`; too many failures for this email
-    /// → 429.
-    pub async fn login(&self, email: Email, password: Password) -> ServiceResult<(User, Grant)> {
+    /// Fails: too many attempts from `from` → 429 `rate_limited`; too many failures for
+    /// this email → 429; bad credentials → 401 `invalid_credentials`; every hashing slot
+    /// busy → 503 `busy`.
+    pub async fn login(
+        &self,
+        email: Email,
+        password: Password,
+        from: Option<IpAddr>,
+    ) -> ServiceResult<(User, Grant)> {
+        if let Some(addr) = from {
+            let limiter = &self.logins_by_address;
+            limiter.take(addr).map_err(|secs| ServiceError::RateLimited {
+                message: format!(
+                    "too many sign-in attempts from your address (at most {}, LOGIN_RATE_LIMIT_PER_MINUTE); try again in {secs} seconds",
+                    limiter.limit().describe()
+                ),
+                retry_after: secs,
+            })?;
+        }
         self.limiter.check(email.as_str())?;
         let user = self.store.get_user_by_email(&email).await?;
-        let ok =
-            passwords::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+        let ok = self
+            .passwords
+            .verify(password, user.as_ref().map(|u| u.password_hash.clone()))
+            .await?;
         let Some(user) = user.filter(|_| ok) else {
             self.limiter.failed(email.as_str());
             crate::audit::record(
@@ -192,6 +278,7 @@ impl Auth {
             }
             Rotation::Reused { user_id, family_id } => {
                 tracing::warn!(%user_id, %family_id, "refresh token reused; family revoked");
+                self.sign_ins.forget_user(user_id);
                 crate::audit::record(
                     self.store.as_ref(),
                     Some(user_id),
@@ -210,14 +297,16 @@ impl Auth {
         }
     }
 
-    /// Ends the sign-in that `refresh_token` belongs to. Idempotent; a token of another user
-    /// changes nothing.
+    /// Ends the sign-in that `refresh_token` belongs to: its refresh and access tokens stop
+    /// working (open terminals of it close within seconds). Idempotent; a token of another
+    /// user changes nothing.
     pub async fn logout(&self, who: Principal, refresh_token: &str) -> ServiceResult<()> {
         let hash = tokens::hash_refresh_token(refresh_token);
         let revoked = self
             .store
             .revoke_refresh_family_of(who.user_id, &hash)
             .await?;
+        self.sign_ins.forget_user(who.user_id);
         crate::audit::record(
             self.store.as_ref(),
             Some(who.user_id),
@@ -236,6 +325,7 @@ impl Auth {
             .store
             .revoke_user_refresh_tokens(who.user_id, None)
             .await?;
+        self.sign_ins.forget_user(who.user_id);
         crate::audit::record(
             self.store.as_ref(),
             Some(who.user_id),
@@ -270,7 +360,11 @@ impl Auth {
     ) -> ServiceResult<()> {
         let user = self.me(who).await?;
         self.limiter.check(user.email.as_str())?;
-        if !passwords::verify(current, Some(user.password_hash)).await? {
+        if !self
+            .passwords
+            .verify(current, Some(user.password_hash))
+            .await?
+        {
             self.limiter.failed(user.email.as_str());
             crate::audit::record(
                 self.store.as_ref(),
@@ -286,12 +380,13 @@ impl Auth {
                 message: "current password is wrong",
             });
         }
-        let hash = passwords::hash(new).await?;
+        let hash = self.passwords.hash(new).await?;
         self.store.update_password_hash(user.id, &hash).await?;
         let n = self
             .store
             .revoke_user_refresh_tokens(user.id, Some(who.family_id))
             .await?;
+        self.sign_ins.forget_user(user.id);
         crate::audit::record(
             self.store.as_ref(),
             Some(user.id),

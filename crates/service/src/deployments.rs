@@ -24,6 +24,7 @@ use craftastic_store::{
 };
 use serde_json::{Map, Value, json};
 
+use crate::limits::{Limits, Quota};
 use crate::tokens::Principal;
 use crate::{ServiceError, ServiceResult, access};
 
@@ -50,6 +51,7 @@ pub struct Deployments {
     client: Option<CoolifyClient>,
     following: Arc<Mutex<HashSet<DeploymentId>>>,
     locks: Arc<Vec<tokio::sync::Mutex<()>>>,
+    limits: Limits,
 }
 
 /// A deployment after asking Coolify about it.
@@ -61,8 +63,9 @@ struct Refreshed {
 
 impl Deployments {
     /// Without settings every route answers 503.
-    pub fn new(store: Arc<dyn Store>, settings: Option<CoolifySettings>) -> Self {
+    pub fn new(store: Arc<dyn Store>, settings: Option<CoolifySettings>, limits: Limits) -> Self {
         Self {
+            limits,
             store,
             client: settings.map(CoolifyClient::new),
             following: Arc::default(),
@@ -86,6 +89,7 @@ impl Deployments {
     /// Coolify's id and message, and follows it in the background until it ends.
     /// Fails: COOLIFY_API_URL unset → 503; no such environment, or another user's → 404;
     /// the application is not bound to the environment → 403 `application_not_bound`;
+    /// the owner has as many deployments in flight as allowed → 429 `limit_reached`;
     /// Coolify unreachable, slow beyond the timeout, refusing (e.g. an unknown application)
     /// or answering something undocumented → 502 with the reason, and nothing is recorded
     /// but the audit entry.
@@ -99,6 +103,9 @@ impl Deployments {
     ) -> ServiceResult<Deployment> {
         let client = self.client()?;
         let env = access::environment(self.store.as_ref(), who, environment_id).await?;
+        self.limits
+            .check(env.user_id, Quota::DeploymentsInFlight)
+            .await?;
         let branch = branch.unwrap_or(env.branch);
         let details = json!({
             "environmentId": env.id,

@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::github::Github;
 use crate::host_git::HostGit;
+use crate::limits::{Limits, Quota};
 use crate::sandbox::{SandboxSettings, labels};
 use crate::tokens::Principal;
 use crate::workspaces::Workspaces;
@@ -37,6 +38,7 @@ pub struct Environments {
     workspaces: Workspaces,
     github: Github,
     provisioning: Arc<Mutex<HashMap<EnvironmentId, JoinHandle<()>>>>,
+    limits: Limits,
 }
 
 /// An environment with the workspaces of its branches.
@@ -64,6 +66,7 @@ impl Environments {
         settings: Arc<SandboxSettings>,
         workspaces: Workspaces,
         github: Github,
+        limits: Limits,
     ) -> Self {
         Self {
             store,
@@ -72,6 +75,7 @@ impl Environments {
             workspaces,
             github,
             provisioning: Arc::default(),
+            limits,
         }
     }
 
@@ -82,7 +86,8 @@ impl Environments {
     /// Records the environment as `creating` with its egress policy and answers at once; the
     /// clone and the default-branch workspace are made in the background, ending in
     /// `running`, or in `error` with a reason a person can act on.
-    /// Fails: the name is taken → 409 `name_taken`.
+    /// Fails: the caller has as many environments, or running workspaces, as allowed → 429
+    /// `limit_reached`; the name is taken → 409 `name_taken`.
     pub async fn create(
         &self,
         who: Principal,
@@ -93,6 +98,10 @@ impl Environments {
     ) -> ServiceResult<EnvironmentView> {
         if let Some(url) = &repository_url {
             self.refuse_own_clones(url)?;
+        }
+        // Its default branch's workspace is made at once, so that must fit too.
+        for quota in [Quota::Environments, Quota::RunningWorkspaces] {
+            self.limits.check(who.user_id, quota).await?;
         }
         let id = EnvironmentId::new();
         let env = self

@@ -28,6 +28,21 @@ pub enum ServiceError {
     /// Too many attempts (429); the number is seconds until the next one may succeed.
     #[error("too many attempts; try again in {0} seconds")]
     TooMany(u64),
+    /// Too many requests of one kind from one client address (429); `retry_after` is the
+    /// seconds until the next one may succeed.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
+    /// A per-user limit is reached (429): `setting` names the server setting of its default,
+    /// `limit` is the user's limit. Waiting does not help; freeing something up does.
+    #[error("{message}")]
+    LimitReached {
+        setting: &'static str,
+        limit: i64,
+        message: String,
+    },
+    /// The server is too busy to take this now (503); try again after `retry_after` seconds.
+    #[error("{message}")]
+    Busy { message: String, retry_after: u64 },
     /// A feature that is not configured on this server, or not ready yet (503).
     #[error("{0}")]
     Unavailable(String),

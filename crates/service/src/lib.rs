@@ -15,15 +15,19 @@ pub mod firewall;
 pub mod git;
 pub mod github;
 pub mod host_git;
+pub mod limits;
 pub mod logging;
 pub mod networks;
 mod passwords;
+pub mod ratelimit;
 pub mod reconcile;
 pub mod sandbox;
 pub mod sessions;
+mod signins;
 pub mod terminal;
 pub mod tokens;
 pub mod untrusted;
+pub mod users;
 pub mod workspaces;
 
 use std::sync::Arc;
@@ -50,11 +54,15 @@ pub struct Services {
     pub terminal: terminal::Terminal,
     pub reconciler: reconcile::Reconciler,
     pub deployments: deployments::Deployments,
+    pub limits: limits::Limits,
+    pub users: users::Users,
     /// Seals every secret the services store.
     pub cipher: crypto::Cipher,
 }
 
 impl Services {
+    /// One argument per part the services are made of, each with its own settings.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn Store>,
         runtime: Arc<dyn Runtime>,
@@ -63,8 +71,10 @@ impl Services {
         sandbox: sandbox::SandboxSettings,
         github: github::GithubSettings,
         coolify: Option<deployments::CoolifySettings>,
+        limits: limits::LimitSettings,
     ) -> Self {
-        let deployments = deployments::Deployments::new(store.clone(), coolify);
+        let limits = limits::Limits::new(store.clone(), limits);
+        let deployments = deployments::Deployments::new(store.clone(), coolify, limits.clone());
         let sandbox = Arc::new(sandbox);
         let github = github::Github::new(store.clone(), cipher.clone(), github);
         let networks = networks::Networks::new(runtime.clone(), sandbox.clone());
@@ -75,6 +85,7 @@ impl Services {
             sandbox.clone(),
             networks.clone(),
             egress.clone(),
+            limits.clone(),
         );
         let environments = environments::Environments::new(
             store.clone(),
@@ -82,6 +93,7 @@ impl Services {
             sandbox.clone(),
             workspaces.clone(),
             github.clone(),
+            limits.clone(),
         );
         let git = git::Git::new(
             store.clone(),
@@ -97,8 +109,14 @@ impl Services {
             workspaces.clone(),
             git.clone(),
             agents.clone(),
+            limits.clone(),
         );
-        let terminal = terminal::Terminal::new(store.clone(), runtime.clone(), sessions.clone());
+        let terminal = terminal::Terminal::new(
+            store.clone(),
+            runtime.clone(),
+            sessions.clone(),
+            limits.clone(),
+        );
         let reconciler = reconcile::Reconciler::new(
             store.clone(),
             runtime.clone(),
@@ -110,7 +128,15 @@ impl Services {
             egress.clone(),
         );
         let auth = auth::Auth::new(store.clone(), auth);
+        let users = users::Users::new(
+            store.clone(),
+            auth.clone(),
+            environments.clone(),
+            limits.clone(),
+        );
         Self {
+            limits,
+            users,
             git,
             terminal,
             sessions,

@@ -299,10 +299,12 @@ mod tests {
 
     #[test]
     fn bridge_names_fit_linux_and_share_the_prefix() {
-        let b = Networks::bridge(
-            "craftastic-0123456789abcdef-00000000000000000000000000000000-restricted",
-        );
-        assert_eq!(b.len(), 15);
-        assert!(b.starts_with(BRIDGE_PREFIX));
+        let name = "craftastic-0123456789abcdef-00000000000000000000000000000000-restricted";
+        let restricted = Networks::bridge(name, NetKind::Restricted);
+        let open = Networks::bridge(name, NetKind::Open);
+        assert_eq!((restricted.len(), open.len()), (15, 15));
+        assert!(restricted.starts_with(RESTRICTED_BRIDGE_PREFIX));
+        assert!(open.starts_with(OPEN_BRIDGE_PREFIX));
+        assert!(open.starts_with(BRIDGE_PREFIX) && restricted.starts_with(BRIDGE_PREFIX));
     }
 }

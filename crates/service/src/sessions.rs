@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::agents::{self, Agents, LaunchPlan};
 use crate::git::Git;
+use crate::limits::{Limits, Quota};
 use crate::sandbox::{self, SandboxSettings};
 use crate::tokens::Principal;
 use crate::workspaces::Workspaces;
@@ -141,6 +142,7 @@ pub struct Sessions {
     git: Git,
     agents: Agents,
     activity: Arc<Activity>,
+    limits: Limits,
 }
 
 impl Sessions {
@@ -151,6 +153,7 @@ impl Sessions {
         workspaces: Workspaces,
         git: Git,
         agents: Agents,
+        limits: Limits,
     ) -> Self {
         Self {
             store,
@@ -160,6 +163,7 @@ impl Sessions {
             git,
             agents,
             activity: Arc::default(),
+            limits,
         }
     }
 
@@ -172,7 +176,9 @@ impl Sessions {
     /// for an agent session the agent's CLI with its credential in place (see
     /// [`LaunchPlan`]).
     /// After: the row says `active` and the tmux session runs.
-    /// Fails: environment not running → 409 `not_running`; name taken → 409 `name_taken`;
+    /// Fails: environment not running → 409 `not_running`; the owner has as many sessions
+    /// (or, for a new branch, running workspaces) as allowed → 429 `limit_reached`; name
+    /// taken → 409 `name_taken`;
     /// working directory missing or outside `/workspace` → 422; an agent session without
     /// `agentId`, or a terminal session with one → 422; agent unknown or not the
     /// environment owner's → 404; the engine fails → 502 (no row is left behind).
@@ -199,6 +205,7 @@ impl Sessions {
             (SessionType::Terminal, None) => {}
         }
         require_running(&env)?;
+        self.limits.check(env.user_id, Quota::Sessions).await?;
         let branch = req.branch.clone().unwrap_or_else(|| env.branch.clone());
         let name = match req.name {
             Some(name) => name,

@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::Auth;
+use crate::limits::{Limits, TerminalSlot};
 use crate::sessions::Sessions;
 use crate::tokens::Principal;
 use crate::{ServiceError, ServiceResult, access};
@@ -95,6 +96,7 @@ pub struct Terminal {
     live: Arc<Mutex<HashSet<String>>>,
     /// Becomes `true` when the server shuts down: every viewer closes.
     closing: Arc<tokio::sync::watch::Sender<bool>>,
+    limits: Limits,
 }
 
 /// How opening a session's terminal went.
@@ -130,6 +132,8 @@ pub struct ViewerHandle {
     container: String,
     exec_id: String,
     marker: String,
+    /// Counts it among its opener's open terminals until it closes.
+    _slot: TerminalSlot,
 }
 
 impl ViewerHandle {
@@ -214,7 +218,12 @@ impl Drop for ViewerHandle {
 }
 
 impl Terminal {
-    pub fn new(store: Arc<dyn Store>, runtime: Arc<dyn Runtime>, sessions: Sessions) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn Runtime>,
+        sessions: Sessions,
+        limits: Limits,
+    ) -> Self {
         Self {
             store,
             runtime,
@@ -222,6 +231,7 @@ impl Terminal {
             tickets: Arc::default(),
             live: Arc::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            limits,
         }
     }
 
@@ -274,22 +284,26 @@ impl Terminal {
         Ok(ticket)
     }
 
-    /// Who `token` (an access token or a ticket for this session) speaks for. A ticket is
-    /// used up by the attempt, whatever its outcome.
-    /// Fails: anything else → 401 `invalid_token`.
-    pub fn authenticate(
+    /// Who `token` (an access token or a ticket for this session) speaks for, while its
+    /// sign-in goes on. A ticket is used up by the attempt, whatever its outcome.
+    /// Fails: the sign-in has ended → 401 `signed_out`; anything else → 401
+    /// `invalid_token`.
+    pub async fn authenticate(
         &self,
         auth: &Auth,
         token: &str,
         session: SessionId,
     ) -> ServiceResult<Principal> {
         if token.matches('.').count() == 2 {
-            return auth.authenticate(token);
+            return auth.authenticate(token).await;
         }
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let ticket = self.tickets.lock().expect("tickets").remove(&key);
         match ticket {
-            Some(t) if t.expires > Instant::now() && t.session == session => Ok(t.principal),
+            Some(t) if t.expires > Instant::now() && t.session == session => {
+                auth.ensure_signed_in(t.principal).await?;
+                Ok(t.principal)
+            }
             _ => Err(ServiceError::Unauthorized {
                 code: "invalid_token",
                 message: "the token or ticket is invalid, used or expired; get a new ticket",
@@ -299,8 +313,9 @@ impl Terminal {
 
     /// Opens a viewer of the session's terminal at `size`, starting the workspace and the
     /// tmux session first if the environment was stopped and started since.
-    /// Fails: the session is not the caller's → 404; the environment is not running → 409;
-    /// the engine fails → 502.
+    /// Fails: the session is not the caller's → 404; the caller has as many open terminals
+    /// as allowed → 429 `limit_reached`; the environment is not running → 409; the engine
+    /// fails → 502.
     pub async fn attach(
         &self,
         who: Principal,
@@ -308,6 +323,7 @@ impl Terminal {
         size: TerminalSize,
     ) -> ServiceResult<Attachment> {
         let (session, env) = access::session(self.store.as_ref(), who, id).await?;
+        let slot = self.limits.open_terminal(who.user_id).await?;
         let Some(container) = self.sessions.ready(&env, &session).await? else {
             return Ok(Attachment::Ended);
         };
@@ -352,6 +368,7 @@ impl Terminal {
                 container,
                 exec_id: tty.exec_id,
                 marker,
+                _slot: slot,
             }),
         }))
     }

@@ -9,6 +9,7 @@ use craftastic_runtime::{ExecSpec, Runtime, RuntimeError};
 use craftastic_store::{Environment, SessionStatus, Store, StoreError, Workspace, WorkspaceStatus};
 
 use crate::egress::EgressProxy;
+use crate::limits::{Limits, Quota};
 use crate::networks::{NetKind, Networks};
 use crate::sandbox::{self, Attachment, SandboxSettings};
 use crate::{ServiceError, ServiceResult, untrusted};
@@ -36,6 +37,7 @@ pub struct Workspaces {
     networks: Networks,
     egress: EgressProxy,
     locks: Arc<Mutex<BranchLocks>>,
+    limits: Limits,
 }
 
 impl Workspaces {
@@ -45,6 +47,7 @@ impl Workspaces {
         settings: Arc<SandboxSettings>,
         networks: Networks,
         egress: EgressProxy,
+        limits: Limits,
     ) -> Self {
         Self {
             store,
@@ -53,6 +56,7 @@ impl Workspaces {
             networks,
             egress,
             locks: Arc::default(),
+            limits,
         }
     }
 
@@ -113,8 +117,9 @@ impl Workspaces {
     /// at `/workspace`, creating the branch from the environment's branch when it does not
     /// exist. Concurrent calls for one branch make one container.
     /// Before: `env`'s bare clone exists. After: the row says `running` with the container id.
-    /// Fails: the engine fails or the image is missing → 502 (the row says `error`);
-    /// the environment is gone → 404.
+    /// Fails: the owner has as many running workspaces as allowed and this one is not
+    /// among them → 429 `limit_reached`; the engine fails or the image is missing → 502
+    /// (the row says `error`); the environment is gone → 404.
     pub async fn ensure(&self, env: &Environment, branch: &BranchName) -> ServiceResult<Workspace> {
         let lock = self.lock_for(env.id, branch);
         let _guard = lock.lock().await;
@@ -127,7 +132,19 @@ impl Workspaces {
         env: &Environment,
         branch: &BranchName,
     ) -> ServiceResult<Workspace> {
-        let ws = match self.store.get_workspace(env.id, branch).await? {
+        let existing = self.store.get_workspace(env.id, branch).await?;
+        // A workspace that runs or is being made counts already.
+        if !existing.as_ref().is_some_and(|ws| {
+            matches!(
+                ws.status,
+                WorkspaceStatus::Running | WorkspaceStatus::Creating
+            )
+        }) {
+            self.limits
+                .check(env.user_id, Quota::RunningWorkspaces)
+                .await?;
+        }
+        let ws = match existing {
             Some(ws) => ws,
             None => match self
                 .store

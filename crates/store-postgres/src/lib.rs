@@ -17,6 +17,7 @@ use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
 mod bindings;
+mod limits;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -641,6 +642,15 @@ impl Store for PostgresStore {
         .map_err(backend)
     }
 
+    async fn sign_in_live(
+        &self,
+        user: UserId,
+        family: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        limits::sign_in_live(&self.pool, user, family, now).await
+    }
+
     async fn create_environment(&self, env: NewEnvironment) -> StoreResult<Environment> {
         let sql = format!(
             "INSERT INTO environments (id, user_id, name, repository_url, branch, status,
@@ -1093,6 +1103,31 @@ impl Store for PostgresStore {
         app: &CoolifyAppId,
     ) -> StoreResult<()> {
         bindings::delete(&self.pool, env, app).await
+    }
+
+    async fn user_usage(&self, user: UserId) -> StoreResult<Usage> {
+        limits::user_usage(&self.pool, user).await
+    }
+
+    async fn user_limits(&self, user: UserId) -> StoreResult<LimitOverrides> {
+        limits::user_limits(&self.pool, user).await
+    }
+
+    async fn set_user_limits(
+        &self,
+        user: UserId,
+        overrides: LimitOverrides,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        limits::set_user_limits(&self.pool, user, overrides, now).await
+    }
+
+    async fn list_users_with_usage(
+        &self,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<UserWithUsage>> {
+        limits::list_users_with_usage(&self.pool, offset, limit).await
     }
 
     async fn append_audit(&self, entry: NewAuditEntry) -> StoreResult<()> {

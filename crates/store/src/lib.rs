@@ -2,6 +2,7 @@
 //! `craftastic-store-sqlite` and `craftastic-store-postgres`, each with its own
 //! reversible migrations. The conformance stories in `craftastic-testkit` drive both.
 
+mod limits;
 mod model;
 
 use async_trait::async_trait;
@@ -12,6 +13,7 @@ use craftastic_domain::{
 };
 use uuid::Uuid;
 
+pub use limits::*;
 pub use model::*;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -104,6 +106,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<u64>;
     /// Whether this family still has a live (unused, unrevoked) token.
     async fn refresh_family_live(&self, family: Uuid, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Whether the sign-in `family` of `user` goes on: the family belongs to the user (who
+    /// still exists: a deleted user's tokens go with the user) and has a live token.
+    async fn sign_in_live(
+        &self,
+        user: UserId,
+        family: Uuid,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     // Environments.
 
@@ -239,6 +249,28 @@ pub trait Store: Send + Sync + 'static {
         env: EnvironmentId,
         app: &CoolifyAppId,
     ) -> StoreResult<()>;
+
+    // Usage and limits.
+
+    /// What the user has now, counted over the user's own rows (indexed by owner and
+    /// parent); all zero for a user that does not exist.
+    async fn user_usage(&self, user: UserId) -> StoreResult<Usage>;
+    /// The user's overrides of the default limits (none set when the user has none).
+    async fn user_limits(&self, user: UserId) -> StoreResult<LimitOverrides>;
+    /// Replaces the user's overrides; all `None` forgets them. Fails with `NotFound` when
+    /// the user is gone.
+    async fn set_user_limits(
+        &self,
+        user: UserId,
+        limits: LimitOverrides,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// A page of users, oldest first, each with usage and overrides.
+    async fn list_users_with_usage(
+        &self,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<UserWithUsage>>;
 
     // Audit log.
 

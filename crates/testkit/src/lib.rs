@@ -21,7 +21,9 @@ use craftastic_service::auth::AuthSettings;
 use craftastic_service::crypto::Cipher;
 use craftastic_service::deployments::CoolifySettings;
 use craftastic_service::github::GithubSettings;
+use craftastic_service::limits::LimitSettings;
 use craftastic_service::networks::Pool;
+use craftastic_service::ratelimit::RateLimit;
 use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
 use craftastic_service::tokens::TokenKeys;
 use craftastic_store::{Migrations, Store};
@@ -173,6 +175,16 @@ pub struct ServerOptions {
     /// run left half done, then reconciliation); off by default, so that tests that call the
     /// reconciler themselves see what it does.
     pub reconcile_at_start: bool,
+    /// The default per-user limits: the server's defaults.
+    pub limits: LimitSettings,
+    /// Password hashes at once: the server's default.
+    pub password_hashers: usize,
+    /// Sign-ins and registrations per client address: off, since every test client comes
+    /// from 127.0.0.1; the tests of these limits turn them on.
+    pub login_rate: RateLimit,
+    pub register_rate: RateLimit,
+    /// Proxies whose `X-Forwarded-For` is believed: none.
+    pub trusted_proxies: craftastic_http::client_addr::TrustedProxies,
 }
 
 impl Default for ServerOptions {
@@ -187,6 +199,11 @@ impl Default for ServerOptions {
             egress_proxy_port: 3128,
             faults: Faults::new(),
             reconcile_at_start: false,
+            limits: LimitSettings::DEFAULT,
+            password_hashers: AuthSettings::default_password_hashers(),
+            login_rate: RateLimit::OFF,
+            register_rate: RateLimit::OFF,
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -271,16 +288,26 @@ impl TestServer {
                 access_ttl: options.access_ttl,
                 refresh_ttl: Duration::from_secs(86_400),
                 allow_registration: options.allow_registration,
+                password_hashers: options.password_hashers,
+                login_rate: options.login_rate,
+                register_rate: options.register_rate,
             },
             sandbox,
             options.github,
             options.coolify,
+            options.limits,
         );
         let state = AppState {
             services: services.clone(),
             metrics: Arc::new(Metrics::new(store.backend())),
         };
-        let app = craftastic_http::app(state, &HttpSettings::default());
+        let app = craftastic_http::app(
+            state,
+            &HttpSettings {
+                trusted_proxies: options.trusted_proxies,
+                ..HttpSettings::default()
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -378,8 +378,18 @@ async fn logout_ends_one_sign_in_and_logout_all_ends_every_one(backend: Backend)
         .await;
     assert_eq!(status, 401, "logout needs an access token");
 
+    // The ended sign-in's access token cannot do it any more; a live one can.
     let (status, _) = s
         .call("POST", "/api/auth/logout-all", Some(&access), None)
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = s
+        .call(
+            "POST",
+            "/api/auth/logout-all",
+            Some(&token(&b2, "accessToken")),
+            None,
+        )
         .await;
     assert_eq!(status, 204);
     assert_eq!(refresh(token(&b2, "refreshToken")).await.0, 401);

@@ -38,6 +38,10 @@ on_both_backends!(
     deleting_an_agent_leaves_its_sessions_without_one,
 );
 
+/// Sign-in liveness, usage counts and per-user limits.
+#[path = "store_conformance/limits.rs"]
+mod limits;
+
 fn new_user(email: &str, admin: AdminGrant) -> NewUser {
     NewUser {
         id: UserId::new(),

@@ -22,23 +22,35 @@ import { cn } from "@/lib/utils"
 import { useQuery } from "@tanstack/react-query"
 import { queryKeys } from "@/lib/queries"
 import { GitHubCard } from "@/features/github/GitHubCard"
+import { UsageCard } from "@/features/settings/UsageCard"
+import { UsersAdminCard } from "@/features/settings/UsersAdminCard"
 
 export function SettingsPage() {
   useDocumentTitle("Settings")
+  const me = useQuery({ queryKey: queryKeys.me, queryFn: ({ signal }) => apiCalls.me(signal) })
+  const isAdmin = me.data?.isAdmin === true
   return (
     <div className="mx-auto max-w-3xl space-y-6">
       <div className="space-y-1">
         <h1 className="text-2xl font-semibold tracking-tight">Settings</h1>
-        <p className="text-muted-foreground text-sm">Your account, GitHub, password, sign-ins and appearance.</p>
+        <p className="text-muted-foreground text-sm">
+          Your account, usage, GitHub, password, sign-ins and appearance{isAdmin ? ", and the server's users" : ""}.
+        </p>
       </div>
       <Tabs defaultValue="account" className="gap-4">
         <TabsList>
           <TabsTrigger value="account">Account</TabsTrigger>
           <TabsTrigger value="security">Security</TabsTrigger>
           <TabsTrigger value="appearance">Appearance</TabsTrigger>
+          {isAdmin && (
+            <TabsTrigger value="users" data-testid="users-tab">
+              Users
+            </TabsTrigger>
+          )}
         </TabsList>
         <TabsContent value="account" className="space-y-6">
           <ProfileCard />
+          <UsageCard />
           <GitHubCard />
         </TabsContent>
         <TabsContent value="security" className="space-y-6">
@@ -48,6 +60,11 @@ export function SettingsPage() {
         <TabsContent value="appearance">
           <AppearanceCard />
         </TabsContent>
+        {isAdmin && (
+          <TabsContent value="users">
+            <UsersAdminCard />
+          </TabsContent>
+        )}
       </Tabs>
     </div>
   )

@@ -2,6 +2,7 @@
 
 import { api, type ApiClient } from "@/lib/api/client"
 import type {
+  AdminUserList,
   Agent,
   Availability,
   BranchCheck,
@@ -23,6 +24,8 @@ import type {
   GitRepo,
   GitStatus,
   Fetched,
+  Limits,
+  LimitsPatch,
   PushInput,
   Pushed,
   Session,
@@ -52,6 +55,14 @@ export function endpoints(client: ApiClient) {
         method: "POST",
         body: { currentPassword, newPassword },
       }),
+    myLimits: (signal?: AbortSignal) => client.request<Limits>("/api/auth/me/limits", { signal }),
+
+    /** Admins only (403 otherwise). */
+    listUsers: (page: { offset: number; limit: number }, signal?: AbortSignal) =>
+      client.request<AdminUserList>(`/api/admin/users?${query(page)}`, { signal }),
+    /** 422 with `details.fields.<limit>` for a value out of range. */
+    setUserLimits: (userId: string, patch: LimitsPatch) =>
+      client.request<Limits>(`/api/admin/users/${seg(userId)}/limits`, { method: "PUT", body: patch }),
 
     listEnvironments: async (signal?: AbortSignal) =>
       (await client.request<{ environments: Environment[] }>("/api/environments", { signal })).environments,

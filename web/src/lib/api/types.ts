@@ -338,3 +338,41 @@ export interface DeploymentBinding {
   createdBy?: string | null
   createdAt: string
 }
+
+/** One number per limited thing a user has. */
+export interface LimitCounts {
+  environments: number
+  runningWorkspaces: number
+  sessions: number
+  terminals: number
+  deploymentsInFlight: number
+}
+
+export type LimitKey = keyof LimitCounts
+
+/** The limits an admin set for one user; null is the server's default. */
+export type LimitOverrides = Record<LimitKey, number | null>
+
+/** What a user has, may have, the server's defaults, and what an admin changed. */
+export interface Limits {
+  usage: LimitCounts
+  limits: LimitCounts
+  defaults: LimitCounts
+  overrides: LimitOverrides
+}
+
+export interface AdminUser extends User {
+  usage: LimitCounts
+  limits: LimitCounts
+  overrides: LimitOverrides
+}
+
+export interface AdminUserList {
+  users: AdminUser[]
+  total: number
+  /** The server's default limits. */
+  defaults: LimitCounts
+}
+
+/** A change of limits: a field left out stays, null brings back the default. */
+export type LimitsPatch = Partial<LimitOverrides>
