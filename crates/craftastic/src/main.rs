@@ -563,7 +563,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!(image = %sandbox.image, "the sandbox image is missing: environments will fail until it is built with `craftastic image build`");
     }
     let runtime: Arc<dyn Runtime> = Arc::new(runtime);
-    let sandbox_settings = craftastic_service::sandbox::SandboxSettings {
+    let mut sandbox_settings = craftastic_service::sandbox::SandboxSettings {
         image: sandbox.image,
         user: "dev".into(),
         uid: sandbox_uid(sandbox.uid),
@@ -572,12 +572,20 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
             memory_bytes: sandbox.memory_bytes,
             nano_cpus: sandbox.nano_cpus,
             pids: sandbox.pids,
+            disk_bytes: None,
         },
+        disk_limit: sandbox.disk_limit,
         instance: instance_id(&storage.data_dir)?,
         data_dir: storage.data_dir.clone(),
         repo_policy: sandbox.policy,
         clone_timeout: sandbox.clone_timeout,
     };
+    sandbox_settings.limits.disk_bytes = disk_cap_mechanism(
+        runtime.as_ref(),
+        &sandbox_settings,
+        sandbox.disk_check_interval,
+    )
+    .await;
     match &github.client_id {
         Some(_) => {
             tracing::info!(web = %github.web_url, api = %github.api_url, "linking GitHub accounts is on")
@@ -619,6 +627,10 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         .reconciler
         .clone()
         .spawn_periodic(std::time::Duration::from_secs(60));
+    let _watching_disk = services
+        .disk
+        .clone()
+        .spawn_periodic(sandbox.disk_check_interval);
     let _recording_activity = services
         .sessions
         .spawn_activity_flusher(std::time::Duration::from_secs(5));
@@ -649,6 +661,35 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     terminal.close_all(std::time::Duration::from_secs(3)).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Says in the log how workspaces' disk is capped, and returns the cap the engine enforces on
+/// writable layers itself, when it can.
+async fn disk_cap_mechanism(
+    runtime: &dyn craftastic_runtime::Runtime,
+    sandbox: &craftastic_service::sandbox::SandboxSettings,
+    interval: std::time::Duration,
+) -> Option<i64> {
+    use craftastic_service::disk;
+    let every = interval.as_secs();
+    let Some(limit) = sandbox.disk_limit else {
+        tracing::info!(
+            every_secs = every,
+            "SANDBOX_DISK_LIMIT is none: workspaces' disk use is measured and shown, never capped"
+        );
+        return None;
+    };
+    let cap = disk::human_bytes(limit);
+    match disk::engine_quota(runtime, sandbox).await {
+        Ok(driver) => {
+            tracing::info!(%cap, %driver, every_secs = every, "disk cap: the engine caps each container's writable layer (storage-opt size); the disk watch measures worktrees and repositories too and stops workspaces over the cap");
+            Some(limit)
+        }
+        Err(why) => {
+            tracing::info!(%cap, engine = %why, every_secs = every, "disk cap: the engine cannot cap writable layers here, so the disk watch alone measures each workspace (worktree, container, repository) and stops those over the cap");
+            None
+        }
+    }
 }
 
 /// Installs the SIGTERM and SIGINT handlers now, so that a signal that arrives as soon as the

@@ -8,6 +8,7 @@ mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod deployments;
+pub mod disk;
 pub mod environments;
 mod error;
 pub mod git;
@@ -44,6 +45,7 @@ pub struct Services {
     pub terminal: terminal::Terminal,
     pub reconciler: reconcile::Reconciler,
     pub deployments: deployments::Deployments,
+    pub disk: disk::DiskWatch,
     /// Seals every secret the services store.
     pub cipher: crypto::Cipher,
 }
@@ -86,6 +88,12 @@ impl Services {
             agents.clone(),
         );
         let terminal = terminal::Terminal::new(store.clone(), runtime.clone(), sessions.clone());
+        let disk = disk::DiskWatch::new(
+            store.clone(),
+            runtime.clone(),
+            sandbox.clone(),
+            workspaces.clone(),
+        );
         let reconciler = reconcile::Reconciler::new(
             store.clone(),
             runtime.clone(),
@@ -108,6 +116,7 @@ impl Services {
             workspaces,
             reconciler,
             deployments,
+            disk,
             cipher,
         }
     }

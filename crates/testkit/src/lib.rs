@@ -160,6 +160,11 @@ pub struct ServerOptions {
     pub coolify: Option<CoolifySettings>,
     /// The image of workspace containers: [`SANDBOX_IMAGE`] unless a test brings its own.
     pub sandbox_image: String,
+    /// Each workspace's disk cap (`SANDBOX_DISK_LIMIT`): 10 GiB, as by default.
+    pub disk_limit: Option<i64>,
+    /// How often the disk watch measures workspaces; `None` (the default) leaves it off, for
+    /// a test to call `services.disk.run()` itself.
+    pub disk_check_interval: Option<Duration>,
 }
 
 impl Default for ServerOptions {
@@ -171,6 +176,8 @@ impl Default for ServerOptions {
             github: GithubSettings::default(),
             coolify: None,
             sandbox_image: SANDBOX_IMAGE.into(),
+            disk_limit: Some(10 << 30),
+            disk_check_interval: None,
         }
     }
 }
@@ -198,6 +205,8 @@ pub struct TestServer {
     /// The label value that marks this server's containers.
     pub instance: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The disk watch, when [`ServerOptions::disk_check_interval`] started it.
+    disk_watch: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -225,7 +234,9 @@ impl TestServer {
                 memory_bytes: 512 << 20,
                 nano_cpus: 500_000_000,
                 pids: 512,
+                disk_bytes: None,
             },
+            disk_limit: options.disk_limit,
             data_dir: data_dir.path().to_owned(),
             instance: instance.clone(),
             repo_policy: RepoPolicy {
@@ -248,6 +259,9 @@ impl TestServer {
             options.github,
             options.coolify,
         );
+        let disk_watch = options
+            .disk_check_interval
+            .map(|every| services.disk.clone().spawn_periodic(every));
         let state = AppState {
             services: services.clone(),
             metrics: Arc::new(Metrics::new(store.backend())),
@@ -272,6 +286,7 @@ impl TestServer {
             data_dir,
             instance,
             shutdown: Some(tx),
+            disk_watch,
         }
     }
 
@@ -328,6 +343,9 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(watch) = self.disk_watch.take() {
+            watch.abort();
         }
         let instance = self.instance.clone();
         let _ = std::thread::spawn(move || {
