@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use craftastic_domain::WorkspaceId;
-use craftastic_runtime::{ExecSpec, Limits, Runtime, RuntimeError};
+use craftastic_runtime::{ExecSpec, Limits, Runtime, RuntimeError, StorageDriver};
 use craftastic_store::{DiskUsage, SessionStatus, Store, Workspace, WorkspaceStatus};
 use futures::StreamExt;
 use serde_json::json;
@@ -437,12 +437,7 @@ pub async fn engine_quota(
     let driver = runtime.storage_driver().await.map_err(|e| e.to_string())?;
     let fs = driver.backing_filesystem.as_deref().unwrap_or("unknown");
     let described = format!("{} on {fs}", driver.name);
-    let candidate = match driver.name.as_str() {
-        "overlay2" => fs == "xfs",
-        "btrfs" | "zfs" => true,
-        _ => false,
-    };
-    if !candidate {
+    if !may_cap(&driver) {
         return Err(format!("the storage driver is {described}"));
     }
     if !runtime
@@ -473,6 +468,15 @@ pub async fn engine_quota(
     }
 }
 
+/// Whether the storage driver may support `storage-opt size`; only trying tells for sure.
+fn may_cap(driver: &StorageDriver) -> bool {
+    match driver.name.as_str() {
+        "overlay2" => driver.backing_filesystem.as_deref() == Some("xfs"),
+        "btrfs" | "zfs" => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,6 +489,20 @@ mod tests {
             container,
             repository,
         }
+    }
+
+    #[test]
+    fn only_drivers_that_can_cap_a_layer_are_tried() {
+        let driver = |name: &str, fs: Option<&str>| StorageDriver {
+            name: name.into(),
+            backing_filesystem: fs.map(Into::into),
+        };
+        assert!(may_cap(&driver("overlay2", Some("xfs"))));
+        assert!(may_cap(&driver("btrfs", Some("btrfs"))));
+        assert!(may_cap(&driver("zfs", None)));
+        assert!(!may_cap(&driver("overlay2", Some("extfs"))));
+        assert!(!may_cap(&driver("overlay2", None)));
+        assert!(!may_cap(&driver("vfs", Some("xfs"))));
     }
 
     #[test]

@@ -465,3 +465,34 @@ async fn workspace_that_hides_its_files_from_the_measurement_is_stopped() {
     );
     assert_eq!(f.workspace(&f.b).await["status"], "running");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_caps_writable_layers_exactly_where_the_server_says_it_does() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start(Backend::Sqlite).await;
+    let settings = server.services.environments.settings();
+    let runtime = docker().await;
+    let said = craftastic_service::disk::engine_quota(&runtime, settings).await;
+    let driver = runtime.storage_driver().await.unwrap();
+    println!("storage driver {driver:?}: {said:?}");
+    // Ask the engine directly, whatever the server decided.
+    let spec = craftastic_service::sandbox::probe_spec(
+        settings,
+        craftastic_runtime::Limits {
+            disk_bytes: Some(64 << 20),
+            ..settings.limits
+        },
+    );
+    let created = runtime.create(&spec).await;
+    if let Ok(id) = &created {
+        runtime.remove(id).await.unwrap();
+    }
+    assert_eq!(
+        said.is_ok(),
+        created.is_ok(),
+        "server: {said:?}, engine: {created:?}"
+    );
+    if let Err(why) = said {
+        assert!(why.contains(&driver.name), "{why}");
+    }
+}
