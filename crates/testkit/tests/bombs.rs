@@ -255,6 +255,35 @@ async fn fork_bomb_stays_inside_its_workspace() {
         pids_and_memory(&f.a.container).await.0 >= 500,
         "the fork bomb still runs while the others are measured"
     );
+
+    // A fork bomb leaves no process for `du`: it cannot hide a disk bomb behind it, since a
+    // capped workspace that cannot be measured is stopped.
+    let started = Instant::now();
+    let mut passes = Vec::new();
+    while passes.len() < 5 {
+        let report = f.server.services.disk.run().await.unwrap();
+        let done = !report.stopped.is_empty();
+        passes.push(report);
+        if done {
+            break;
+        }
+    }
+    println!(
+        "disk watch during the fork bomb, {:?}: {passes:?}",
+        started.elapsed()
+    );
+    let ws = f.workspace(&f.a).await;
+    println!("then: {}", ws["error"]);
+    assert_eq!(ws["status"], "stopped", "{ws}");
+    assert!(
+        ws["error"]
+            .as_str()
+            .unwrap()
+            .contains("could not be measured 2 times in a row"),
+        "{ws}"
+    );
+    assert!(!running(&f.a.container).await, "the fork bomb is over");
+    assert_eq!(f.workspace(&f.b).await["status"], "running");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
