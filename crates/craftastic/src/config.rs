@@ -510,6 +510,13 @@ pub struct SandboxArgs {
     /// Processes and threads of each workspace container.
     #[arg(long, env = "SANDBOX_PIDS_LIMIT", default_value = "512")]
     pub sandbox_pids_limit: String,
+    /// Disk of each workspace (its worktree, the rest of its container and its environment's
+    /// repository), e.g. 10g or 500m; 0 or none for no cap (disk use is still measured).
+    #[arg(long, env = "SANDBOX_DISK_LIMIT", default_value = "10g")]
+    pub sandbox_disk_limit: String,
+    /// Seconds between two measurements of the running workspaces' disk use.
+    #[arg(long, env = "SANDBOX_DISK_CHECK_INTERVAL", default_value = "30")]
+    pub sandbox_disk_check_interval: String,
     /// The uid of the image's `dev` user, which must own the bare clones. Default: 1000
     /// when the server runs as root, else the server's own uid (`image build` builds the
     /// image to match).
@@ -537,6 +544,9 @@ pub struct Sandbox {
     pub memory_bytes: i64,
     pub nano_cpus: i64,
     pub pids: i64,
+    /// `None`: no cap.
+    pub disk_limit: Option<i64>,
+    pub disk_check_interval: Duration,
     pub uid: Option<u32>,
     pub policy: craftastic_domain::RepoPolicy,
     pub clone_timeout: Duration,
@@ -575,6 +585,14 @@ impl SandboxArgs {
                 self.sandbox_pids_limit
             ))
         })? as i64;
+        let disk_limit = parse_disk_limit(&self.sandbox_disk_limit)?;
+        let disk_check_interval =
+            parse_range(&self.sandbox_disk_check_interval, 1, 3600).ok_or_else(|| {
+                bad(format!(
+                    "SANDBOX_DISK_CHECK_INTERVAL must be a number of seconds from 1 to 3600, not {:?}",
+                    self.sandbox_disk_check_interval
+                ))
+            })?;
         let uid = match self
             .sandbox_uid
             .as_deref()
@@ -640,6 +658,8 @@ impl SandboxArgs {
             memory_bytes,
             nano_cpus,
             pids,
+            disk_limit,
+            disk_check_interval: Duration::from_secs(disk_check_interval),
             uid,
             policy: craftastic_domain::RepoPolicy {
                 schemes,
@@ -648,6 +668,22 @@ impl SandboxArgs {
             clone_timeout: Duration::from_secs(clone_timeout),
         })
     }
+}
+
+/// `SANDBOX_DISK_LIMIT`: a size of at least 1m, or `0`/`none` for no cap.
+fn parse_disk_limit(raw: &str) -> Result<Option<i64>, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "0" | "none" => return Ok(None),
+        _ => {}
+    }
+    parse_bytes(raw)
+        .filter(|b| *b >= 1 << 20)
+        .map(Some)
+        .ok_or_else(|| {
+            bad(format!(
+                "SANDBOX_DISK_LIMIT must be a size of at least 1m such as 10g or 500m, or none for no cap, not {raw:?}"
+            ))
+        })
 }
 
 /// `512m`, `2g`, `1024k` or a number of bytes.
@@ -665,7 +701,20 @@ fn parse_bytes(s: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod sandbox_tests {
-    use super::parse_bytes;
+    use super::{parse_bytes, parse_disk_limit};
+
+    #[test]
+    fn disk_limits() {
+        assert_eq!(parse_disk_limit("10g").unwrap(), Some(10 << 30));
+        assert_eq!(parse_disk_limit(" 50M ").unwrap(), Some(50 << 20));
+        assert_eq!(parse_disk_limit("0").unwrap(), None);
+        assert_eq!(parse_disk_limit("None").unwrap(), None);
+        for wrong in ["", "lots", "512k", "-1g"] {
+            let e = parse_disk_limit(wrong).unwrap_err().0;
+            assert!(e.starts_with("SANDBOX_DISK_LIMIT must be a size"), "{e}");
+            assert_eq!(e.lines().count(), 1);
+        }
+    }
 
     #[test]
     fn sizes() {

@@ -585,7 +585,7 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         }
     }
     let runtime: Arc<dyn Runtime> = Arc::new(runtime);
-    let sandbox_settings = craftastic_service::sandbox::SandboxSettings {
+    let mut sandbox_settings = craftastic_service::sandbox::SandboxSettings {
         image: sandbox.image,
         user: "dev".into(),
         uid: sandbox_uid(sandbox.uid),
@@ -594,7 +594,9 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
             memory_bytes: sandbox.memory_bytes,
             nano_cpus: sandbox.nano_cpus,
             pids: sandbox.pids,
+            disk_bytes: None,
         },
+        disk_limit: sandbox.disk_limit,
         instance: instance_id(&storage.data_dir)?,
         data_dir: storage.data_dir.clone(),
         repo_policy: sandbox.policy,
@@ -603,6 +605,12 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
         egress_proxy_port: sandbox.egress_proxy_port,
     };
     let egress_proxy_port = sandbox.egress_proxy_port;
+    sandbox_settings.limits.disk_bytes = disk_cap_mechanism(
+        runtime.as_ref(),
+        &sandbox_settings,
+        sandbox.disk_check_interval,
+    )
+    .await;
     match &github.client_id {
         Some(_) => {
             tracing::info!(web = %github.web_url, api = %github.api_url, "linking GitHub accounts is on")
@@ -639,6 +647,10 @@ async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(count = resumed, "following the deployments under way again");
     }
+    let _watching_disk = services
+        .disk
+        .clone()
+        .spawn_periodic(sandbox.disk_check_interval);
     let _recording_activity = services
         .sessions
         .spawn_activity_flusher(Duration::from_secs(5));
@@ -725,6 +737,35 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(9);
 /// How long the async runtime waits for blocking work at exit.
 const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
+
+/// Says in the log how workspaces' disk is capped, and returns the cap the engine enforces on
+/// writable layers itself, when it can.
+async fn disk_cap_mechanism(
+    runtime: &dyn craftastic_runtime::Runtime,
+    sandbox: &craftastic_service::sandbox::SandboxSettings,
+    interval: std::time::Duration,
+) -> Option<i64> {
+    use craftastic_service::disk;
+    let every = interval.as_secs();
+    let Some(limit) = sandbox.disk_limit else {
+        tracing::info!(
+            every_secs = every,
+            "SANDBOX_DISK_LIMIT is none: workspaces' disk use is measured and shown, never capped"
+        );
+        return None;
+    };
+    let cap = disk::human_bytes(limit);
+    match disk::engine_quota(runtime, sandbox).await {
+        Ok(driver) => {
+            tracing::info!(%cap, %driver, every_secs = every, "disk cap: the engine caps each container's writable layer (storage-opt size); the disk watch measures worktrees and repositories too and stops workspaces over the cap");
+            Some(limit)
+        }
+        Err(why) => {
+            tracing::info!(%cap, engine = %why, every_secs = every, "disk cap: the engine cannot cap writable layers here, so the disk watch alone measures each workspace (worktree, container, repository) and stops those over the cap");
+            None
+        }
+    }
+}
 
 /// Installs the SIGTERM and SIGINT handlers now, so that a signal that arrives as soon as the
 /// URL is printed stops the server cleanly, and returns the future that completes on either.

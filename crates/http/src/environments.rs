@@ -44,8 +44,19 @@ pub struct WorkspaceView {
     pub status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
+    /// Why it is `stopped` or in `error`, when the server stopped it (e.g. over its disk cap).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Bytes of disk it held when last measured: its worktree, the rest of its container and
+    /// its environment's repository. Absent until the first measurement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_bytes: Option<i64>,
+    /// Its disk cap at that measurement (`SANDBOX_DISK_LIMIT`); absent when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_limit_bytes: Option<i64>,
+    /// When its disk use was last measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_measured_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,6 +112,9 @@ impl From<EnvironmentView> for EnvironmentBody {
                     status: w.status.as_str().to_owned(),
                     container_id: w.container_id,
                     error: w.error,
+                    disk_bytes: w.disk.map(|d| d.bytes),
+                    disk_limit_bytes: w.disk.and_then(|d| d.limit_bytes),
+                    disk_measured_at: w.disk.map(|d| d.measured_at),
                 })
                 .collect(),
             sessions: v.sessions.into_iter().map(Into::into).collect(),

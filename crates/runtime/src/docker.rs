@@ -110,6 +110,10 @@ fn docker_config(spec: &ContainerSpec) -> Config<String> {
             memory_swap: Some(spec.limits.memory_bytes),
             nano_cpus: Some(spec.limits.nano_cpus),
             pids_limit: Some(spec.limits.pids),
+            storage_opt: spec
+                .limits
+                .disk_bytes
+                .map(|b| HashMap::from([("size".to_owned(), b.to_string())])),
             mounts: Some(mounts),
             network_mode: spec.network.clone(),
             restart_policy: Some(RestartPolicy {
@@ -646,5 +650,29 @@ impl Runtime for DockerRuntime {
             }
         }
         Ok(())
+    }
+
+    async fn writable_layer_bytes(&self, id: &str) -> RuntimeResult<Option<i64>> {
+        let options = bollard::container::InspectContainerOptions { size: true };
+        let c = self
+            .docker
+            .inspect_container(id, Some(options))
+            .await
+            .map_err(engine)?;
+        Ok(c.size_rw)
+    }
+
+    async fn storage_driver(&self) -> RuntimeResult<StorageDriver> {
+        let info = self.docker.info().await.map_err(engine)?;
+        let backing_filesystem = info
+            .driver_status
+            .unwrap_or_default()
+            .into_iter()
+            .find(|pair| pair.first().map(String::as_str) == Some("Backing Filesystem"))
+            .and_then(|pair| pair.get(1).cloned());
+        Ok(StorageDriver {
+            name: info.driver.unwrap_or_default(),
+            backing_filesystem,
+        })
     }
 }

@@ -57,6 +57,9 @@ pub struct Limits {
     /// CPUs in billionths (0.5 CPU = 500_000_000).
     pub nano_cpus: i64,
     pub pids: i64,
+    /// The size of the writable layer, where the storage driver can enforce it (`None`:
+    /// no engine limit; the services' disk watchdog measures it anyway).
+    pub disk_bytes: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -217,4 +220,19 @@ pub trait Runtime: Send + Sync + 'static {
         build_args: &[(&str, &str)],
         progress: &(dyn for<'l> Fn(&'l str) + Send + Sync),
     ) -> RuntimeResult<()>;
+    /// Bytes in the container's writable layer (what it wrote outside its volumes and
+    /// binds), as the engine counts them; `None` when the engine does not say. The engine
+    /// walks the layer's files for this, so it is slow for a container with very many.
+    async fn writable_layer_bytes(&self, id: &str) -> RuntimeResult<Option<i64>>;
+    /// The engine's storage driver and the filesystem under it (from `docker info`).
+    async fn storage_driver(&self) -> RuntimeResult<StorageDriver>;
+}
+
+/// Which storage driver keeps containers' writable layers, on what filesystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageDriver {
+    /// e.g. `overlay2`, `btrfs`, `zfs`.
+    pub name: String,
+    /// e.g. `xfs` or `extfs`, when the engine says.
+    pub backing_filesystem: Option<String>,
 }

@@ -8,6 +8,7 @@ mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod deployments;
+pub mod disk;
 pub mod egress;
 pub mod environments;
 mod error;
@@ -56,6 +57,7 @@ pub struct Services {
     pub deployments: deployments::Deployments,
     pub limits: limits::Limits,
     pub users: users::Users,
+    pub disk: disk::DiskWatch,
     /// Seals every secret the services store.
     pub cipher: crypto::Cipher,
 }
@@ -117,6 +119,12 @@ impl Services {
             sessions.clone(),
             limits.clone(),
         );
+        let disk = disk::DiskWatch::new(
+            store.clone(),
+            runtime.clone(),
+            sandbox.clone(),
+            workspaces.clone(),
+        );
         let reconciler = reconcile::Reconciler::new(
             store.clone(),
             runtime.clone(),
@@ -151,6 +159,7 @@ impl Services {
             egress,
             reconciler,
             deployments,
+            disk,
             cipher,
         }
     }

@@ -30,6 +30,9 @@ pub struct SandboxSettings {
     pub uid: u32,
     pub gid: u32,
     pub limits: Limits,
+    /// The disk cap of each workspace, enforced by [`crate::disk::DiskWatch`] (`None`: measured
+    /// and shown, never stopped).
+    pub disk_limit: Option<i64>,
     /// `<data dir>`; repositories live in `<data dir>/repos`.
     pub data_dir: PathBuf,
     pub instance: String,
@@ -188,5 +191,24 @@ pub fn workspace_spec(
         working_dir: WORKSPACE_DIR.to_owned(),
         limits: settings.limits,
         network: Some(attachment.network.to_owned()),
+    }
+}
+
+/// A container that is created (never started) and removed at once, to learn whether the
+/// engine accepts `limits` (the disk cap, above all) on this host.
+pub fn probe_spec(settings: &SandboxSettings, limits: Limits) -> ContainerSpec {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    ContainerSpec {
+        name: format!("craftastic-probe-{}", &id[..12]),
+        image: settings.image.clone(),
+        user: settings.user.clone(),
+        hostname: None,
+        labels: BTreeMap::from([(labels::INSTANCE.to_owned(), settings.instance.clone())]),
+        binds: Vec::new(),
+        volumes: Vec::new(),
+        env: Vec::new(),
+        working_dir: "/".to_owned(),
+        limits,
+        network: Some("none".to_owned()),
     }
 }

@@ -75,8 +75,8 @@ fn user_from_row(row: &PgRow) -> User {
 
 const ENVIRONMENT_COLUMNS: &str = "id, user_id, name, repository_url, branch, status, error, \
      egress_mode, egress_hosts, created_at, updated_at";
-const WORKSPACE_COLUMNS: &str =
-    "id, environment_id, branch, container_id, status, error, created_at, updated_at";
+const WORKSPACE_COLUMNS: &str = "id, environment_id, branch, container_id, status, error, \
+     disk_bytes, disk_limit_bytes, disk_measured_at, created_at, updated_at";
 
 fn environment_from_row(row: &PgRow) -> StoreResult<Environment> {
     let status: String = row.get("status");
@@ -109,6 +109,16 @@ fn egress_hosts(egress: &EgressPolicy) -> Vec<String> {
 
 fn workspace_from_row(row: &PgRow) -> StoreResult<Workspace> {
     let status: String = row.get("status");
+    let disk_bytes: Option<i64> = row.get("disk_bytes");
+    let measured_at: Option<DateTime<Utc>> = row.get("disk_measured_at");
+    let disk = match (disk_bytes, measured_at) {
+        (Some(bytes), Some(measured_at)) => Some(DiskUsage {
+            bytes,
+            limit_bytes: row.get("disk_limit_bytes"),
+            measured_at,
+        }),
+        _ => None,
+    };
     Ok(Workspace {
         id: WorkspaceId(row.get("id")),
         environment_id: EnvironmentId(row.get("environment_id")),
@@ -117,6 +127,7 @@ fn workspace_from_row(row: &PgRow) -> StoreResult<Workspace> {
         status: WorkspaceStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
         error: row.get("error"),
+        disk,
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     })
@@ -856,6 +867,21 @@ impl Store for PostgresStore {
             .execute(&self.pool)
             .await
             .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn set_workspace_disk(&self, id: WorkspaceId, usage: DiskUsage) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE workspaces SET disk_bytes = $1, disk_limit_bytes = $2, disk_measured_at = $3
+             WHERE id = $4",
+        )
+        .bind(usage.bytes)
+        .bind(usage.limit_bytes)
+        .bind(usage.measured_at)
+        .bind(id.0)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(())
     }
 

@@ -172,6 +172,10 @@ pub trait Store: Send + Sync + 'static {
         error: Option<&str>,
     ) -> StoreResult<()>;
     async fn delete_workspace(&self, id: WorkspaceId) -> StoreResult<()>;
+    /// Records the workspace's latest disk measurement, replacing the one before, without
+    /// touching `updated_at` (a measurement is not a change of the workspace). A workspace
+    /// that is gone is skipped.
+    async fn set_workspace_disk(&self, id: WorkspaceId, usage: DiskUsage) -> StoreResult<()>;
 
     // Sessions.
 

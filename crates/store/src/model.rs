@@ -199,8 +199,19 @@ pub struct Workspace {
     pub container_id: Option<String>,
     pub status: WorkspaceStatus,
     pub error: Option<String>,
+    /// The last measurement of its disk use; `None` until the first one.
+    pub disk: Option<DiskUsage>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// How much disk a workspace held when it was last measured, and its cap at that time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskUsage {
+    pub bytes: i64,
+    /// `None`: no cap.
+    pub limit_bytes: Option<i64>,
+    pub measured_at: DateTime<Utc>,
 }
 
 status_enum!(

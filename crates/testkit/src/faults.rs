@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use craftastic_runtime::{
     ContainerInfo, ContainerSpec, ExecOutput, ExecSpec, NetworkInfo, NetworkSpec, Runtime,
-    RuntimeError, RuntimeResult, TtyExec,
+    RuntimeError, RuntimeResult, StorageDriver, TtyExec,
 };
 
 /// The methods of [`Runtime`].
@@ -42,6 +42,8 @@ pub enum Call {
     ListNetworks,
     InspectNetwork,
     RemoveNetwork,
+    WritableLayerBytes,
+    StorageDriver,
     BuildImage,
 }
 
@@ -326,6 +328,16 @@ impl Runtime for FaultyRuntime {
     async fn remove_network(&self, name: &str) -> RuntimeResult<()> {
         self.faults.apply(Call::RemoveNetwork, name, &[]).await?;
         self.inner.remove_network(name).await
+    }
+
+    async fn writable_layer_bytes(&self, id: &str) -> RuntimeResult<Option<i64>> {
+        self.faults.apply(Call::WritableLayerBytes, id, &[]).await?;
+        self.inner.writable_layer_bytes(id).await
+    }
+
+    async fn storage_driver(&self) -> RuntimeResult<StorageDriver> {
+        self.faults.apply(Call::StorageDriver, "", &[]).await?;
+        self.inner.storage_driver().await
     }
 
     async fn build_image(

@@ -185,6 +185,11 @@ pub struct ServerOptions {
     pub register_rate: RateLimit,
     /// Proxies whose `X-Forwarded-For` is believed: none.
     pub trusted_proxies: craftastic_http::client_addr::TrustedProxies,
+    /// Each workspace's disk cap (`SANDBOX_DISK_LIMIT`): 10 GiB, as by default.
+    pub disk_limit: Option<i64>,
+    /// How often the disk watch measures workspaces; `None` (the default) leaves it off, for
+    /// a test to call `services.disk.run()` itself.
+    pub disk_check_interval: Option<Duration>,
 }
 
 impl Default for ServerOptions {
@@ -204,6 +209,8 @@ impl Default for ServerOptions {
             login_rate: RateLimit::OFF,
             register_rate: RateLimit::OFF,
             trusted_proxies: Default::default(),
+            disk_limit: Some(10 << 30),
+            disk_check_interval: None,
         }
     }
 }
@@ -238,6 +245,8 @@ pub struct TestServer {
     pub faults: Faults,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     reconciling: Option<tokio::task::JoinHandle<()>>,
+    /// The disk watch, when [`ServerOptions::disk_check_interval`] started it.
+    disk_watch: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TestServer {
@@ -268,7 +277,9 @@ impl TestServer {
                 memory_bytes: 512 << 20,
                 nano_cpus: 500_000_000,
                 pids: 512,
+                disk_bytes: None,
             },
+            disk_limit: options.disk_limit,
             data_dir: data_dir.path().to_owned(),
             instance: instance.clone(),
             repo_policy: RepoPolicy {
@@ -297,6 +308,9 @@ impl TestServer {
             options.coolify,
             options.limits,
         );
+        let disk_watch = options
+            .disk_check_interval
+            .map(|every| services.disk.clone().spawn_periodic(every));
         let state = AppState {
             services: services.clone(),
             metrics: Arc::new(Metrics::new(store.backend())),
@@ -337,6 +351,7 @@ impl TestServer {
             faults: options.faults,
             shutdown: Some(tx),
             reconciling,
+            disk_watch,
         }
     }
 
@@ -398,6 +413,9 @@ impl Drop for TestServer {
             task.abort();
         }
         self.faults.clear();
+        if let Some(watch) = self.disk_watch.take() {
+            watch.abort();
+        }
         let instance = self.instance.clone();
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()

@@ -36,6 +36,7 @@ on_both_backends!(
     agents_are_created_listed_and_unique_per_user,
     agent_credentials_are_set_replaced_and_removed_with_the_agent,
     deleting_an_agent_leaves_its_sessions_without_one,
+    workspace_disk_is_recorded_without_touching_its_state,
 );
 
 /// Sign-in liveness, usage counts and per-user limits.
@@ -1239,4 +1240,60 @@ async fn deleting_an_agent_leaves_its_sessions_without_one(backend: Backend) {
     let kept = s.get_session(session.id).await.unwrap().unwrap();
     assert_eq!(kept.session_type, SessionType::Agent);
     assert_eq!(kept.agent_id, None);
+}
+
+async fn workspace_disk_is_recorded_without_touching_its_state(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = db.store.as_ref();
+    let (_, at) = user_with_place(s).await;
+    let main = BranchName::parse("main").unwrap();
+    let before = s.get_workspace(at.env, &main).await.unwrap().unwrap();
+    assert_eq!(before.disk, None, "not measured yet");
+
+    let first = DiskUsage {
+        bytes: 11 << 30,
+        limit_bytes: Some(10 << 30),
+        measured_at: micros(Utc::now()),
+    };
+    s.set_workspace_disk(at.workspace, first).await.unwrap();
+    let measured = s.get_workspace(at.env, &main).await.unwrap().unwrap();
+    assert_eq!(measured.disk, Some(first));
+    assert_eq!(
+        measured.updated_at, before.updated_at,
+        "a measurement is no change"
+    );
+    assert_eq!(measured.status, before.status);
+
+    let reason = "stopped because it used 11 GiB of disk, over its cap of 10 GiB";
+    s.set_workspace_state(
+        at.workspace,
+        WorkspaceStatus::Stopped,
+        Some("c1"),
+        Some(reason),
+    )
+    .await
+    .unwrap();
+    let later = DiskUsage {
+        bytes: 4096,
+        limit_bytes: None,
+        measured_at: micros(Utc::now() + Duration::seconds(30)),
+    };
+    s.set_workspace_disk(at.workspace, later).await.unwrap();
+    let listed = s.list_workspaces(Some(at.env)).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].disk,
+        Some(later),
+        "replaced, and no cap stays none"
+    );
+    assert_eq!(listed[0].status, WorkspaceStatus::Stopped);
+    assert_eq!(
+        listed[0].error.as_deref(),
+        Some(reason),
+        "the state is kept"
+    );
+
+    s.set_workspace_disk(WorkspaceId::new(), later)
+        .await
+        .expect("a workspace that is gone is skipped");
 }

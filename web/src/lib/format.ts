@@ -46,3 +46,26 @@ export function shortRepository(url: string): string {
 export function pluralize(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`
 }
+
+const BYTE_UNITS = ["KiB", "MiB", "GiB", "TiB", "PiB"]
+
+/** `10.3 GiB`, `50 MiB`, `512 B`: binary units, as the server words its disk caps. */
+export function formatBytes(bytes: number): string {
+  if (Math.abs(bytes) < 1024) return `${bytes} B`
+  let value = bytes / 1024
+  let unit = 0
+  while (Math.abs(value) >= 1024 && unit < BYTE_UNITS.length - 1) {
+    value /= 1024
+    unit += 1
+  }
+  return `${value.toFixed(1).replace(/\.0$/, "")} ${BYTE_UNITS[unit]}`
+}
+
+/** A workspace's disk use, `1.2 GiB of 10 GiB` (or without a cap `1.2 GiB`); `null` before
+ * its first measurement. */
+export function diskUse(w: { diskBytes?: number | null; diskLimitBytes?: number | null }): string | null {
+  if (w.diskBytes == null) return null
+  return w.diskLimitBytes == null
+    ? formatBytes(w.diskBytes)
+    : `${formatBytes(w.diskBytes)} of ${formatBytes(w.diskLimitBytes)}`
+}

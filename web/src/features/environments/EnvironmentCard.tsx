@@ -3,8 +3,8 @@ import { Link } from "react-router"
 
 import { EnvironmentStatusBadge, SessionStatusBadge } from "@/components/StatusBadge"
 import { Card, CardContent, CardFooter, CardHeader, CardTitle } from "@/components/ui/card"
-import type { Environment } from "@/lib/api/types"
-import { pluralize, shortRepository, timeAgo } from "@/lib/format"
+import type { Environment, Workspace } from "@/lib/api/types"
+import { diskUse, pluralize, shortRepository, timeAgo } from "@/lib/format"
 import { EnvironmentActions } from "@/features/environments/EnvironmentActions"
 import { branchesOf } from "@/features/sessions/branches"
 
@@ -58,7 +58,7 @@ export function EnvironmentCard({ environment: env }: { environment: Environment
               <li
                 key={b.name}
                 className="bg-muted inline-flex max-w-full items-center gap-1 rounded-md px-2 py-0.5 font-mono text-xs"
-                title={b.workspace ? `workspace ${b.workspace.status}` : "no workspace yet"}
+                title={b.workspace ? workspaceTitle(b.workspace) : "no workspace yet"}
               >
                 <GitBranch className="text-muted-foreground size-3 shrink-0" aria-hidden />
                 <span className="truncate">{b.name}</span>
@@ -127,4 +127,9 @@ export function EnvironmentCard({ environment: env }: { environment: Environment
       </CardFooter>
     </Card>
   )
+}
+
+/** `workspace running · 1.2 GiB of 10 GiB`, and the server's reason when it stopped it. */
+function workspaceTitle(w: Workspace): string {
+  return [`workspace ${w.status}`, diskUse(w), w.error].filter(Boolean).join(" · ")
 }

@@ -13,6 +13,7 @@ import { EgressPolicySummary } from "@/features/environments/EgressPolicy"
 import { EnvironmentActions } from "@/features/environments/EnvironmentActions"
 import { EnvironmentSidebar } from "@/features/environments/EnvironmentSidebar"
 import { useEnvironment } from "@/features/environments/hooks"
+import { StoppedWorkspaces } from "@/features/environments/WorkspaceDisk"
 import { SessionsPanel } from "@/features/sessions/SessionsPanel"
 
 export function EnvironmentPage() {
@@ -58,6 +59,7 @@ export function EnvironmentPage() {
         }}
       />
       <StatusNotice environment={env} />
+      <StoppedWorkspaces environment={env} />
       {/* Main column (sessions) and a side column that collapses while it is empty. */}
       <div className="flex flex-col gap-6 lg:flex-row lg:items-start">
         <div className="min-w-0 flex-1">

@@ -13,6 +13,7 @@ import { pluralize } from "@/lib/format"
 import { CreateSessionDialog } from "@/features/sessions/CreateSessionDialog"
 import { SessionRow } from "@/features/sessions/SessionRow"
 import { branchesOf } from "@/features/sessions/branches"
+import { WorkspaceDisk } from "@/features/environments/WorkspaceDisk"
 
 interface KeptNotice {
   id: string
@@ -143,6 +144,7 @@ export function SessionsPanel({
                       workspace {group.workspace.status}
                     </Badge>
                   )}
+                  <WorkspaceDisk workspace={group.workspace} />
                   <Button
                     variant="ghost"
                     size="sm"

@@ -29,7 +29,13 @@ export interface Workspace {
   branch: string
   status: WorkspaceStatus | (string & {})
   containerId?: string | null
+  /** Why the server stopped it (e.g. over its disk cap) or why it failed. */
   error?: string | null
+  /** Disk it held when last measured (worktree, rest of its container, repository). */
+  diskBytes?: number | null
+  /** Its disk cap at that measurement; absent when there is none. */
+  diskLimitBytes?: number | null
+  diskMeasuredAt?: string | null
 }
 
 export type SessionStatus = "active" | "inactive" | "dead"
