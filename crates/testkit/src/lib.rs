@@ -162,7 +162,8 @@ pub struct ServerOptions {
     pub coolify: Option<CoolifySettings>,
     /// The image of workspace containers: [`SANDBOX_IMAGE`] unless a test brings its own.
     pub sandbox_image: String,
-    /// The default per-user limits: the server's defaults.
+    /// The default per-user limits: as high as they go, so that a test is limited only
+    /// where it is about limits (those tests set them).
     pub limits: LimitSettings,
     /// Password hashes at once: the server's default.
     pub password_hashers: usize,
@@ -183,7 +184,7 @@ impl Default for ServerOptions {
             github: GithubSettings::default(),
             coolify: None,
             sandbox_image: SANDBOX_IMAGE.into(),
-            limits: LimitSettings::DEFAULT,
+            limits: LimitSettings::DEFAULT.map(|_, _| craftastic_domain::LimitValue::MAX),
             password_hashers: AuthSettings::default_password_hashers(),
             login_rate: RateLimit::OFF,
             register_rate: RateLimit::OFF,
