@@ -175,7 +175,8 @@ pub struct ServerOptions {
     /// run left half done, then reconciliation); off by default, so that tests that call the
     /// reconciler themselves see what it does.
     pub reconcile_at_start: bool,
-    /// The default per-user limits: the server's defaults.
+    /// The default per-user limits: as high as they go, so that a test is limited only
+    /// where it is about limits (those tests set them).
     pub limits: LimitSettings,
     /// Password hashes at once: the server's default.
     pub password_hashers: usize,
@@ -204,7 +205,7 @@ impl Default for ServerOptions {
             egress_proxy_port: 3128,
             faults: Faults::new(),
             reconcile_at_start: false,
-            limits: LimitSettings::DEFAULT,
+            limits: LimitSettings::DEFAULT.map(|_, _| craftastic_domain::LimitValue::MAX),
             password_hashers: AuthSettings::default_password_hashers(),
             login_rate: RateLimit::OFF,
             register_rate: RateLimit::OFF,

@@ -373,6 +373,7 @@ async fn admins_list_users_with_usage_and_limit_routes_validate(backend: Backend
         backend,
         ServerOptions {
             sandbox_image: NO_IMAGE.into(),
+            limits: LimitSettings::DEFAULT,
             ..Default::default()
         },
     )
@@ -480,7 +481,14 @@ async fn admins_list_users_with_usage_and_limit_routes_validate(backend: Backend
 }
 
 async fn limit_routes_are_for_admins_only(backend: Backend) {
-    let s = TestServer::start(backend).await;
+    let s = TestServer::start_with(
+        backend,
+        ServerOptions {
+            limits: LimitSettings::DEFAULT,
+            ..Default::default()
+        },
+    )
+    .await;
     let admin = user(&s, "admin@example.com").await;
     let bob = user(&s, "bob@example.com").await;
     let path = format!("/api/admin/users/{}/limits", admin.id);

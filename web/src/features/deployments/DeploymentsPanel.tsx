@@ -24,9 +24,9 @@ import { Label } from "@/components/ui/label"
 import { Skeleton } from "@/components/ui/skeleton"
 import { ApiError, describeError, isUnavailable } from "@/lib/api/errors"
 import type { Deployment, Environment } from "@/lib/api/types"
+import { useAuth } from "@/lib/auth/auth"
 import { formatDateTime, timeAgo } from "@/lib/format"
 import { cn } from "@/lib/utils"
-import { useAuth } from "@/lib/auth/auth"
 import { DeploymentBindings } from "@/features/deployments/DeploymentBindings"
 import {
   formatDuration,
@@ -36,12 +36,7 @@ import {
   rememberedAppId,
   statusLook,
 } from "@/features/deployments/deployments"
-import {
-  useDeploy,
-  useDeploymentBindings,
-  useDeployments,
-  useFollowDeployment,
-} from "@/features/deployments/hooks"
+import { useDeploy, useDeploymentBindings, useDeployments, useFollowDeployment } from "@/features/deployments/hooks"
 
 /** How many deployments the history shows before "Show all". */
 const SHOWN = 5

@@ -60,11 +60,13 @@ export function UsersAdminCard() {
               <tbody>
                 {users.data.users.map((user) => (
                   <tr key={user.id} data-testid="user-row" data-email={user.email} className="border-b last:border-0">
-                    <td className="py-2 pr-4">
-                      <div className="font-medium">{user.name}</div>
-                      <div className="text-muted-foreground flex items-center gap-2 break-all">
-                        {user.email}
+                    <td className="min-w-44 py-2 pr-4">
+                      <div className="flex items-center gap-2 font-medium">
+                        {user.name}
                         {user.isAdmin && <Badge variant="secondary">Admin</Badge>}
+                      </div>
+                      <div className="text-muted-foreground max-w-56 truncate" title={user.email}>
+                        {user.email}
                       </div>
                     </td>
                     {LIMITS.map(({ key }) => (
