@@ -132,8 +132,7 @@ impl Services {
             environments.clone(),
             sessions.clone(),
             terminal.clone(),
-            networks.clone(),
-            egress.clone(),
+            workspaces.clone(),
         );
         let auth = auth::Auth::new(store.clone(), auth);
         let users = users::Users::new(

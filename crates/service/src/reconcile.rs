@@ -19,12 +19,11 @@ use craftastic_runtime::{ContainerInfo, Runtime};
 use craftastic_store::{SessionStatus, Store, Workspace, WorkspaceStatus};
 use tokio::sync::watch;
 
-use crate::egress::EgressProxy;
 use crate::environments::Environments;
-use crate::networks::Networks;
 use crate::sandbox::{self, SandboxSettings, labels};
 use crate::sessions::Sessions;
 use crate::terminal::Terminal;
+use crate::workspaces::Workspaces;
 use crate::{ServiceError, ServiceResult};
 
 /// What one pass changed, for logs and the admin route.
@@ -87,8 +86,7 @@ pub struct Reconciler {
     environments: Environments,
     sessions: Sessions,
     terminal: Terminal,
-    networks: Networks,
-    egress: EgressProxy,
+    workspaces: Workspaces,
     deadlines: Deadlines,
     /// Passes never overlap (start-up, periodic, the admin route).
     one_pass: Arc<tokio::sync::Mutex<()>>,
@@ -103,8 +101,7 @@ impl Reconciler {
         environments: Environments,
         sessions: Sessions,
         terminal: Terminal,
-        networks: Networks,
-        egress: EgressProxy,
+        workspaces: Workspaces,
     ) -> Self {
         Self {
             store,
@@ -113,8 +110,7 @@ impl Reconciler {
             environments,
             sessions,
             terminal,
-            networks,
-            egress,
+            workspaces,
             deadlines: Deadlines::default(),
             one_pass: Arc::default(),
             progress: Arc::new(
@@ -336,7 +332,7 @@ impl Reconciler {
         {
             report.removed_repositories = n;
         }
-        let removed = self.networks.remove_unused();
+        let removed = self.workspaces.remove_unused_networks();
         if let Some(n) = self
             .step(report, "removing unused networks", "engine", removed)
             .await
@@ -349,18 +345,9 @@ impl Reconciler {
     /// The egress proxy listens on every restricted network of this server: after a restart,
     /// workspaces left running there find it again.
     async fn listen_for_egress(&self, report: &mut Report) {
-        let listed = self.networks.restricted();
-        let Some(networks) = self
-            .step(report, "listing the restricted networks", "engine", listed)
-            .await
-        else {
-            return;
-        };
-        for gateway in networks.iter().filter_map(|n| n.gateway) {
-            let listening = self.egress.listen(gateway);
-            self.step(report, "starting the egress proxy", gateway, listening)
-                .await;
-        }
+        let listening = self.workspaces.keep_egress_listening();
+        self.step(report, "starting the egress proxy", "engine", listening)
+            .await;
     }
 
     async fn reconcile_sessions(

@@ -285,6 +285,27 @@ impl Workspaces {
         }
     }
 
+    /// Removes this server's workspace networks that no container uses.
+    pub async fn remove_unused_networks(&self) -> ServiceResult<usize> {
+        self.networks.remove_unused().await
+    }
+
+    /// Has the egress proxy listen on every restricted network of this server (again, after
+    /// a restart).
+    /// Fails: the engine fails, or an address cannot be bound → 502.
+    pub async fn keep_egress_listening(&self) -> ServiceResult<()> {
+        for gateway in self
+            .networks
+            .restricted()
+            .await?
+            .iter()
+            .filter_map(|n| n.gateway)
+        {
+            self.egress.listen(gateway).await?;
+        }
+        Ok(())
+    }
+
     /// The egress proxy's URL on a restricted network, listening from now on.
     async fn egress_url(&self, network: &craftastic_runtime::NetworkInfo) -> ServiceResult<String> {
         let Some(gateway) = network.gateway else {
