@@ -21,6 +21,7 @@ function environment(workspaces: Workspace[], status = "running"): Environment {
     updatedAt: "2026-01-01T00:00:00Z",
     workspaces,
     sessions: [],
+    egressPolicy: { mode: "open", hosts: [] },
   }
 }
 
