@@ -144,17 +144,21 @@ const END_MARKED: &str = r#"for d in /proc/[0-9]*; do
 done
 exit 0"#;
 
+/// An exec's output as the engine streams it.
+type Output =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<LogOutput, BollardError>> + Send>>;
+/// An exec's standard input.
+type Input = std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>;
+
 impl DockerRuntime {
-    /// Runs the exec, keeping the end of each stream within its limit.
-    async fn exec_bounded(
+    /// Creates and starts an exec attached to its streams; returns its id and the streams.
+    async fn attach(
         &self,
         id: &str,
         spec: ExecSpec,
-        marker: &str,
-    ) -> RuntimeResult<ExecOutput> {
-        let with_stdin = spec.stdin.is_some();
-        let mut env = spec.env;
-        env.push(format!("{MARKER_VAR}={marker}"));
+        stdin: bool,
+        tty: bool,
+    ) -> RuntimeResult<(String, Output, Input)> {
         let exec = self
             .docker
             .create_exec(
@@ -163,11 +167,11 @@ impl DockerRuntime {
                     cmd: Some(spec.cmd),
                     user: spec.user,
                     working_dir: spec.workdir,
-                    env: Some(env),
-                    attach_stdin: Some(with_stdin),
+                    env: Some(spec.env),
+                    attach_stdin: Some(stdin),
                     attach_stdout: Some(true),
                     attach_stderr: Some(true),
-                    tty: Some(false),
+                    tty: Some(tty),
                     ..Default::default()
                 },
             )
@@ -179,22 +183,33 @@ impl DockerRuntime {
                 &exec.id,
                 Some(StartExecOptions {
                     detach: false,
-                    tty: false,
+                    tty,
                     output_capacity: None,
                 }),
             )
             .await
             .map_err(engine)?;
-        let StartExecResults::Attached {
-            mut output,
-            mut input,
-        } = started
-        else {
+        let StartExecResults::Attached { output, input } = started else {
             return Err(RuntimeError::Engine("exec started detached".into()));
         };
+        Ok((exec.id, output, input))
+    }
+
+    /// Runs the exec, keeping the end of each stream within its limit.
+    async fn exec_bounded(
+        &self,
+        id: &str,
+        spec: ExecSpec,
+        marker: &str,
+    ) -> RuntimeResult<ExecOutput> {
+        let mut spec = spec;
+        let stdin = spec.stdin.take();
+        let with_stdin = stdin.is_some();
+        let stdout_limit = spec.stdout_limit;
+        spec.env.push(format!("{MARKER_VAR}={marker}"));
+        let (exec_id, mut output, mut input) = self.attach(id, spec, with_stdin, false).await?;
         // Standard input is written while the output is read: a process that prints before
         // it reads must not block on a full pipe while we block on its input.
-        let stdin = spec.stdin;
         let feed = async move {
             if let Some(bytes) = stdin {
                 input.write_all(&bytes).await.ok();
@@ -202,7 +217,7 @@ impl DockerRuntime {
             input.shutdown().await.ok();
         };
         let collect = async {
-            let mut stdout = bounded::Tail::new(spec.stdout_limit.unwrap_or(DEFAULT_STDOUT_LIMIT));
+            let mut stdout = bounded::Tail::new(stdout_limit.unwrap_or(DEFAULT_STDOUT_LIMIT));
             let mut stderr = bounded::Tail::new(STDERR_LIMIT);
             while let Some(chunk) = output.next().await {
                 match chunk.map_err(engine)? {
@@ -222,7 +237,7 @@ impl DockerRuntime {
             })?;
         let code = self
             .docker
-            .inspect_exec(&exec.id)
+            .inspect_exec(&exec_id)
             .await
             .map_err(engine)?
             .exit_code
@@ -480,40 +495,8 @@ impl Runtime for DockerRuntime {
         cols: u16,
         rows: u16,
     ) -> RuntimeResult<TtyExec> {
-        let exec = self
-            .docker
-            .create_exec(
-                id,
-                CreateExecOptions {
-                    cmd: Some(spec.cmd),
-                    user: spec.user,
-                    working_dir: spec.workdir,
-                    env: Some(spec.env),
-                    attach_stdin: Some(true),
-                    attach_stdout: Some(true),
-                    attach_stderr: Some(true),
-                    tty: Some(true),
-                    ..Default::default()
-                },
-            )
-            .await
-            .map_err(engine)?;
-        let started = self
-            .docker
-            .start_exec(
-                &exec.id,
-                Some(StartExecOptions {
-                    detach: false,
-                    tty: true,
-                    output_capacity: None,
-                }),
-            )
-            .await
-            .map_err(engine)?;
-        let StartExecResults::Attached { output, input } = started else {
-            return Err(RuntimeError::Engine("exec started detached".into()));
-        };
-        self.resize_tty(&exec.id, cols, rows).await?;
+        let (exec_id, output, input) = self.attach(id, spec, true, true).await?;
+        self.resize_tty(&exec_id, cols, rows).await?;
         let output = output
             .map(|chunk| match chunk {
                 Ok(out) => Ok(out.into_bytes()),
@@ -521,7 +504,7 @@ impl Runtime for DockerRuntime {
             })
             .boxed();
         Ok(TtyExec {
-            exec_id: exec.id,
+            exec_id,
             output,
             input,
         })
