@@ -10,7 +10,9 @@ use std::time::Duration;
 use clap::Args;
 
 mod limits;
+mod sandbox;
 pub use limits::LimitArgs;
+pub use sandbox::SandboxArgs;
 
 /// A configuration problem: the variable and a sentence about it.
 #[derive(Debug)]
@@ -491,201 +493,6 @@ mod tests {
     }
 }
 
-/// Settings of workspace containers and of cloning (for `serve`).
-#[derive(Debug, Clone, Args)]
-pub struct SandboxArgs {
-    /// The image every workspace container runs (build it with `craftastic image build`).
-    #[arg(
-        long,
-        env = "SANDBOX_IMAGE",
-        default_value = "craftastic/sandbox:latest"
-    )]
-    pub sandbox_image: String,
-    /// Memory of each workspace container, e.g. 512m or 2g (no swap beyond it).
-    #[arg(long, env = "SANDBOX_MEMORY_LIMIT", default_value = "512m")]
-    pub sandbox_memory_limit: String,
-    /// CPUs of each workspace container, e.g. 0.5 or 2.
-    #[arg(long, env = "SANDBOX_CPU_LIMIT", default_value = "0.5")]
-    pub sandbox_cpu_limit: String,
-    /// Processes and threads of each workspace container.
-    #[arg(long, env = "SANDBOX_PIDS_LIMIT", default_value = "512")]
-    pub sandbox_pids_limit: String,
-    /// Disk of each workspace (its worktree, the rest of its container and its environment's
-    /// repository), e.g. 10g or 500m; 0 or none for no cap (disk use is still measured).
-    #[arg(long, env = "SANDBOX_DISK_LIMIT", default_value = "10g")]
-    pub sandbox_disk_limit: String,
-    /// Seconds between two measurements of the running workspaces' disk use.
-    #[arg(long, env = "SANDBOX_DISK_CHECK_INTERVAL", default_value = "30")]
-    pub sandbox_disk_check_interval: String,
-    /// The uid of the image's `dev` user, which must own the bare clones. Default: 1000
-    /// when the server runs as root, else the server's own uid (`image build` builds the
-    /// image to match).
-    #[arg(long, env = "SANDBOX_UID")]
-    pub sandbox_uid: Option<String>,
-    /// Repository URL schemes that may be cloned, comma-separated (https, ssh, http).
-    #[arg(long, env = "CRAFTASTIC_REPO_SCHEMES", default_value = "https,ssh")]
-    pub repo_schemes: String,
-    /// Host folders whose repositories may be cloned by path, comma-separated.
-    #[arg(long, env = "CRAFTASTIC_LOCAL_REPO_ROOTS", default_value = "")]
-    pub local_repo_roots: String,
-    /// Seconds a clone may take before it is stopped.
-    #[arg(long, env = "CRAFTASTIC_CLONE_TIMEOUT", default_value = "600")]
-    pub clone_timeout: String,
-    /// The address range workspace networks take their /24s from (one per owner and kind).
-    #[arg(long, env = "SANDBOX_NETWORK_POOL", default_value = "10.213.0.0/16")]
-    pub network_pool: String,
-    /// The egress proxy's port on each restricted workspace network's host address.
-    #[arg(long, env = "EGRESS_PROXY_PORT", default_value = "3128")]
-    pub egress_proxy_port: String,
-}
-
-pub struct Sandbox {
-    pub image: String,
-    pub memory_bytes: i64,
-    pub nano_cpus: i64,
-    pub pids: i64,
-    /// `None`: no cap.
-    pub disk_limit: Option<i64>,
-    pub disk_check_interval: Duration,
-    pub uid: Option<u32>,
-    pub policy: craftastic_domain::RepoPolicy,
-    pub clone_timeout: Duration,
-    pub network_pool: craftastic_service::networks::Pool,
-    pub egress_proxy_port: u16,
-}
-
-impl SandboxArgs {
-    pub fn resolve(&self) -> Result<Sandbox, ConfigError> {
-        let image = self.sandbox_image.trim();
-        if image.is_empty() || image.contains(char::is_whitespace) {
-            return Err(bad(format!(
-                "SANDBOX_IMAGE must be an image name such as craftastic/sandbox:latest, not {:?}",
-                self.sandbox_image
-            )));
-        }
-        let memory_bytes = parse_bytes(&self.sandbox_memory_limit)
-            .filter(|b| *b >= 64 << 20)
-            .ok_or_else(|| bad(format!("SANDBOX_MEMORY_LIMIT must be a size of at least 64m such as 512m or 2g, not {:?}", self.sandbox_memory_limit)))?;
-        let nano_cpus = self
-            .sandbox_cpu_limit
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|c| c.is_finite() && *c >= 0.01 && *c <= 1024.0)
-            .map(|c| (c * 1e9) as i64)
-            .ok_or_else(|| {
-                bad(format!(
-                    "SANDBOX_CPU_LIMIT must be a number of CPUs such as 0.5 or 2, not {:?}",
-                    self.sandbox_cpu_limit
-                ))
-            })?;
-        let pids = parse_range(&self.sandbox_pids_limit, 32, 1_000_000).ok_or_else(|| {
-            bad(format!(
-                "SANDBOX_PIDS_LIMIT must be a number from 32 to 1000000, not {:?}",
-                self.sandbox_pids_limit
-            ))
-        })? as i64;
-        let disk_limit = parse_disk_limit(&self.sandbox_disk_limit)?;
-        let disk_check_interval =
-            parse_range(&self.sandbox_disk_check_interval, 1, 3600).ok_or_else(|| {
-                bad(format!(
-                    "SANDBOX_DISK_CHECK_INTERVAL must be a number of seconds from 1 to 3600, not {:?}",
-                    self.sandbox_disk_check_interval
-                ))
-            })?;
-        let uid = match self
-            .sandbox_uid
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-        {
-            None => None,
-            Some(u) => Some(u.parse::<u32>().ok().filter(|u| *u != 0).ok_or_else(|| {
-                bad(format!(
-                    "SANDBOX_UID must be a non-zero user id such as 1000, not {u:?}"
-                ))
-            })?),
-        };
-        let mut schemes = std::collections::BTreeSet::new();
-        for s in self
-            .repo_schemes
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let s = s.to_ascii_lowercase();
-            if !matches!(s.as_str(), "https" | "http" | "ssh") {
-                return Err(bad(format!(
-                    "CRAFTASTIC_REPO_SCHEMES may list only https, http and ssh, not {s:?}"
-                )));
-            }
-            schemes.insert(s);
-        }
-        let mut local_roots = Vec::new();
-        for root in self
-            .local_repo_roots
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let path = PathBuf::from(root);
-            if !path.is_absolute() || !path.is_dir() {
-                return Err(bad(format!(
-                    "CRAFTASTIC_LOCAL_REPO_ROOTS must list existing absolute folders; {root:?} is not one"
-                )));
-            }
-            local_roots.push(path);
-        }
-        let clone_timeout = parse_range(&self.clone_timeout, 5, 86_400).ok_or_else(|| {
-            bad(format!(
-                "CRAFTASTIC_CLONE_TIMEOUT must be a number of seconds from 5 to 86400, not {:?}",
-                self.clone_timeout
-            ))
-        })?;
-        let network_pool = craftastic_service::networks::Pool::parse(self.network_pool.trim())
-            .map_err(|why| bad(format!("SANDBOX_NETWORK_POOL: {why}")))?;
-        let egress_proxy_port =
-            parse_range(&self.egress_proxy_port, 1, 65_535).ok_or_else(|| {
-                bad(format!(
-                    "EGRESS_PROXY_PORT must be a port from 1 to 65535, not {:?}",
-                    self.egress_proxy_port
-                ))
-            })? as u16;
-        Ok(Sandbox {
-            network_pool,
-            egress_proxy_port,
-            image: image.to_owned(),
-            memory_bytes,
-            nano_cpus,
-            pids,
-            disk_limit,
-            disk_check_interval: Duration::from_secs(disk_check_interval),
-            uid,
-            policy: craftastic_domain::RepoPolicy {
-                schemes,
-                local_roots,
-            },
-            clone_timeout: Duration::from_secs(clone_timeout),
-        })
-    }
-}
-
-/// `SANDBOX_DISK_LIMIT`: a size of at least 1m, or `0`/`none` for no cap.
-fn parse_disk_limit(raw: &str) -> Result<Option<i64>, ConfigError> {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "0" | "none" => return Ok(None),
-        _ => {}
-    }
-    parse_bytes(raw)
-        .filter(|b| *b >= 1 << 20)
-        .map(Some)
-        .ok_or_else(|| {
-            bad(format!(
-                "SANDBOX_DISK_LIMIT must be a size of at least 1m such as 10g or 500m, or none for no cap, not {raw:?}"
-            ))
-        })
-}
-
 /// `512m`, `2g`, `1024k` or a number of bytes.
 fn parse_bytes(s: &str) -> Option<i64> {
     let s = s.trim().to_ascii_lowercase();
@@ -701,20 +508,7 @@ fn parse_bytes(s: &str) -> Option<i64> {
 
 #[cfg(test)]
 mod sandbox_tests {
-    use super::{parse_bytes, parse_disk_limit};
-
-    #[test]
-    fn disk_limits() {
-        assert_eq!(parse_disk_limit("10g").unwrap(), Some(10 << 30));
-        assert_eq!(parse_disk_limit(" 50M ").unwrap(), Some(50 << 20));
-        assert_eq!(parse_disk_limit("0").unwrap(), None);
-        assert_eq!(parse_disk_limit("None").unwrap(), None);
-        for wrong in ["", "lots", "512k", "-1g"] {
-            let e = parse_disk_limit(wrong).unwrap_err().0;
-            assert!(e.starts_with("SANDBOX_DISK_LIMIT must be a size"), "{e}");
-            assert_eq!(e.lines().count(), 1);
-        }
-    }
+    use super::parse_bytes;
 
     #[test]
     fn sizes() {
