@@ -24,6 +24,7 @@ use craftastic_store::{
 };
 use serde_json::{Map, Value, json};
 
+use crate::keyed_lock::KeyedLocks;
 use crate::limits::{Limits, Quota};
 use crate::tokens::Principal;
 use crate::{ServiceError, ServiceResult, access};
@@ -39,9 +40,6 @@ pub use bindings::Bound;
 const FOLLOW_FOR: Duration = Duration::from_secs(6 * 3600);
 /// The longest wait between two questions while Coolify keeps failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-/// Refreshes of one deployment take turns, so that an older answer never overwrites a newer
-/// one; deployments share these locks by their id.
-const LOCKS: usize = 16;
 
 const NOT_CONFIGURED: &str = "deployments are not configured on this server; an admin must set COOLIFY_API_URL (Coolify's address) and COOLIFY_API_TOKEN (a Coolify API token with the deploy permission)";
 
@@ -50,7 +48,9 @@ pub struct Deployments {
     store: Arc<dyn Store>,
     client: Option<CoolifyClient>,
     following: Arc<Mutex<HashSet<DeploymentId>>>,
-    locks: Arc<Vec<tokio::sync::Mutex<()>>>,
+    /// Refreshes of one deployment take turns, so that an older answer never overwrites a
+    /// newer one.
+    locks: KeyedLocks<DeploymentId>,
     limits: Limits,
 }
 
@@ -69,7 +69,7 @@ impl Deployments {
             store,
             client: settings.map(CoolifyClient::new),
             following: Arc::default(),
-            locks: Arc::new((0..LOCKS).map(|_| tokio::sync::Mutex::new(())).collect()),
+            locks: KeyedLocks::default(),
         }
     }
 
@@ -267,9 +267,7 @@ impl Deployments {
     /// A deployment Coolify no longer knows is recorded as `failed`; any other failure is
     /// kept in `metadata.lastError`.
     async fn refresh(&self, id: DeploymentId) -> ServiceResult<Refreshed> {
-        let _turn = self.locks[(id.0.as_u128() % LOCKS as u128) as usize]
-            .lock()
-            .await;
+        let _turn = self.locks.lock(id).await;
         let current = self
             .store
             .get_deployment(id)

@@ -352,8 +352,7 @@ impl DiskWatch {
     /// Returns false when the workspace changed meanwhile (stopped, recreated or deleted):
     /// then nothing is done. Fails: the engine or the database fails → tried again next pass.
     pub async fn stop_over_cap(&self, ws: &Workspace, reason: &str) -> ServiceResult<bool> {
-        let lock = self.workspaces.lock_for(ws.environment_id, &ws.branch);
-        let _guard = lock.lock().await;
+        let _guard = self.workspaces.lock(ws.environment_id, &ws.branch).await;
         let current = self
             .store
             .get_workspace(ws.environment_id, &ws.branch)

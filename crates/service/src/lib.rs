@@ -16,6 +16,7 @@ pub mod firewall;
 pub mod git;
 pub mod github;
 pub mod host_git;
+mod keyed_lock;
 pub mod limits;
 pub mod logging;
 pub mod networks;

@@ -10,14 +10,15 @@
 //! internal bridge with no route out, where the only way out is the egress proxy on the
 //! bridge's host address ([`crate::egress`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use craftastic_domain::UserId;
 use craftastic_runtime::{NetworkInfo, NetworkSpec, Runtime, RuntimeError};
 use sha2::{Digest, Sha256};
 
+use crate::keyed_lock::{KeyedGuard, KeyedLocks};
 use crate::sandbox::{SandboxSettings, labels};
 use crate::{ServiceError, ServiceResult};
 
@@ -116,7 +117,7 @@ pub struct Networks {
     runtime: Arc<dyn Runtime>,
     settings: Arc<SandboxSettings>,
     /// Serialises making and removing the networks of one owner.
-    locks: Arc<Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>>,
+    locks: KeyedLocks<UserId>,
 }
 
 impl Networks {
@@ -124,7 +125,7 @@ impl Networks {
         Self {
             runtime,
             settings,
-            locks: Arc::default(),
+            locks: KeyedLocks::default(),
         }
     }
 
@@ -148,9 +149,9 @@ impl Networks {
         format!("{prefix}{}", &digest[..11])
     }
 
-    pub fn lock(&self, owner: UserId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().expect("network locks");
-        locks.entry(owner).or_default().clone()
+    /// Waits for the turn to make or remove `owner`'s networks, held until the guard drops.
+    pub(crate) async fn lock(&self, owner: UserId) -> KeyedGuard<UserId> {
+        self.locks.lock(owner).await
     }
 
     /// The network of `owner`'s workspaces of `kind`, made when missing. The caller holds
@@ -240,8 +241,7 @@ impl Networks {
             else {
                 continue;
             };
-            let lock = self.lock(UserId(owner));
-            let _guard = lock.lock().await;
+            let _guard = self.lock(UserId(owner)).await;
             // A container may have joined since the list; the engine refuses to remove a
             // network in use, which is then simply kept.
             match self.runtime.remove_network(&n.name).await {

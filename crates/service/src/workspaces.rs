@@ -1,14 +1,14 @@
 //! Workspaces: one container per (environment, branch), with the branch's worktree at
 //! `/workspace` (invariant I1).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use craftastic_domain::{BranchName, EgressPolicy, EnvironmentId, WorkspaceId};
 use craftastic_runtime::{ExecSpec, Runtime, RuntimeError};
 use craftastic_store::{Environment, SessionStatus, Store, StoreError, Workspace, WorkspaceStatus};
 
 use crate::egress::EgressProxy;
+use crate::keyed_lock::{KeyedGuard, KeyedLocks};
 use crate::limits::{Limits, Quota};
 use crate::networks::{NetKind, Networks};
 use crate::sandbox::{self, Attachment, SandboxSettings};
@@ -26,9 +26,6 @@ else
     git -C "$repo" worktree add --quiet --lock --reason craftastic -b "$branch" -- "$worktree" "$base"
 fi"#;
 
-/// One lock per (environment, branch): the making of a workspace is serialised per branch.
-type BranchLocks = HashMap<(EnvironmentId, BranchName), Arc<tokio::sync::Mutex<()>>>;
-
 #[derive(Clone)]
 pub struct Workspaces {
     store: Arc<dyn Store>,
@@ -36,7 +33,9 @@ pub struct Workspaces {
     settings: Arc<SandboxSettings>,
     networks: Networks,
     egress: EgressProxy,
-    locks: Arc<Mutex<BranchLocks>>,
+    /// One lock per (environment, branch): the making of a workspace is serialised per
+    /// branch.
+    locks: KeyedLocks<(EnvironmentId, BranchName)>,
     limits: Limits,
 }
 
@@ -55,7 +54,7 @@ impl Workspaces {
             settings,
             networks,
             egress,
-            locks: Arc::default(),
+            locks: KeyedLocks::default(),
             limits,
         }
     }
@@ -78,8 +77,7 @@ impl Workspaces {
         let network = self.networks.name(env.user_id, Self::net_kind(env));
         let mut moved = 0;
         for ws in self.store.list_workspaces(Some(env.id)).await? {
-            let lock = self.lock_for(env.id, &ws.branch);
-            let _guard = lock.lock().await;
+            let _guard = self.lock(env.id, &ws.branch).await;
             let Some(id) = &ws.container_id else { continue };
             let Some(container) = self.runtime.inspect(id).await? else {
                 continue;
@@ -103,14 +101,14 @@ impl Workspaces {
         Ok(moved)
     }
 
-    /// The lock that serialises changes to the workspace of (`env`, `branch`).
-    pub(crate) fn lock_for(
+    /// Waits for the turn to change the workspace of (`env`, `branch`), held until the
+    /// guard drops.
+    pub(crate) async fn lock(
         &self,
         env: EnvironmentId,
         branch: &BranchName,
-    ) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().expect("workspace locks");
-        locks.entry((env, branch.clone())).or_default().clone()
+    ) -> KeyedGuard<(EnvironmentId, BranchName)> {
+        self.locks.lock((env, branch.clone())).await
     }
 
     /// Ensures the workspace of (`env`, `branch`) exists and runs with the branch's worktree
@@ -121,12 +119,11 @@ impl Workspaces {
     /// among them → 429 `limit_reached`; the engine fails or the image is missing → 502
     /// (the row says `error`); the environment is gone → 404.
     pub async fn ensure(&self, env: &Environment, branch: &BranchName) -> ServiceResult<Workspace> {
-        let lock = self.lock_for(env.id, branch);
-        let _guard = lock.lock().await;
+        let _guard = self.lock(env.id, branch).await;
         self.ensure_locked(env, branch).await
     }
 
-    /// [`Self::ensure`] for a caller that holds [`Self::lock_for`] the branch.
+    /// [`Self::ensure`] for a caller that holds [`Self::lock`] of the branch.
     pub(crate) async fn ensure_locked(
         &self,
         env: &Environment,
@@ -194,8 +191,7 @@ impl Workspaces {
             None => None,
         };
         let network = self.networks.name(env.user_id, Self::net_kind(env));
-        let owner_lock = self.networks.lock(env.user_id);
-        let _network_guard = owner_lock.lock().await;
+        let _network_guard = self.networks.lock(env.user_id).await;
         let id = match existing {
             Some(c) if !c.networks.contains_key(&network) => {
                 tracing::info!(workspace = %ws.id, "its container is on another network than its egress policy asks: making it anew");

@@ -4,7 +4,8 @@
 use craftastic_domain::{BranchName, RepoPath};
 use craftastic_runtime::ExecOutput;
 
-use super::*;
+use super::{DIFF_CAP, Diff};
+use crate::{ServiceError, ServiceResult};
 
 /// Splits the status script's own last record (`# craftastic.base <ref> <ahead> <behind>`)
 /// from git's output.

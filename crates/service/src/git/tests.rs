@@ -1,4 +1,9 @@
-use super::*;
+use craftastic_domain::{BranchName, RepoPath};
+use craftastic_runtime::ExecOutput;
+
+use super::DIFF_CAP;
+use super::outcome::*;
+use crate::ServiceError;
 
 fn out(code: i64, stdout: &str, stderr: &str) -> ExecOutput {
     ExecOutput {

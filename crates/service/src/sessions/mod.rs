@@ -1,0 +1,137 @@
+//! Sessions: tmux sessions in the workspace of a branch. The tmux session, not the
+//! browser, holds the shell, so closing a tab never ends the user's work.
+//!
+//! [`crud`] creates, reads, changes and deletes sessions; [`tmux`] drives the tmux sessions
+//! in the workspace container; [`agent_files`] writes what an agent session needs there;
+//! [`activity`] batches terminal activity into the database.
+
+mod activity;
+mod agent_files;
+mod crud;
+mod tmux;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use craftastic_domain::{BranchName, EnvironmentId, SessionName, WorkingDirectory};
+use craftastic_runtime::{ExecOutput, ExecSpec, Runtime};
+use craftastic_store::{SessionStatus, SessionType, Store};
+use uuid::Uuid;
+
+use crate::ServiceResult;
+use crate::agents::Agents;
+use crate::git::Git;
+use crate::limits::Limits;
+use crate::sandbox::SandboxSettings;
+use crate::workspaces::Workspaces;
+pub use activity::Activity;
+
+/// What a session request asks for; every field already validated.
+#[derive(Debug, Clone)]
+pub struct NewSessionRequest {
+    pub environment_id: EnvironmentId,
+    pub name: Option<SessionName>,
+    pub branch: Option<BranchName>,
+    pub working_directory: Option<WorkingDirectory>,
+    pub session_type: SessionType,
+    pub agent_id: Option<Uuid>,
+}
+
+/// What deleting a session did to its branch's workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    /// The workspace went with its last session, or stays for other sessions or as the
+    /// environment's default branch.
+    Done,
+    /// It was the branch's last session, but the workspace stays; the text says why.
+    WorkspaceKept { reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Liveness {
+    pub status: SessionStatus,
+    pub tmux_alive: bool,
+    pub container_running: bool,
+    pub last_activity: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BranchCheck {
+    pub valid: bool,
+    pub exists: bool,
+    pub in_use_by_sessions: usize,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Sessions {
+    store: Arc<dyn Store>,
+    runtime: Arc<dyn Runtime>,
+    settings: Arc<SandboxSettings>,
+    workspaces: Workspaces,
+    git: Git,
+    agents: Agents,
+    activity: Arc<Activity>,
+    limits: Limits,
+}
+
+impl Sessions {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn Runtime>,
+        settings: Arc<SandboxSettings>,
+        workspaces: Workspaces,
+        git: Git,
+        agents: Agents,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            store,
+            runtime,
+            settings,
+            workspaces,
+            git,
+            agents,
+            activity: Arc::default(),
+            limits,
+        }
+    }
+
+    pub fn activity(&self) -> &Activity {
+        &self.activity
+    }
+
+    /// Runs a shell script (`sh -c`) in the container as its user, with `args` as `$1`,
+    /// `$2`, ….
+    async fn shell(
+        &self,
+        container: &str,
+        script: &str,
+        args: &[&str],
+    ) -> ServiceResult<ExecOutput> {
+        let mut cmd = vec!["sh".into(), "-c".into(), script.into(), "tmux".into()];
+        cmd.extend(args.iter().map(|a| (*a).to_owned()));
+        Ok(self
+            .runtime
+            .exec(
+                container,
+                ExecSpec {
+                    cmd,
+                    ..Default::default()
+                },
+            )
+            .await?)
+    }
+}
+
+/// The last line of a script's stderr, for an error sentence.
+fn last_line(out: &ExecOutput) -> String {
+    let stderr = out.stderr_str();
+    stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message")
+        .trim()
+        .to_owned()
+}
