@@ -25,6 +25,8 @@ pub mod ratelimit;
 pub mod reconcile;
 pub mod sandbox;
 pub mod sessions;
+#[cfg(test)]
+mod shellcheck;
 mod signins;
 pub mod terminal;
 pub mod tokens;
