@@ -14,17 +14,8 @@ use crate::networks::{NetKind, Networks};
 use crate::sandbox::{self, Attachment, SandboxSettings};
 use crate::{ServiceError, ServiceResult, untrusted};
 
-/// Makes the worktree unless the volume already holds one (a recreated container). New
-/// branches start from `$4`. Worktrees are locked so that `git worktree prune` (or `git gc`)
-/// run in one container never removes another container's worktree, which it cannot see.
-const WORKTREE_SCRIPT: &str = r#"set -eu
-repo=$1 worktree=$2 branch=$3 base=$4
-if [ -e "$worktree/.git" ]; then exit 0; fi
-if git -C "$repo" rev-parse --verify --quiet --end-of-options "refs/heads/$branch" >/dev/null; then
-    git -C "$repo" worktree add --quiet --lock --reason craftastic -- "$worktree" "$branch"
-else
-    git -C "$repo" worktree add --quiet --lock --reason craftastic -b "$branch" -- "$worktree" "$base"
-fi"#;
+/// Makes the worktree of a branch (`sh -c`); see the script's head.
+const WORKTREE_SCRIPT: &str = include_str!("workspaces/worktree.sh");
 
 #[derive(Clone)]
 pub struct Workspaces {
