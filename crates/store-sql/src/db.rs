@@ -242,9 +242,10 @@ fn sqlite_time(t: DateTime<Utc>) -> String {
 
 /// One statement and its arguments, run on either backend.
 #[must_use]
+#[derive(Clone)]
 pub(crate) struct Query {
-    sql: Cow<'static, str>,
-    args: Vec<Arg>,
+    pub(crate) sql: Cow<'static, str>,
+    pub(crate) args: Vec<Arg>,
 }
 
 pub(crate) fn query(sql: impl Into<Cow<'static, str>>) -> Query {
@@ -326,6 +327,8 @@ impl Query {
         self,
         conn: impl Into<Conn<'c>>,
     ) -> Result<Vec<Row>, sqlx::Error> {
+        #[cfg(test)]
+        crate::plans::record(&self);
         on_backend!(self, conn.into(), |q, ex| q.fetch_all(ex).await)
     }
 
@@ -333,15 +336,21 @@ impl Query {
         self,
         conn: impl Into<Conn<'c>>,
     ) -> Result<Option<Row>, sqlx::Error> {
+        #[cfg(test)]
+        crate::plans::record(&self);
         on_backend!(self, conn.into(), |q, ex| q.fetch_optional(ex).await)
     }
 
     pub(crate) async fn fetch_one<'c>(self, conn: impl Into<Conn<'c>>) -> Result<Row, sqlx::Error> {
+        #[cfg(test)]
+        crate::plans::record(&self);
         on_backend!(self, conn.into(), |q, ex| q.fetch_one(ex).await)
     }
 
     /// Runs the statement; returns how many rows it changed.
     pub(crate) async fn execute<'c>(self, conn: impl Into<Conn<'c>>) -> Result<u64, sqlx::Error> {
+        #[cfg(test)]
+        crate::plans::record(&self);
         on_backend!(self, conn.into(), |q, ex| q.execute(ex).await)
     }
 }

@@ -31,6 +31,8 @@ mod deployments;
 mod environments;
 mod limits;
 mod migrate;
+#[cfg(test)]
+mod plans;
 mod refresh;
 mod sessions;
 mod users;
