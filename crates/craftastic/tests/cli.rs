@@ -245,7 +245,9 @@ fn migrate_create_adds_a_numbered_pair_to_both_backends() {
         for kind in ["up", "down"] {
             assert!(
                 dir.path()
-                    .join(format!("store-sql/migrations/{backend}/0002_add_colour.{kind}.sql"))
+                    .join(format!(
+                        "store-sql/migrations/{backend}/0002_add_colour.{kind}.sql"
+                    ))
                     .exists()
             );
         }

@@ -322,14 +322,13 @@ impl Environments {
         }
         // Three reads, each through the owner's index: the cost is the owner's rows only.
         let envs = self.store.list_environments(Some(owner)).await?;
-        let mut workspaces = group_by_environment(
-            self.store.list_user_workspaces(owner).await?,
-            |w| w.environment_id,
-        );
-        let mut sessions = group_by_environment(
-            self.store.list_user_sessions(owner).await?,
-            |s| s.environment_id,
-        );
+        let mut workspaces =
+            group_by_environment(self.store.list_user_workspaces(owner).await?, |w| {
+                w.environment_id
+            });
+        let mut sessions = group_by_environment(self.store.list_user_sessions(owner).await?, |s| {
+            s.environment_id
+        });
         Ok(envs
             .into_iter()
             .map(|environment| EnvironmentView {

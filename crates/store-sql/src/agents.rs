@@ -113,13 +113,14 @@ pub(crate) async fn list(db: &Db, user: UserId) -> StoreResult<Vec<Agent>> {
 pub(crate) async fn update(db: &Db, id: AgentId, update: AgentUpdate) -> StoreResult<Agent> {
     let mut tx = db.begin().await?;
     // The UPDATE comes first so that the transaction takes the write lock at once.
-    let changed = query("UPDATE agents SET name = COALESCE($1, name), updated_at = $2 WHERE id = $3")
-        .bind(update.name.as_ref().map(AgentName::as_str))
-        .bind(update.now)
-        .bind(id)
-        .execute(&mut tx)
-        .await
-        .map_err(write_error("agent name"))?;
+    let changed =
+        query("UPDATE agents SET name = COALESCE($1, name), updated_at = $2 WHERE id = $3")
+            .bind(update.name.as_ref().map(AgentName::as_str))
+            .bind(update.now)
+            .bind(id)
+            .execute(&mut tx)
+            .await
+            .map_err(write_error("agent name"))?;
     found(changed)?;
     match &update.credential {
         CredentialChange::Keep => {}

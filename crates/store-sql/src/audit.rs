@@ -38,12 +38,18 @@ pub(crate) async fn append(db: &Db, entry: NewAuditEntry) -> StoreResult<()> {
 }
 
 /// The newest entries first: the user's from the index on `(user_id, id)`, or everyone's.
-pub(crate) async fn list(db: &Db, user: Option<UserId>, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+pub(crate) async fn list(
+    db: &Db,
+    user: Option<UserId>,
+    limit: i64,
+) -> StoreResult<Vec<AuditEntry>> {
     const SELECT: &str = "SELECT id, user_id, action, target, outcome, details, at FROM audit_log";
     let q = match user {
-        Some(user) => query(format!("{SELECT} WHERE user_id = $1 ORDER BY id DESC LIMIT $2"))
-            .bind(user)
-            .bind(limit),
+        Some(user) => query(format!(
+            "{SELECT} WHERE user_id = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(user)
+        .bind(limit),
         None => query(format!("{SELECT} ORDER BY id DESC LIMIT $1")).bind(limit),
     };
     q.fetch_all(db)

@@ -54,8 +54,8 @@ impl<'c> From<&'c Db> for Conn<'c> {
 impl<'c> From<&'c mut Tx> for Conn<'c> {
     fn from(tx: &'c mut Tx) -> Self {
         match tx {
-            Tx::Sqlite(tx) => Conn::Sqlite(&mut **tx),
-            Tx::Postgres(tx) => Conn::Postgres(&mut **tx),
+            Tx::Sqlite(tx) => Conn::Sqlite(tx),
+            Tx::Postgres(tx) => Conn::Postgres(tx),
         }
     }
 }
@@ -438,9 +438,7 @@ impl Row {
                 .get::<Option<String>>(column)?
                 .map(|s| Uuid::parse_str(&s).map_err(|e| corrupt(column, e)))
                 .transpose(),
-            Row::Postgres(row) => {
-                sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e))
-            }
+            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
         }
     }
 
@@ -455,9 +453,7 @@ impl Row {
                 .get::<Option<String>>(column)?
                 .map(|s| parse_time(&s).map_err(|e| corrupt(column, e)))
                 .transpose(),
-            Row::Postgres(row) => {
-                sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e))
-            }
+            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
         }
     }
 
@@ -468,21 +464,19 @@ impl Row {
 
     pub(crate) fn json(&self, column: &str) -> StoreResult<serde_json::Value> {
         match self {
-            Row::Sqlite(_) => serde_json::from_str(&self.get::<String>(column)?)
-                .map_err(|e| corrupt(column, e)),
-            Row::Postgres(row) => {
-                sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e))
+            Row::Sqlite(_) => {
+                serde_json::from_str(&self.get::<String>(column)?).map_err(|e| corrupt(column, e))
             }
+            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
         }
     }
 
     pub(crate) fn text_list(&self, column: &str) -> StoreResult<Vec<String>> {
         match self {
-            Row::Sqlite(_) => serde_json::from_str(&self.get::<String>(column)?)
-                .map_err(|e| corrupt(column, e)),
-            Row::Postgres(row) => {
-                sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e))
+            Row::Sqlite(_) => {
+                serde_json::from_str(&self.get::<String>(column)?).map_err(|e| corrupt(column, e))
             }
+            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
         }
     }
 }

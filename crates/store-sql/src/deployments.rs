@@ -180,12 +180,13 @@ pub(crate) async fn delete_binding(
     env: EnvironmentId,
     app: &CoolifyAppId,
 ) -> StoreResult<()> {
-    let changed =
-        query("DELETE FROM deployment_bindings WHERE environment_id = $1 AND application_uuid = $2")
-            .bind(env)
-            .bind(app.as_str())
-            .execute(db)
-            .await
-            .map_err(backend)?;
+    let changed = query(
+        "DELETE FROM deployment_bindings WHERE environment_id = $1 AND application_uuid = $2",
+    )
+    .bind(env)
+    .bind(app.as_str())
+    .execute(db)
+    .await
+    .map_err(backend)?;
     found(changed)
 }

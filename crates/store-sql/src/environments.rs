@@ -33,7 +33,11 @@ fn from_row(row: &Row) -> StoreResult<Environment> {
 }
 
 fn egress_hosts(egress: &EgressPolicy) -> Vec<String> {
-    egress.hosts().iter().map(|h| h.as_str().to_owned()).collect()
+    egress
+        .hosts()
+        .iter()
+        .map(|h| h.as_str().to_owned())
+        .collect()
 }
 
 pub(crate) async fn create(db: &Db, env: NewEnvironment) -> StoreResult<Environment> {

@@ -208,7 +208,9 @@ async fn owner_statements(s: &SqlStore) -> Vec<Query> {
     s.set_session_status(me.session, SessionStatus::Active, now)
         .await
         .unwrap();
-    s.record_session_activity(&[(me.session, now)]).await.unwrap();
+    s.record_session_activity(&[(me.session, now)])
+        .await
+        .unwrap();
     s.list_deployments(me.env).await.unwrap();
     s.get_deployment(me.deployment).await.unwrap();
     s.list_unfinished_deployments().await.unwrap();

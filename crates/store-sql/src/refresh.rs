@@ -85,7 +85,11 @@ pub(crate) async fn rotate(
     Ok(Rotation::Reused { user_id, family_id })
 }
 
-pub(crate) async fn revoke_family_of(db: &Db, user: UserId, token_hash: &[u8]) -> StoreResult<bool> {
+pub(crate) async fn revoke_family_of(
+    db: &Db,
+    user: UserId,
+    token_hash: &[u8],
+) -> StoreResult<bool> {
     let changed = query(
         "UPDATE refresh_tokens SET revoked_at = $1
          WHERE revoked_at IS NULL AND family_id =
@@ -100,7 +104,11 @@ pub(crate) async fn revoke_family_of(db: &Db, user: UserId, token_hash: &[u8]) -
     Ok(changed > 0)
 }
 
-pub(crate) async fn revoke_user(db: &Db, user: UserId, keep_family: Option<Uuid>) -> StoreResult<u64> {
+pub(crate) async fn revoke_user(
+    db: &Db,
+    user: UserId,
+    keep_family: Option<Uuid>,
+) -> StoreResult<u64> {
     let sql = if keep_family.is_some() {
         "UPDATE refresh_tokens SET revoked_at = $1
          WHERE user_id = $2 AND revoked_at IS NULL AND family_id <> $3"

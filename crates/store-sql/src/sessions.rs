@@ -4,9 +4,7 @@ use chrono::{DateTime, Utc};
 use craftastic_domain::{
     BranchName, EnvironmentId, SessionId, SessionName, UserId, WorkingDirectory, WorkspaceId,
 };
-use craftastic_store::{
-    NewSession, Session, SessionStatus, SessionType, StoreError, StoreResult,
-};
+use craftastic_store::{NewSession, Session, SessionStatus, SessionType, StoreError, StoreResult};
 
 use crate::db::{Broken, Db, Row, backend, broken, found, query};
 
@@ -117,7 +115,11 @@ pub(crate) async fn list_of_user(db: &Db, user: UserId) -> StoreResult<Vec<Sessi
     from_rows(rows)
 }
 
-pub(crate) async fn name_taken(db: &Db, env: EnvironmentId, name: &SessionName) -> StoreResult<bool> {
+pub(crate) async fn name_taken(
+    db: &Db,
+    env: EnvironmentId,
+    name: &SessionName,
+) -> StoreResult<bool> {
     query("SELECT EXISTS (SELECT 1 FROM sessions WHERE environment_id = $1 AND name = $2) AS taken")
         .bind(env)
         .bind(name.as_str())

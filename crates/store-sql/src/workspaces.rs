@@ -11,7 +11,10 @@ const COLUMNS: &str = "id, environment_id, branch, container_id, status, error, 
 
 fn from_row(row: &Row) -> StoreResult<Workspace> {
     let status: String = row.get("status")?;
-    let disk = match (row.get::<Option<i64>>("disk_bytes")?, row.opt_time("disk_measured_at")?) {
+    let disk = match (
+        row.get::<Option<i64>>("disk_bytes")?,
+        row.opt_time("disk_measured_at")?,
+    ) {
         (Some(bytes), Some(measured_at)) => Some(DiskUsage {
             bytes,
             limit_bytes: row.get("disk_limit_bytes")?,

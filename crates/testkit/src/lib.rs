@@ -75,7 +75,9 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path = dir.path().join("test.db");
-                let store = SqlStore::open_sqlite_file(&path).await.expect("open SQLite");
+                let store = SqlStore::open_sqlite_file(&path)
+                    .await
+                    .expect("open SQLite");
                 Self {
                     store: Arc::new(store),
                     url: format!("sqlite://{}", path.display()),

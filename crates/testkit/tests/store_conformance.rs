@@ -653,7 +653,10 @@ async fn a_users_workspaces_and_sessions_are_listed_without_anyone_elses(backend
         [first.workspace, second.workspace],
         "oldest first, and none of bob's"
     );
-    assert_eq!(names(&s.list_user_sessions(ada).await.unwrap()), ["one", "two"]);
+    assert_eq!(
+        names(&s.list_user_sessions(ada).await.unwrap()),
+        ["one", "two"]
+    );
     assert_eq!(names(&s.list_user_sessions(bob).await.unwrap()), ["bobs"]);
     let nobody = UserId::new();
     assert!(s.list_user_workspaces(nobody).await.unwrap().is_empty());
