@@ -19,8 +19,7 @@ use craftastic_service::auth::AuthSettings;
 use craftastic_service::crypto::Cipher;
 use craftastic_service::tokens::TokenKeys;
 use craftastic_store::{AdminGrant, Migrations, Store};
-use craftastic_store_postgres::PostgresStore;
-use craftastic_store_sqlite::SqliteStore;
+use craftastic_store_sql::SqlStore;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{ConfigError, Database, ServeArgs, Storage, StorageArgs};
@@ -198,7 +197,7 @@ async fn open_store(storage: &Storage) -> anyhow::Result<Arc<dyn AnyStore>> {
         Database::Sqlite(path) => {
             tracing::info!(path = %path.display(), "using SQLite");
             Arc::new(
-                SqliteStore::open_file(path).await.with_context(|| {
+                SqlStore::open_sqlite_file(path).await.with_context(|| {
                     format!("cannot open the SQLite database {}", path.display())
                 })?,
             )
@@ -206,7 +205,7 @@ async fn open_store(storage: &Storage) -> anyhow::Result<Arc<dyn AnyStore>> {
         Database::Postgres(url) => {
             tracing::info!("using PostgreSQL");
             Arc::new(
-                PostgresStore::connect(url)
+                SqlStore::connect_postgres(url)
                     .await
                     .context("cannot connect to PostgreSQL (DATABASE_URL)")?,
             )
@@ -348,7 +347,7 @@ fn migrate_create(name: &str, crates_dir: &std::path::Path) -> anyhow::Result<()
         ))
         .into());
     }
-    let dirs = ["store-sqlite", "store-postgres"].map(|c| crates_dir.join(c).join("migrations"));
+    let dirs = ["sqlite", "postgres"].map(|b| crates_dir.join("store-sql/migrations").join(b));
     let mut next = 1;
     for dir in &dirs {
         let entries = std::fs::read_dir(dir).map_err(|e| {

@@ -225,8 +225,8 @@ fn migrate_up_down_status_on_postgres() {
 #[test]
 fn migrate_create_adds_a_numbered_pair_to_both_backends() {
     let dir = tempfile::tempdir().unwrap();
-    for backend in ["store-sqlite", "store-postgres"] {
-        let m = dir.path().join(backend).join("migrations");
+    for backend in ["sqlite", "postgres"] {
+        let m = dir.path().join("store-sql/migrations").join(backend);
         std::fs::create_dir_all(&m).unwrap();
         std::fs::write(m.join("0001_init.up.sql"), "").unwrap();
         std::fs::write(m.join("0001_init.down.sql"), "").unwrap();
@@ -241,11 +241,13 @@ fn migrate_create_adds_a_numbered_pair_to_both_backends() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for backend in ["store-sqlite", "store-postgres"] {
+    for backend in ["sqlite", "postgres"] {
         for kind in ["up", "down"] {
             assert!(
                 dir.path()
-                    .join(format!("{backend}/migrations/0002_add_colour.{kind}.sql"))
+                    .join(format!(
+                        "store-sql/migrations/{backend}/0002_add_colour.{kind}.sql"
+                    ))
                     .exists()
             );
         }

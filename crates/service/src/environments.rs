@@ -320,25 +320,21 @@ impl Environments {
         if !access::may_access(self.store.as_ref(), who, owner).await? {
             return Err(ServiceError::NotFound("user"));
         }
+        // Three reads, each through the owner's index: the cost is the owner's rows only.
         let envs = self.store.list_environments(Some(owner)).await?;
-        let mut workspaces = self.store.list_workspaces(None).await?;
-        let mut sessions = self.store.list_sessions(None).await?;
+        let mut workspaces =
+            group_by_environment(self.store.list_user_workspaces(owner).await?, |w| {
+                w.environment_id
+            });
+        let mut sessions = group_by_environment(self.store.list_user_sessions(owner).await?, |s| {
+            s.environment_id
+        });
         Ok(envs
             .into_iter()
-            .map(|environment| {
-                let (mine, rest): (Vec<_>, Vec<_>) = workspaces
-                    .drain(..)
-                    .partition(|w| w.environment_id == environment.id);
-                workspaces = rest;
-                let (my_sessions, rest): (Vec<_>, Vec<_>) = sessions
-                    .drain(..)
-                    .partition(|s| s.environment_id == environment.id);
-                sessions = rest;
-                EnvironmentView {
-                    environment,
-                    workspaces: mine,
-                    sessions: my_sessions,
-                }
+            .map(|environment| EnvironmentView {
+                workspaces: workspaces.remove(&environment.id).unwrap_or_default(),
+                sessions: sessions.remove(&environment.id).unwrap_or_default(),
+                environment,
             })
             .collect())
     }
@@ -578,4 +574,16 @@ async fn remove_dir_if_exists(path: &Path) -> ServiceResult<()> {
         .await
         .map_err(|e| ServiceError::Internal(format!("removing {}: {e}", path.display())))?
         .map_err(|e| ServiceError::Internal(format!("removing {}: {e}", path.display())))
+}
+
+/// Rows grouped by their environment, each group in the order given.
+fn group_by_environment<T>(
+    rows: Vec<T>,
+    environment: impl Fn(&T) -> EnvironmentId,
+) -> HashMap<EnvironmentId, Vec<T>> {
+    let mut groups: HashMap<EnvironmentId, Vec<T>> = HashMap::new();
+    for row in rows {
+        groups.entry(environment(&row)).or_default().push(row);
+    }
+    groups
 }

@@ -1,6 +1,6 @@
-//! The storage seam: one [`Store`] trait that the services use, implemented by
-//! `craftastic-store-sqlite` and `craftastic-store-postgres`, each with its own
-//! reversible migrations. The conformance stories in `craftastic-testkit` drive both.
+//! The storage seam: one [`Store`] trait that the services use, implemented once for SQLite
+//! and PostgreSQL by `craftastic-store-sql`, with each backend's own reversible migrations.
+//! The conformance stories in `craftastic-testkit` drive both backends.
 
 mod limits;
 mod model;
@@ -162,8 +162,11 @@ pub trait Store: Send + Sync + 'static {
         env: EnvironmentId,
         branch: &BranchName,
     ) -> StoreResult<Option<Workspace>>;
-    /// The environment's workspaces; every workspace when `env` is `None`.
+    /// The environment's workspaces, oldest first; every workspace when `env` is `None`.
     async fn list_workspaces(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Workspace>>;
+    /// The workspaces of all the user's environments, oldest first, read through the user's
+    /// environments only.
+    async fn list_user_workspaces(&self, user: UserId) -> StoreResult<Vec<Workspace>>;
     async fn set_workspace_state(
         &self,
         id: WorkspaceId,
@@ -186,6 +189,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_session(&self, id: SessionId) -> StoreResult<Option<Session>>;
     /// The environment's sessions, oldest first; every session when `env` is `None`.
     async fn list_sessions(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Session>>;
+    /// The sessions of all the user's environments, oldest first, read through the user's
+    /// environments only.
+    async fn list_user_sessions(&self, user: UserId) -> StoreResult<Vec<Session>>;
     async fn session_name_taken(&self, env: EnvironmentId, name: &SessionName)
     -> StoreResult<bool>;
     /// Fails with `Conflict("session name")` or `NotFound`.

@@ -27,8 +27,7 @@ use craftastic_service::ratelimit::RateLimit;
 use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
 use craftastic_service::tokens::TokenKeys;
 use craftastic_store::{Migrations, Store};
-use craftastic_store_postgres::PostgresStore;
-use craftastic_store_sqlite::SqliteStore;
+use craftastic_store_sql::SqlStore;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -76,7 +75,9 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let path = dir.path().join("test.db");
-                let store = SqliteStore::open_file(&path).await.expect("open SQLite");
+                let store = SqlStore::open_sqlite_file(&path)
+                    .await
+                    .expect("open SQLite");
                 Self {
                     store: Arc::new(store),
                     url: format!("sqlite://{}", path.display()),
@@ -94,7 +95,7 @@ impl TestDb {
                     .await
                     .expect("create database");
                 let url = with_database(&admin_url, &name);
-                let store = PostgresStore::connect(&url)
+                let store = SqlStore::connect_postgres(&url)
                     .await
                     .expect("connect to test database");
                 Self {

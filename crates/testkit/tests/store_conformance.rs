@@ -25,6 +25,7 @@ on_both_backends!(
     github_link_is_set_replaced_read_and_cleared,
     migrations_down_to_zero_and_up_again_leave_the_same_schema,
     sessions_are_created_found_and_listed_oldest_first,
+    a_users_workspaces_and_sessions_are_listed_without_anyone_elses,
     session_names_are_unique_per_environment_and_tmux_names_everywhere,
     creating_a_session_in_a_missing_environment_or_workspace_is_not_found,
     renaming_a_session_returns_it_and_keeps_names_unique,
@@ -622,6 +623,44 @@ async fn sessions_are_created_found_and_listed_oldest_first(backend: Backend) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn a_users_workspaces_and_sessions_are_listed_without_anyone_elses(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (ada, first) = user_with_place(s).await;
+    let second = place(s, ada, "second").await;
+    let bob = s
+        .create_user(new_user("b@example.com", AdminGrant::No))
+        .await
+        .unwrap()
+        .id;
+    let bobs = place(s, bob, "env").await;
+    let t0 = micros(Utc::now());
+    s.create_session(new_session(&second, "two", t0 + Duration::seconds(2)))
+        .await
+        .unwrap();
+    s.create_session(new_session(&first, "one", t0 + Duration::seconds(1)))
+        .await
+        .unwrap();
+    s.create_session(new_session(&bobs, "bobs", t0))
+        .await
+        .unwrap();
+
+    let workspaces = s.list_user_workspaces(ada).await.unwrap();
+    assert_eq!(
+        workspaces.iter().map(|w| w.id).collect::<Vec<_>>(),
+        [first.workspace, second.workspace],
+        "oldest first, and none of bob's"
+    );
+    assert_eq!(
+        names(&s.list_user_sessions(ada).await.unwrap()),
+        ["one", "two"]
+    );
+    assert_eq!(names(&s.list_user_sessions(bob).await.unwrap()), ["bobs"]);
+    let nobody = UserId::new();
+    assert!(s.list_user_workspaces(nobody).await.unwrap().is_empty());
+    assert!(s.list_user_sessions(nobody).await.unwrap().is_empty());
 }
 
 async fn session_names_are_unique_per_environment_and_tmux_names_everywhere(backend: Backend) {

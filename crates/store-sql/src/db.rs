@@ -1,0 +1,548 @@
+//! The one place where SQLite and PostgreSQL differ at run time. Queries are written once,
+//! with `$1`-style placeholders that both accept; what differs is how a value travels:
+//!
+//! | value | SQLite | PostgreSQL |
+//! |---|---|---|
+//! | ids | UUID text | `UUID` |
+//! | times | fixed-width RFC 3339 UTC text (sorts as the times it holds) | `TIMESTAMPTZ` |
+//! | JSON | text | `JSONB` |
+//! | lists of text | a JSON array as text | `TEXT[]` |
+//!
+//! [`Arg`] carries a bound value to the right encoding and [`Row`] reads it back, so that the
+//! aggregates' modules never name a backend.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use craftastic_domain::{AgentId, DeploymentId, EnvironmentId, SessionId, UserId, WorkspaceId};
+use craftastic_store::{StoreError, StoreResult};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
+use uuid::Uuid;
+
+/// A pool of one of the two backends.
+#[derive(Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A transaction on either backend; dropped without [`Tx::commit`], it rolls back.
+pub(crate) enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+/// Where a query runs: a pool or an open transaction.
+pub(crate) enum Conn<'c> {
+    SqlitePool(&'c SqlitePool),
+    PgPool(&'c PgPool),
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+impl<'c> From<&'c Db> for Conn<'c> {
+    fn from(db: &'c Db) -> Self {
+        match db {
+            Db::Sqlite(pool) => Conn::SqlitePool(pool),
+            Db::Postgres(pool) => Conn::PgPool(pool),
+        }
+    }
+}
+
+impl<'c> From<&'c mut Tx> for Conn<'c> {
+    fn from(tx: &'c mut Tx) -> Self {
+        match tx {
+            Tx::Sqlite(tx) => Conn::Sqlite(tx),
+            Tx::Postgres(tx) => Conn::Postgres(tx),
+        }
+    }
+}
+
+/// Serialises "is this the first user?" decisions across PostgreSQL connections; SQLite's
+/// single writer decides it by itself.
+const FIRST_USER_LOCK: i64 = 0x6372_6166_7431;
+
+impl Db {
+    pub(crate) fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub(crate) async fn begin(&self) -> StoreResult<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await.map_err(backend)?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await.map_err(backend)?),
+        })
+    }
+}
+
+impl Tx {
+    pub(crate) async fn commit(self) -> StoreResult<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+        .map_err(backend)
+    }
+
+    /// Holds, until the transaction ends, the lock that makes the first user's admin grant
+    /// atomic.
+    pub(crate) async fn lock_first_user(&mut self) -> StoreResult<()> {
+        if let Tx::Postgres(tx) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(FIRST_USER_LOCK)
+                .execute(&mut **tx)
+                .await
+                .map_err(backend)?;
+        }
+        Ok(())
+    }
+}
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Uuid(Option<Uuid>),
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(bool),
+    Time(Option<DateTime<Utc>>),
+    Bytes(Vec<u8>),
+    Json(serde_json::Value),
+    TextList(Vec<String>),
+}
+
+impl From<Uuid> for Arg {
+    fn from(v: Uuid) -> Self {
+        Arg::Uuid(Some(v))
+    }
+}
+
+impl From<Option<Uuid>> for Arg {
+    fn from(v: Option<Uuid>) -> Self {
+        Arg::Uuid(v)
+    }
+}
+
+macro_rules! id_args {
+    ($($id:ty),*) => {$(
+        impl From<$id> for Arg {
+            fn from(v: $id) -> Self {
+                Arg::Uuid(Some(v.0))
+            }
+        }
+        impl From<Option<$id>> for Arg {
+            fn from(v: Option<$id>) -> Self {
+                Arg::Uuid(v.map(|v| v.0))
+            }
+        }
+    )*};
+}
+id_args!(
+    UserId,
+    EnvironmentId,
+    WorkspaceId,
+    SessionId,
+    DeploymentId,
+    AgentId
+);
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_owned()))
+    }
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_owned))
+    }
+}
+
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl From<&Option<String>> for Arg {
+    fn from(v: &Option<String>) -> Self {
+        Arg::Text(v.clone())
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+impl From<DateTime<Utc>> for Arg {
+    fn from(v: DateTime<Utc>) -> Self {
+        Arg::Time(Some(v))
+    }
+}
+
+impl From<&[u8]> for Arg {
+    fn from(v: &[u8]) -> Self {
+        Arg::Bytes(v.to_vec())
+    }
+}
+
+impl From<&Vec<u8>> for Arg {
+    fn from(v: &Vec<u8>) -> Self {
+        Arg::Bytes(v.clone())
+    }
+}
+
+impl From<&serde_json::Value> for Arg {
+    fn from(v: &serde_json::Value) -> Self {
+        Arg::Json(v.clone())
+    }
+}
+
+impl From<Vec<String>> for Arg {
+    fn from(v: Vec<String>) -> Self {
+        Arg::TextList(v)
+    }
+}
+
+/// Times as SQLite keeps them: fixed width, so that text order is time order.
+fn sqlite_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// One statement and its arguments, run on either backend.
+#[must_use]
+#[derive(Clone)]
+pub(crate) struct Query {
+    pub(crate) sql: Cow<'static, str>,
+    pub(crate) args: Vec<Arg>,
+}
+
+pub(crate) fn query(sql: impl Into<Cow<'static, str>>) -> Query {
+    Query {
+        sql: sql.into(),
+        args: Vec::new(),
+    }
+}
+
+type SqliteQuery<'q> = sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Runs `$run` with the query prepared for the backend of `$conn` and that backend's
+/// executor, then wraps each row.
+macro_rules! on_backend {
+    ($query:expr, $conn:expr, |$q:ident, $ex:ident| $run:expr) => {
+        match $conn {
+            Conn::SqlitePool($ex) => {
+                let $q = $query.sqlite();
+                $run.map(Rows::wrap_sqlite)
+            }
+            Conn::Sqlite($ex) => {
+                let $q = $query.sqlite();
+                $run.map(Rows::wrap_sqlite)
+            }
+            Conn::PgPool($ex) => {
+                let $q = $query.postgres();
+                $run.map(Rows::wrap_postgres)
+            }
+            Conn::Postgres($ex) => {
+                let $q = $query.postgres();
+                $run.map(Rows::wrap_postgres)
+            }
+        }
+    };
+}
+
+impl Query {
+    pub(crate) fn bind(mut self, arg: impl Into<Arg>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    fn sqlite(&self) -> SqliteQuery<'_> {
+        let mut q = sqlx::query(&self.sql);
+        for arg in &self.args {
+            q = match arg {
+                Arg::Uuid(v) => q.bind(v.map(|v| v.to_string())),
+                Arg::Text(v) => q.bind(v.clone()),
+                Arg::Int(v) => q.bind(*v),
+                Arg::Bool(v) => q.bind(*v),
+                Arg::Time(v) => q.bind(v.map(sqlite_time)),
+                Arg::Bytes(v) => q.bind(v.clone()),
+                Arg::Json(v) => q.bind(v.to_string()),
+                Arg::TextList(v) => q.bind(serde_json::Value::from(v.clone()).to_string()),
+            };
+        }
+        q
+    }
+
+    fn postgres(&self) -> PgQuery<'_> {
+        let mut q = sqlx::query(&self.sql);
+        for arg in &self.args {
+            q = match arg {
+                Arg::Uuid(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+                Arg::Int(v) => q.bind(*v),
+                Arg::Bool(v) => q.bind(*v),
+                Arg::Time(v) => q.bind(*v),
+                Arg::Bytes(v) => q.bind(v.clone()),
+                Arg::Json(v) => q.bind(v.clone()),
+                Arg::TextList(v) => q.bind(v.clone()),
+            };
+        }
+        q
+    }
+
+    pub(crate) async fn fetch_all<'c>(
+        self,
+        conn: impl Into<Conn<'c>>,
+    ) -> Result<Vec<Row>, sqlx::Error> {
+        #[cfg(test)]
+        crate::plans::record(&self);
+        on_backend!(self, conn.into(), |q, ex| q.fetch_all(ex).await)
+    }
+
+    pub(crate) async fn fetch_optional<'c>(
+        self,
+        conn: impl Into<Conn<'c>>,
+    ) -> Result<Option<Row>, sqlx::Error> {
+        #[cfg(test)]
+        crate::plans::record(&self);
+        on_backend!(self, conn.into(), |q, ex| q.fetch_optional(ex).await)
+    }
+
+    pub(crate) async fn fetch_one<'c>(self, conn: impl Into<Conn<'c>>) -> Result<Row, sqlx::Error> {
+        #[cfg(test)]
+        crate::plans::record(&self);
+        on_backend!(self, conn.into(), |q, ex| q.fetch_one(ex).await)
+    }
+
+    /// Runs the statement; returns how many rows it changed.
+    pub(crate) async fn execute<'c>(self, conn: impl Into<Conn<'c>>) -> Result<u64, sqlx::Error> {
+        #[cfg(test)]
+        crate::plans::record(&self);
+        on_backend!(self, conn.into(), |q, ex| q.execute(ex).await)
+    }
+}
+
+/// Wraps what a backend's executor answered.
+trait Rows<S, P> {
+    fn wrap_sqlite(found: S) -> Self;
+    fn wrap_postgres(found: P) -> Self;
+}
+
+impl Rows<Vec<SqliteRow>, Vec<PgRow>> for Vec<Row> {
+    fn wrap_sqlite(found: Vec<SqliteRow>) -> Self {
+        found.into_iter().map(Row::Sqlite).collect()
+    }
+    fn wrap_postgres(found: Vec<PgRow>) -> Self {
+        found.into_iter().map(Row::Postgres).collect()
+    }
+}
+
+impl Rows<Option<SqliteRow>, Option<PgRow>> for Option<Row> {
+    fn wrap_sqlite(found: Option<SqliteRow>) -> Self {
+        found.map(Row::Sqlite)
+    }
+    fn wrap_postgres(found: Option<PgRow>) -> Self {
+        found.map(Row::Postgres)
+    }
+}
+
+impl Rows<SqliteRow, PgRow> for Row {
+    fn wrap_sqlite(found: SqliteRow) -> Self {
+        Row::Sqlite(found)
+    }
+    fn wrap_postgres(found: PgRow) -> Self {
+        Row::Postgres(found)
+    }
+}
+
+impl Rows<sqlx::sqlite::SqliteQueryResult, sqlx::postgres::PgQueryResult> for u64 {
+    fn wrap_sqlite(found: sqlx::sqlite::SqliteQueryResult) -> Self {
+        found.rows_affected()
+    }
+    fn wrap_postgres(found: sqlx::postgres::PgQueryResult) -> Self {
+        found.rows_affected()
+    }
+}
+
+/// A row of either backend, read by column name. A value the code cannot read is
+/// [`StoreError::Corrupt`], never a panic.
+pub(crate) enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+/// A type both backends decode the same way.
+pub(crate) trait Plain:
+    for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+{
+}
+
+impl<T> Plain for T where
+    T: for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+{
+}
+
+impl Row {
+    /// Text, integers, booleans and bytes, and their `Option`s.
+    pub(crate) fn get<T: Plain>(&self, column: &str) -> StoreResult<T> {
+        use sqlx::Row as _;
+        match self {
+            Row::Sqlite(row) => row.try_get(column),
+            Row::Postgres(row) => row.try_get(column),
+        }
+        .map_err(|e| corrupt(column, e))
+    }
+
+    pub(crate) fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
+        match self {
+            Row::Sqlite(_) => self
+                .get::<Option<String>>(column)?
+                .map(|s| Uuid::parse_str(&s).map_err(|e| corrupt(column, e)))
+                .transpose(),
+            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
+        }
+    }
+
+    pub(crate) fn uuid(&self, column: &str) -> StoreResult<Uuid> {
+        self.opt_uuid(column)?
+            .ok_or_else(|| StoreError::Corrupt(format!("{column} is NULL")))
+    }
+
+    pub(crate) fn opt_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        match self {
+            Row::Sqlite(_) => self
+                .get::<Option<String>>(column)?
+                .map(|s| parse_time(&s).map_err(|e| corrupt(column, e)))
+                .transpose(),
+            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
+        }
+    }
+
+    pub(crate) fn time(&self, column: &str) -> StoreResult<DateTime<Utc>> {
+        self.opt_time(column)?
+            .ok_or_else(|| StoreError::Corrupt(format!("{column} is NULL")))
+    }
+
+    pub(crate) fn json(&self, column: &str) -> StoreResult<serde_json::Value> {
+        match self {
+            Row::Sqlite(_) => {
+                serde_json::from_str(&self.get::<String>(column)?).map_err(|e| corrupt(column, e))
+            }
+            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
+        }
+    }
+
+    pub(crate) fn text_list(&self, column: &str) -> StoreResult<Vec<String>> {
+        match self {
+            Row::Sqlite(_) => {
+                serde_json::from_str(&self.get::<String>(column)?).map_err(|e| corrupt(column, e))
+            }
+            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
+        }
+    }
+}
+
+/// Reads a time SQLite holds: ours (RFC 3339), or `CURRENT_TIMESTAMP`'s
+/// `YYYY-MM-DD HH:MM:SS` (UTC), which sqlx's own migration table uses.
+fn parse_time(s: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").map(|t| t.and_utc())
+        })
+}
+
+fn corrupt(column: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{column}: {e}"))
+}
+
+pub(crate) fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+/// What a failed write broke, as the store reports it.
+pub(crate) enum Broken {
+    /// A unique rule; the text names it (PostgreSQL's constraint name, or SQLite's message,
+    /// which lists the columns: `UNIQUE constraint failed: sessions.tmux_session_name`).
+    Unique(String),
+    /// A reference to a row that is not there.
+    ForeignKey,
+    Other,
+}
+
+pub(crate) fn broken(e: &sqlx::Error) -> Broken {
+    match e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => Broken::Unique(
+            db.constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| db.message().to_owned()),
+        ),
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => Broken::ForeignKey,
+        _ => Broken::Other,
+    }
+}
+
+/// Maps a unique violation to `Conflict(what)`, anything else to `Backend`.
+pub(crate) fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match broken(&e) {
+        Broken::Unique(_) => StoreError::Conflict(what),
+        _ => backend(e),
+    }
+}
+
+/// Like [`conflict`], and a missing parent row is `NotFound`.
+pub(crate) fn write_error(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match broken(&e) {
+        Broken::Unique(_) => StoreError::Conflict(what),
+        Broken::ForeignKey => StoreError::NotFound,
+        Broken::Other => backend(e),
+    }
+}
+
+/// `NotFound` when a write touched no row.
+pub(crate) fn found(changed: u64) -> StoreResult<()> {
+    if changed == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}

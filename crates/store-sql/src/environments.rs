@@ -1,0 +1,160 @@
+//! Environments and their egress policies.
+
+use chrono::{DateTime, Utc};
+use craftastic_domain::{
+    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, RepositoryUrl, UserId,
+};
+use craftastic_store::{Environment, EnvironmentStatus, NewEnvironment, StoreError, StoreResult};
+
+use crate::db::{Db, Row, backend, conflict, found, query};
+
+const COLUMNS: &str = "id, user_id, name, repository_url, branch, status, error, \
+     egress_mode, egress_hosts, created_at, updated_at";
+
+fn from_row(row: &Row) -> StoreResult<Environment> {
+    let status: String = row.get("status")?;
+    let mode: String = row.get("egress_mode")?;
+    Ok(Environment {
+        id: EnvironmentId(row.uuid("id")?),
+        user_id: UserId(row.uuid("user_id")?),
+        name: EnvironmentName::from_trusted(row.get("name")?),
+        repository_url: row
+            .get::<Option<String>>("repository_url")?
+            .map(RepositoryUrl::from_trusted),
+        branch: BranchName::from_trusted(row.get("branch")?),
+        status: EnvironmentStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
+        error: row.get("error")?,
+        egress: EgressPolicy::from_trusted(&mode, row.text_list("egress_hosts")?)
+            .ok_or_else(|| StoreError::Corrupt(format!("egress mode {mode:?}")))?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+fn egress_hosts(egress: &EgressPolicy) -> Vec<String> {
+    egress
+        .hosts()
+        .iter()
+        .map(|h| h.as_str().to_owned())
+        .collect()
+}
+
+pub(crate) async fn create(db: &Db, env: NewEnvironment) -> StoreResult<Environment> {
+    let row = query(format!(
+        "INSERT INTO environments (id, user_id, name, repository_url, branch, status,
+             egress_mode, egress_hosts, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'creating', $6, $7, $8, $8) RETURNING {COLUMNS}"
+    ))
+    .bind(env.id)
+    .bind(env.user_id)
+    .bind(env.name.as_str())
+    .bind(env.repository_url.as_ref().map(|u| u.as_str()))
+    .bind(env.branch.as_str())
+    .bind(env.egress.mode())
+    .bind(egress_hosts(&env.egress))
+    .bind(env.now)
+    .fetch_one(db)
+    .await
+    .map_err(conflict("environment name"))?;
+    from_row(&row)
+}
+
+pub(crate) async fn get(db: &Db, id: EnvironmentId) -> StoreResult<Option<Environment>> {
+    query(format!("SELECT {COLUMNS} FROM environments WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map_err(backend)?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The user's environments (from the index on `user_id, created_at`), or every one.
+pub(crate) async fn list(db: &Db, user: Option<UserId>) -> StoreResult<Vec<Environment>> {
+    let q = match user {
+        Some(user) => query(format!(
+            "SELECT {COLUMNS} FROM environments WHERE user_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(user),
+        None => query(format!(
+            "SELECT {COLUMNS} FROM environments ORDER BY created_at, id"
+        )),
+    };
+    q.fetch_all(db)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
+pub(crate) async fn name_taken(db: &Db, user: UserId, name: &str) -> StoreResult<bool> {
+    query("SELECT EXISTS (SELECT 1 FROM environments WHERE user_id = $1 AND name = $2) AS taken")
+        .bind(user)
+        .bind(name)
+        .fetch_one(db)
+        .await
+        .map_err(backend)?
+        .get("taken")
+}
+
+pub(crate) async fn set_status(
+    db: &Db,
+    id: EnvironmentId,
+    status: EnvironmentStatus,
+    error: Option<&str>,
+) -> StoreResult<()> {
+    let changed =
+        query("UPDATE environments SET status = $1, error = $2, updated_at = $3 WHERE id = $4")
+            .bind(status.as_str())
+            .bind(error)
+            .bind(Utc::now())
+            .bind(id)
+            .execute(db)
+            .await
+            .map_err(backend)?;
+    found(changed)
+}
+
+pub(crate) async fn set_branch(db: &Db, id: EnvironmentId, branch: &BranchName) -> StoreResult<()> {
+    query("UPDATE environments SET branch = $1, updated_at = $2 WHERE id = $3")
+        .bind(branch.as_str())
+        .bind(Utc::now())
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+pub(crate) async fn set_egress(
+    db: &Db,
+    id: EnvironmentId,
+    egress: &EgressPolicy,
+    now: DateTime<Utc>,
+) -> StoreResult<Environment> {
+    let row = query(format!(
+        "UPDATE environments SET egress_mode = $1, egress_hosts = $2, updated_at = $3
+         WHERE id = $4 RETURNING {COLUMNS}"
+    ))
+    .bind(egress.mode())
+    .bind(egress_hosts(egress))
+    .bind(now)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map_err(backend)?
+    .ok_or(StoreError::NotFound)?;
+    from_row(&row)
+}
+
+pub(crate) async fn delete(db: &Db, id: EnvironmentId) -> StoreResult<()> {
+    query("DELETE FROM environments WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
