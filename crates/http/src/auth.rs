@@ -2,19 +2,17 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use craftastic_domain::{Email, Password, UserName};
 use craftastic_service::auth::Grant;
-use craftastic_store::User;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody, all_valid};
 use crate::extract::{Caller, ClientAddr, Json};
+use crate::views::UserView;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,31 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(logout_all))
         .routes(routes!(me))
         .routes(routes!(change_password))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UserView {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub is_admin: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub github_username: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<User> for UserView {
-    fn from(u: User) -> Self {
-        Self {
-            id: u.id.0,
-            email: u.email.as_str().to_owned(),
-            name: u.name.as_str().to_owned(),
-            is_admin: u.is_admin,
-            github_username: u.github_username,
-            created_at: u.created_at,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

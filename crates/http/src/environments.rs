@@ -15,8 +15,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult, ErrorBody, all_valid4};
-use crate::extract::{Caller, Json};
+use crate::error::{ApiResult, ErrorBody, all_valid4};
+use crate::extract::{Caller, Json, path_id};
+use crate::views::{Availability, SessionBody};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -27,12 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stop))
         .routes(routes!(start))
         .routes(routes!(set_egress))
-}
-
-/// An id from a path; a malformed one names nothing, so it is a 404 like any unknown id.
-pub fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> ApiResult<T> {
-    raw.parse()
-        .map_err(|_| ApiError::from(craftastic_service::ServiceError::NotFound(what)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,7 +79,7 @@ pub struct EnvironmentBody {
     /// The workspaces of its branches.
     pub workspaces: Vec<WorkspaceView>,
     /// Its sessions, oldest first.
-    pub sessions: Vec<crate::sessions::SessionBody>,
+    pub sessions: Vec<SessionBody>,
 }
 
 impl From<EnvironmentView> for EnvironmentBody {
@@ -193,22 +188,6 @@ pub struct CreateEnvironmentRequest {
     pub branch: Option<String>,
     /// Where its workspaces may connect to; `open` when left out.
     pub egress_policy: Option<EgressPolicyRequest>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Availability {
-    pub available: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-impl From<Result<(), String>> for Availability {
-    fn from(check: Result<(), String>) -> Self {
-        Self {
-            available: check.is_ok(),
-            reason: check.err(),
-        }
-    }
 }
 
 /// Create an environment. It answers at once with status `creating`; the clone and the

@@ -3,11 +3,12 @@
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
+use craftastic_service::ServiceError;
 use craftastic_service::tokens::Principal;
 
 use crate::AppState;
 pub use crate::client_addr::ClientAddr;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 /// `axum::Json`, but a bad body answers in the API's error format.
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
@@ -45,4 +46,9 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(ApiError::unauthenticated)?;
         Ok(Caller(state.services.auth.authenticate(token).await?))
     }
+}
+
+/// An id from a path; a malformed one names nothing, so it is a 404 like any unknown id.
+pub fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> ApiResult<T> {
+    raw.parse().map_err(|_| ServiceError::NotFound(what).into())
 }

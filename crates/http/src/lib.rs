@@ -17,6 +17,7 @@ mod metrics;
 pub mod sessions;
 pub mod terminal;
 pub mod users;
+pub mod views;
 mod web;
 
 use std::future::{Future, IntoFuture};

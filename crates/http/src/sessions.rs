@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use craftastic_domain::{BranchName, EnvironmentId, SessionId, SessionName, WorkingDirectory};
 use craftastic_service::sessions::{Deleted, NewSessionRequest};
-use craftastic_store::{Session, SessionStatus, SessionType};
+use craftastic_store::{SessionStatus, SessionType};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,9 +14,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::environments::{Availability, path_id};
 use crate::error::{ApiResult, ErrorBody, all_valid};
-use crate::extract::{Caller, Json};
+use crate::extract::{Caller, Json, path_id};
+use crate::views::{Availability, SessionBody};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -26,49 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(status))
         .routes(routes!(check_name))
         .routes(routes!(check_branch))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SessionBody {
-    pub id: Uuid,
-    pub environment_id: Uuid,
-    pub name: String,
-    /// The name of its tmux session in the workspace container.
-    pub tmux_session_name: String,
-    /// Where its shell started, inside `/workspace`.
-    pub working_directory: String,
-    /// `active` (tmux runs), `inactive` (the environment was stopped; it starts again when
-    /// opened) or `dead` (its shell ended; PATCH `status: active` starts it again).
-    pub status: String,
-    /// `terminal` or `agent`.
-    pub session_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent_id: Option<Uuid>,
-    pub git_branch: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_activity: Option<DateTime<Utc>>,
-}
-
-impl From<Session> for SessionBody {
-    fn from(s: Session) -> Self {
-        Self {
-            id: s.id.0,
-            environment_id: s.environment_id.0,
-            name: s.name.to_string(),
-            tmux_session_name: s.tmux_session_name,
-            working_directory: s.working_directory.to_string(),
-            status: s.status.as_str().to_owned(),
-            session_type: s.session_type.as_str().to_owned(),
-            agent_id: s.agent_id,
-            git_branch: s.git_branch.to_string(),
-            created_at: s.created_at,
-            updated_at: s.updated_at,
-            last_activity: s.last_activity,
-        }
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

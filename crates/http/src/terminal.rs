@@ -30,9 +30,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::environments::path_id;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Caller, Json};
+use crate::extract::{Caller, Json, path_id};
 
 /// The subprotocol in which terminal bytes travel as binary frames.
 pub const BINARY_PROTOCOL: &str = "craftastic.binary.v1";

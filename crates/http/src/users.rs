@@ -13,10 +13,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::UserView;
-use crate::environments::path_id;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Caller, Json};
+use crate::extract::{Caller, Json, path_id};
+use crate::views::UserView;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
