@@ -1,10 +1,10 @@
 //! The one error type of the HTTP layer and the JSON body every failure has:
 //! `{"error": "...", "code": "...", "details": {...}}`.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use craftastic_domain::ValidationError;
+use craftastic_domain::{ErrorCode, ValidationError};
 use craftastic_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,8 +16,7 @@ pub struct ErrorBody {
     #[schema(example = "password must be at least 10 characters")]
     pub error: String,
     /// A stable snake_case code for programs.
-    #[schema(example = "invalid_input")]
-    pub code: String,
+    pub code: ErrorCode,
     /// Extra facts, e.g. one message per field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
@@ -26,14 +25,14 @@ pub struct ErrorBody {
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub details: Option<serde_json::Value>,
     retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -46,7 +45,7 @@ impl ApiError {
     pub fn unauthenticated() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "sign in first: send the header Authorization: Bearer <access token>",
         )
     }
@@ -68,7 +67,11 @@ impl ApiError {
             .collect::<serde_json::Map<_, _>>();
         Self {
             details: Some(serde_json::json!({ "fields": details })),
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message)
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidInput,
+                message,
+            )
         }
     }
 }
@@ -91,7 +94,7 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::NotFound(what) => Self::new(
                 StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 format!("{what} not found"),
             ),
             ServiceError::Conflict { code, message } => {
@@ -101,7 +104,7 @@ impl From<ServiceError> for ApiError {
                 retry_after: Some(secs),
                 ..Self::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_attempts",
+                    ErrorCode::TooManyAttempts,
                     format!("too many failed attempts; try again in {secs} seconds"),
                 )
             },
@@ -110,7 +113,11 @@ impl From<ServiceError> for ApiError {
                 retry_after,
             } => Self {
                 retry_after: Some(retry_after),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::RateLimited,
+                    message,
+                )
             },
             ServiceError::LimitReached {
                 setting,
@@ -118,21 +125,27 @@ impl From<ServiceError> for ApiError {
                 message,
             } => Self {
                 details: Some(serde_json::json!({ "setting": setting, "limit": limit })),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "limit_reached", message)
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::LimitReached,
+                    message,
+                )
             },
             ServiceError::Busy {
                 message,
                 retry_after,
             } => Self {
                 retry_after: Some(retry_after),
-                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy, message)
             },
             ServiceError::Upstream(message) => {
-                Self::new(StatusCode::BAD_GATEWAY, "upstream_failed", message)
+                Self::new(StatusCode::BAD_GATEWAY, ErrorCode::UpstreamFailed, message)
             }
-            ServiceError::Unavailable(message) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
-            }
+            ServiceError::Unavailable(message) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                message,
+            ),
             ServiceError::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 Self::internal()
@@ -145,7 +158,7 @@ impl ApiError {
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "something went wrong on the server; it has been logged",
         )
     }
@@ -156,12 +169,12 @@ impl From<JsonRejection> for ApiError {
         match rejection {
             JsonRejection::MissingJsonContentType(_) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ErrorCode::UnsupportedMediaType,
                 "send a JSON body with the header Content-Type: application/json",
             ),
             JsonRejection::JsonSyntaxError(e) => Self::new(
                 StatusCode::BAD_REQUEST,
-                "invalid_json",
+                ErrorCode::InvalidJson,
                 format!(
                     "the body is not valid JSON: {}",
                     inner_message(&e.body_text())
@@ -169,22 +182,32 @@ impl From<JsonRejection> for ApiError {
             ),
             JsonRejection::JsonDataError(e) => Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_input",
+                ErrorCode::InvalidInput,
                 format!(
                     "the body does not have the expected fields: {}",
                     inner_message(&e.body_text())
                 ),
             ),
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => payload_too_large(),
-            other => Self::new(other.status(), "bad_request", other.body_text()),
+            other => Self::new(other.status(), ErrorCode::BadRequest, other.body_text()),
         }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidInput,
+            format!("the query string is not valid: {}", rejection.body_text()),
+        )
     }
 }
 
 pub fn payload_too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         format!(
             "the request body is larger than the {} KiB limit",
             crate::BODY_LIMIT / 1024
@@ -201,7 +224,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: self.message,
-            code: self.code.to_owned(),
+            code: self.code,
             details: self.details,
         };
         let mut response = (self.status, axum::Json(body)).into_response();

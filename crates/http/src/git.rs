@@ -138,7 +138,7 @@ async fn diff(
     query: Result<Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<DiffBody>> {
     let id: SessionId = path_id(&id, "session")?;
-    let Query(query) = query.map_err(query_error)?;
+    let Query(query) = query?;
     let file = query
         .file
         .as_deref()
@@ -206,7 +206,7 @@ async fn log(
     query: Result<Query<LogQuery>, axum::extract::rejection::QueryRejection>,
 ) -> ApiResult<Json<LogBody>> {
     let id: SessionId = path_id(&id, "session")?;
-    let Query(query) = query.map_err(query_error)?;
+    let Query(query) = query?;
     let limit = query.limit.unwrap_or(20);
     if !(1..=git::LOG_MAX).contains(&limit) {
         return Err(ValidationError::new(
@@ -542,12 +542,4 @@ async fn repo(
             })
             .collect(),
     }))
-}
-
-fn query_error(e: axum::extract::rejection::QueryRejection) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_input",
-        format!("the query string is not valid: {}", e.body_text()),
-    )
 }

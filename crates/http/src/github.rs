@@ -4,7 +4,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use craftastic_domain::ValidationError;
+use craftastic_domain::{ErrorCode, ValidationError};
 use craftastic_service::github::{Initiated, LinkStatus, PollStatus, Polled, Repository};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -241,7 +241,7 @@ async fn repos(
     let Query(query) = query.map_err(|_| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "the query string must be ?page=N&perPage=N, each at most once",
         )
     })?;

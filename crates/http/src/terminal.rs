@@ -15,7 +15,7 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
-use craftastic_domain::SessionId;
+use craftastic_domain::{ErrorCode, SessionId};
 use craftastic_service::auth::Auth;
 use craftastic_service::terminal::{Attachment, Ending, TICKET_TTL, TerminalSize, Viewer};
 use craftastic_service::tokens::Principal;
@@ -195,7 +195,7 @@ async fn socket(
     if !origins.allows(&headers) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "origin_not_allowed",
+            ErrorCode::OriginNotAllowed,
             "this page's origin may not open terminals; open Craftastic at its own address or set CORS_ORIGIN",
         ));
     }
@@ -211,7 +211,7 @@ async fn socket(
     let upgrade = upgrade.map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "websocket_required",
+            ErrorCode::WebsocketRequired,
             format!("this route speaks WebSocket only: {e}"),
         )
     })?;

@@ -211,7 +211,7 @@ async fn list_users(
     Caller(who): Caller,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> ApiResult<Json<UserList>> {
-    let Query(page) = query.map_err(query_error)?;
+    let Query(page) = query?;
     let offset = page.offset.unwrap_or(0);
     let limit = page.limit.unwrap_or(100);
     if offset < 0 {
@@ -309,12 +309,4 @@ async fn set_user_limits(
             .await?
             .into(),
     ))
-}
-
-fn query_error(e: QueryRejection) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_input",
-        format!("the query string is not valid: {}", e.body_text()),
-    )
 }

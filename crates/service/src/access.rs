@@ -1,7 +1,7 @@
 //! The one place that decides who may reach what (invariant I5): an object is reachable by
 //! its owner and by admins; to anyone else it does not exist.
 
-use craftastic_domain::{AgentId, DeploymentId, EnvironmentId, SessionId, UserId};
+use craftastic_domain::{AgentId, DeploymentId, EnvironmentId, ErrorCode, SessionId, UserId};
 use craftastic_store::{Agent, Deployment, Environment, Session, Store};
 
 use crate::tokens::Principal;
@@ -75,7 +75,7 @@ pub async fn require_admin(store: &dyn Store, who: Principal) -> ServiceResult<(
     match store.get_user(who.user_id).await? {
         Some(u) if u.is_admin => Ok(()),
         _ => Err(ServiceError::Forbidden {
-            code: "admin_only",
+            code: ErrorCode::AdminOnly,
             message: "only an admin may do this".into(),
         }),
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use craftastic_domain::{
-    AgentCredential, AgentId, AgentName, AgentType, CredentialType, SessionId, UserId,
+    AgentCredential, AgentId, AgentName, AgentType, CredentialType, ErrorCode, SessionId, UserId,
 };
 use craftastic_store::{
     Agent, AgentUpdate, CredentialChange, NewAgent, SealedCredential, Store, StoreError,
@@ -248,7 +248,7 @@ pub fn credential_context(id: AgentId) -> String {
 
 fn name_taken(name: &AgentName) -> ServiceError {
     ServiceError::Conflict {
-        code: "name_taken",
+        code: ErrorCode::NameTaken,
         message: format!("you already have an agent named {name}; choose another name"),
     }
 }

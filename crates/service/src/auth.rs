@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use craftastic_domain::{Email, Password, UserId, UserName};
+use craftastic_domain::{Email, ErrorCode, Password, UserId, UserName};
 use craftastic_store::{
     AdminGrant, NewRefreshToken, NewUser, NextRefreshToken, Rotation, Store, User,
 };
@@ -64,11 +64,11 @@ pub struct Auth {
 }
 
 const BAD_CREDENTIALS: ServiceError = ServiceError::Unauthorized {
-    code: "invalid_credentials",
+    code: ErrorCode::InvalidCredentials,
     message: "email or password is wrong",
 };
 const BAD_REFRESH: ServiceError = ServiceError::Unauthorized {
-    code: "invalid_refresh_token",
+    code: ErrorCode::InvalidRefreshToken,
     message: "refresh token is not valid; sign in again",
 };
 
@@ -136,7 +136,7 @@ impl Auth {
     ) -> ServiceResult<(User, Grant)> {
         if !self.settings.allow_registration {
             return Err(ServiceError::Forbidden {
-                code: "registration_closed",
+                code: ErrorCode::RegistrationClosed,
                 message:
                     "registration is closed on this server; ask an admin to create your account"
                         .into(),
@@ -190,7 +190,7 @@ impl Auth {
             .await
             .map_err(|e| match e {
                 craftastic_store::StoreError::Conflict(_) => ServiceError::Conflict {
-                    code: "email_taken",
+                    code: ErrorCode::EmailTaken,
                     message: "an account with this email already exists; sign in instead".into(),
                 },
                 other => other.into(),
@@ -289,7 +289,7 @@ impl Auth {
                 )
                 .await;
                 Err(ServiceError::Unauthorized {
-                    code: "refresh_token_reused",
+                    code: ErrorCode::RefreshTokenReused,
                     message: "this refresh token was already used, so every sign-in made with it has been ended; sign in again",
                 })
             }
@@ -344,7 +344,7 @@ impl Auth {
             .get_user(who.user_id)
             .await?
             .ok_or(ServiceError::Unauthorized {
-                code: "invalid_token",
+                code: ErrorCode::InvalidToken,
                 message: "this account no longer exists; sign in again",
             })
     }
@@ -376,7 +376,7 @@ impl Auth {
             )
             .await;
             return Err(ServiceError::Unauthorized {
-                code: "invalid_credentials",
+                code: ErrorCode::InvalidCredentials,
                 message: "current password is wrong",
             });
         }

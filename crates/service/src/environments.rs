@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
+use craftastic_domain::ErrorCode;
 use craftastic_domain::{
     BranchName, EgressPolicy, EnvironmentId, EnvironmentName, RepositoryKind, RepositoryUrl,
     UserId, ValidationError,
@@ -120,7 +121,7 @@ impl Environments {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => ServiceError::Conflict {
-                    code: "name_taken",
+                    code: ErrorCode::NameTaken,
                     message: "you already have an environment of this name; choose another".into(),
                 },
                 other => other.into(),
@@ -438,7 +439,7 @@ impl Environments {
         let env = access::environment(self.store.as_ref(), who, id).await?;
         if env.status == EnvironmentStatus::Deleting {
             return Err(ServiceError::Conflict {
-                code: "not_ready",
+                code: ErrorCode::NotReady,
                 message: "the environment is being deleted; its egress policy no longer changes"
                     .into(),
             });
@@ -557,7 +558,7 @@ fn require_settled(env: &Environment) -> ServiceResult<()> {
     match env.status {
         EnvironmentStatus::Running | EnvironmentStatus::Stopped => Ok(()),
         other => Err(ServiceError::Conflict {
-            code: "not_ready",
+            code: ErrorCode::NotReady,
             message: format!(
                 "the environment is {}; wait until it is running or stopped",
                 other.as_str()

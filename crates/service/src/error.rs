@@ -1,4 +1,4 @@
-use craftastic_domain::ValidationError;
+use craftastic_domain::{ErrorCode, ValidationError};
 use craftastic_store::StoreError;
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -13,18 +13,18 @@ pub enum ServiceError {
     /// Missing or bad credentials (401).
     #[error("{message}")]
     Unauthorized {
-        code: &'static str,
+        code: ErrorCode,
         message: &'static str,
     },
     /// Allowed for nobody in this configuration (403); never used to hide an object.
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden { code: ErrorCode, message: String },
     /// A missing object, or one that belongs to somebody else (404).
     #[error("{0} not found")]
     NotFound(&'static str),
     /// A name or value that is already taken, or a state that forbids the change (409).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// Too many attempts (429); the number is seconds until the next one may succeed.
     #[error("too many attempts; try again in {0} seconds")]
     TooMany(u64),
@@ -58,7 +58,7 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(what) => ServiceError::Conflict {
-                code: "conflict",
+                code: ErrorCode::Conflict,
                 message: format!("{what} is already taken"),
             },
             StoreError::NotFound => ServiceError::NotFound("object"),

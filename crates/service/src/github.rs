@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use craftastic_domain::{UserId, ValidationError};
+use craftastic_domain::{ErrorCode, UserId, ValidationError};
 use craftastic_github::{GithubClient, GithubError, Secret, TokenPoll, Url};
 use craftastic_store::{GithubLink, Store};
 use serde_json::json;
@@ -387,7 +387,7 @@ impl Github {
             .token_of(who.user_id)
             .await?
             .ok_or_else(|| ServiceError::Conflict {
-                code: "github_not_linked",
+                code: ErrorCode::GithubNotLinked,
                 message: NOT_LINKED.into(),
             })?;
         let found = self
@@ -476,7 +476,7 @@ fn prune(flows: &mut HashMap<Uuid, Flow>, now: Instant) {
 fn upstream(e: GithubError) -> ServiceError {
     match e {
         GithubError::Revoked => ServiceError::Conflict {
-            code: "github_token_revoked",
+            code: ErrorCode::GithubTokenRevoked,
             message: e.to_string(),
         },
         other => ServiceError::Upstream(other.to_string()),

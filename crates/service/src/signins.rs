@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use craftastic_domain::UserId;
+use craftastic_domain::{ErrorCode, UserId};
 use craftastic_store::Store;
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ pub const FRESH_FOR: Duration = Duration::from_secs(2);
 const CAPACITY: usize = 10_000;
 
 pub const SIGNED_OUT: ServiceError = ServiceError::Unauthorized {
-    code: "signed_out",
+    code: ErrorCode::SignedOut,
     message: "this sign-in has ended (signed out, password changed or account deleted); sign in again",
 };
 

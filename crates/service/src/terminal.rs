@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
+use craftastic_domain::ErrorCode;
 use craftastic_domain::SessionId;
 use craftastic_runtime::{ExecSpec, Runtime, RuntimeResult};
 use craftastic_store::Store;
@@ -305,7 +306,7 @@ impl Terminal {
                 Ok(t.principal)
             }
             _ => Err(ServiceError::Unauthorized {
-                code: "invalid_token",
+                code: ErrorCode::InvalidToken,
                 message: "the token or ticket is invalid, used or expired; get a new ticket",
             }),
         }

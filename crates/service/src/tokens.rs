@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use craftastic_domain::UserId;
+use craftastic_domain::{ErrorCode, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -80,11 +80,11 @@ impl TokenKeys {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => ServiceError::Unauthorized {
-                    code: "token_expired",
+                    code: ErrorCode::TokenExpired,
                     message: "access token expired; refresh it or sign in again",
                 },
                 _ => ServiceError::Unauthorized {
-                    code: "invalid_token",
+                    code: ErrorCode::InvalidToken,
                     message: "access token is not valid; sign in again",
                 },
             })?;
@@ -136,7 +136,7 @@ mod tests {
         assert!(matches!(
             keys.verify(&old),
             Err(ServiceError::Unauthorized {
-                code: "token_expired",
+                code: ErrorCode::TokenExpired,
                 ..
             })
         ));

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use craftastic_domain::UserId;
+use craftastic_domain::{ErrorCode, UserId};
 use craftastic_store::{Store, StoreError, User};
 use serde_json::json;
 
@@ -90,7 +90,7 @@ impl Users {
         access::require_admin(self.store.as_ref(), who).await?;
         if who.user_id == id {
             return Err(ServiceError::Conflict {
-                code: "cannot_delete_self",
+                code: ErrorCode::CannotDeleteSelf,
                 message: "you cannot delete your own account; ask another admin to".into(),
             });
         }

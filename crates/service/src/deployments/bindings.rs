@@ -3,7 +3,7 @@
 //! guessing its uuid.
 
 use chrono::Utc;
-use craftastic_domain::{CoolifyAppId, EnvironmentId};
+use craftastic_domain::{CoolifyAppId, EnvironmentId, ErrorCode};
 use craftastic_store::{DeploymentBinding, Environment, NewDeploymentBinding, StoreError};
 use serde_json::json;
 
@@ -99,7 +99,7 @@ impl Deployments {
         match self.store.get_deployment_binding(env, app_id).await? {
             Some(_) => Ok(()),
             None => Err(ServiceError::Forbidden {
-                code: "application_not_bound",
+                code: ErrorCode::ApplicationNotBound,
                 message: format!(
                     "the Coolify application {app_id} is not bound to this environment; ask an admin to bind it"
                 ),

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use craftastic_domain::ErrorCode;
 use craftastic_runtime::{ExecOutput, ExecSpec, RuntimeError};
 
 use super::{Git, log};
@@ -86,7 +87,7 @@ impl Git {
         }
         if out.stdout_cut {
             return Err(ServiceError::Conflict {
-                code: "output_too_large",
+                code: ErrorCode::OutputTooLarge,
                 message: format!(
                     "git printed more than {} MiB; the answer would be cut, so none is given",
                     OUTPUT_LIMIT >> 20

@@ -1,7 +1,7 @@
 //! What git's answers mean: the status script's own record, a cut diff, and the outcome of a
 //! commit or a push, with git's words about remotes read once.
 
-use craftastic_domain::{BranchName, RepoPath};
+use craftastic_domain::{BranchName, ErrorCode, RepoPath};
 use craftastic_runtime::ExecOutput;
 
 use super::{DIFF_CAP, Diff};
@@ -91,7 +91,7 @@ pub(super) fn commit_outcome(out: &ExecOutput, files: &[RepoPath]) -> ServiceRes
         }
         _ if said.contains("nothing to commit") || said.contains("no changes added to commit") => {
             Err(ServiceError::Conflict {
-                code: "nothing_to_commit",
+                code: ErrorCode::NothingToCommit,
                 message: if files.is_empty() {
                     "there is nothing to commit: the worktree has no changes".into()
                 } else {
@@ -100,7 +100,7 @@ pub(super) fn commit_outcome(out: &ExecOutput, files: &[RepoPath]) -> ServiceRes
             })
         }
         _ => Err(ServiceError::Conflict {
-            code: "git_failed",
+            code: ErrorCode::GitFailed,
             message: format!("git refused the commit: {}", last_lines(&out.stderr_str())),
         }),
     }
@@ -127,7 +127,7 @@ pub(super) fn push_outcome(out: &ExecOutput, branch: &BranchName) -> ServiceResu
             format!("git refused the push: {summary}")
         };
         return Err(ServiceError::Conflict {
-            code: "push_rejected",
+            code: ErrorCode::PushRejected,
             message,
         });
     }
@@ -230,7 +230,7 @@ pub(super) fn last_lines(stderr: &str) -> String {
 
 pub(super) fn failed(what: &str, out: &ExecOutput) -> ServiceError {
     ServiceError::Conflict {
-        code: "git_failed",
+        code: ErrorCode::GitFailed,
         message: format!("git failed {what}: {}", last_lines(&out.stderr_str())),
     }
 }

@@ -1,7 +1,7 @@
 //! Where a git operation runs: the workspace of a session or of an environment's branch,
 //! found, checked against who asks, and running.
 
-use craftastic_domain::{BranchName, EnvironmentId, SessionId, WorkspaceId};
+use craftastic_domain::{BranchName, EnvironmentId, ErrorCode, SessionId, WorkspaceId};
 use craftastic_store::{Environment, Session, SessionStatus, Workspace, WorkspaceStatus};
 
 use super::{Git, Target};
@@ -60,7 +60,7 @@ impl Git {
                 .is_some_and(|s| s.status == SessionStatus::Dead)
         {
             return Err(ServiceError::Conflict {
-                code: "session_ended",
+                code: ErrorCode::SessionEnded,
                 message: "this session has ended; restart it (or use another session of its branch) before committing or pushing".into(),
             });
         }
@@ -68,7 +68,7 @@ impl Git {
             .as_ref()
             .map_or_else(|| env.branch.clone(), |s| s.git_branch.clone());
         let not_running = || ServiceError::Conflict {
-            code: "not_running",
+            code: ErrorCode::NotRunning,
             message: format!(
                 "the workspace of {branch} is not running; start the environment (or open a session on {branch}) first"
             ),

@@ -1,4 +1,4 @@
-use craftastic_domain::{BranchName, RepoPath};
+use craftastic_domain::{BranchName, ErrorCode, RepoPath};
 use craftastic_runtime::ExecOutput;
 
 use super::DIFF_CAP;
@@ -48,7 +48,7 @@ fn a_refused_push_says_why() {
     )
     .unwrap_err();
     assert!(
-        matches!(&e, ServiceError::Conflict { code: "push_rejected", message } if message.contains("fetch first") && message.contains("git rebase origin/main")),
+        matches!(&e, ServiceError::Conflict { code: ErrorCode::PushRejected, message } if message.contains("fetch first") && message.contains("git rebase origin/main")),
         "{e:?}"
     );
     let e = push_outcome(
@@ -103,7 +103,7 @@ fn commit_outcomes() {
     assert!(matches!(
         e,
         ServiceError::Conflict {
-            code: "nothing_to_commit",
+            code: ErrorCode::NothingToCommit,
             ..
         }
     ));

@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use craftastic_domain::{
-    AgentId, BranchName, EnvironmentId, SessionId, SessionName, WorkingDirectory,
+    AgentId, BranchName, EnvironmentId, ErrorCode, SessionId, SessionName, WorkingDirectory,
 };
 use craftastic_store::{
     Environment, EnvironmentStatus, NewSession, Session, SessionStatus, SessionType, StoreError,
@@ -463,7 +463,7 @@ impl Sessions {
 
 fn name_taken(name: &SessionName) -> ServiceError {
     ServiceError::Conflict {
-        code: "name_taken",
+        code: ErrorCode::NameTaken,
         message: format!("this environment already has a session named {name}; choose another"),
     }
 }
@@ -472,11 +472,11 @@ fn require_running(env: &Environment) -> ServiceResult<()> {
     match env.status {
         EnvironmentStatus::Running => Ok(()),
         EnvironmentStatus::Stopped => Err(ServiceError::Conflict {
-            code: "not_running",
+            code: ErrorCode::NotRunning,
             message: "the environment is stopped; start it first".into(),
         }),
         other => Err(ServiceError::Conflict {
-            code: "not_running",
+            code: ErrorCode::NotRunning,
             message: format!(
                 "the environment is {}; wait until it is running",
                 other.as_str()

@@ -92,7 +92,7 @@ describe("GitHubCard", () => {
     mockFetch((url) => {
       if (url === "/api/auth/github/status") return json(200, { connected: false })
       if (url === "/api/auth/github/initiate") {
-        return json(503, { error: "GitHub is not configured on this server", code: "github_not_configured" })
+        return json(503, { error: "GitHub is not configured on this server", code: "unavailable" })
       }
       return undefined
     })

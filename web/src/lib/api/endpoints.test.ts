@@ -77,7 +77,7 @@ describe("git endpoints", () => {
 describe("GitHub endpoints", () => {
   it("shows the server's sentence when GitHub is not configured (503)", async () => {
     const { api, seen } = calls(() =>
-      json(503, { error: "GitHub is not configured on this server (set GITHUB_CLIENT_ID)", code: "github_not_configured" }),
+      json(503, { error: "GitHub is not configured on this server (set GITHUB_CLIENT_ID)", code: "unavailable" }),
     )
     const error = await failure(api.githubInitiate())
     expect(seen[0]).toMatchObject({ url: "/api/auth/github/initiate", method: "POST" })
