@@ -9,7 +9,6 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Caller, Json};
-use craftastic_service::access;
 use craftastic_service::sandbox::labels;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -58,8 +57,7 @@ async fn cleanup(
     State(state): State<AppState>,
     Caller(who): Caller,
 ) -> ApiResult<Json<CleanupReport>> {
-    access::require_admin(state.services.store.as_ref(), who).await?;
-    let r = state.services.reconciler.run().await?;
+    let r = state.services.admin.cleanup(who).await?;
     Ok(Json(CleanupReport {
         removed_containers: r.removed_containers,
         missing_workspaces: r.missing_workspaces,
@@ -80,8 +78,7 @@ async fn containers(
     State(state): State<AppState>,
     Caller(who): Caller,
 ) -> ApiResult<Json<ContainerList>> {
-    access::require_admin(state.services.store.as_ref(), who).await?;
-    let found = state.services.reconciler.containers().await?;
+    let found = state.services.admin.containers(who).await?;
     Ok(Json(ContainerList {
         containers: found
             .into_iter()

@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use craftastic_service::ServiceResult;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -58,25 +59,13 @@ async fn healthz(State(state): State<AppState>) -> Json<Health> {
         (status = 503, description = "A dependency does not answer", body = Readiness),
     ))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let health = &state.services.health;
     let mut checks = std::collections::BTreeMap::new();
-    let database = match tokio::time::timeout(CHECK_DEADLINE, state.services.store.ping()).await {
-        Ok(Ok(())) => "ok".to_owned(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: database does not answer");
-            "database does not answer".to_owned()
-        }
-        Err(_) => "database does not answer in time".to_owned(),
-    };
-    checks.insert("database", database);
-    let engine = match tokio::time::timeout(CHECK_DEADLINE, state.services.runtime.ping()).await {
-        Ok(Ok(())) => "ok".to_owned(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "readiness: container engine does not answer");
-            "container engine does not answer".to_owned()
-        }
-        Err(_) => "container engine does not answer in time".to_owned(),
-    };
-    checks.insert("containerEngine", engine);
+    checks.insert("database", check("database", health.database()).await);
+    checks.insert(
+        "containerEngine",
+        check("container engine", health.engine()).await,
+    );
     let ready = checks.values().all(|v| v == "ok");
     let status = if ready {
         StatusCode::OK
@@ -90,6 +79,18 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
             checks,
         }),
     )
+}
+
+/// `ok`, or why `what` is not ready (the error itself goes to the log, not to the prober).
+async fn check(what: &str, probe: impl Future<Output = ServiceResult<()>>) -> String {
+    match tokio::time::timeout(CHECK_DEADLINE, probe).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: {what} does not answer");
+            format!("{what} does not answer")
+        }
+        Err(_) => format!("{what} does not answer in time"),
+    }
 }
 
 /// Prometheus metrics in the text exposition format.

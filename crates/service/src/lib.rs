@@ -3,6 +3,7 @@
 //! what holds after, and what each failure answers.
 
 pub mod access;
+pub mod admin;
 pub mod agents;
 mod audit;
 pub mod auth;
@@ -15,6 +16,7 @@ mod error;
 pub mod firewall;
 pub mod git;
 pub mod github;
+pub mod health;
 pub mod host_git;
 mod keyed_lock;
 pub mod limits;
@@ -41,11 +43,10 @@ use craftastic_store::Store;
 
 pub use error::{ServiceError, ServiceResult};
 
-/// Everything the HTTP layer calls, built once at start.
+/// Everything the HTTP layer calls, built once at start. The store and the container engine
+/// stay inside: callers reach them only through these services.
 #[derive(Clone)]
 pub struct Services {
-    pub store: Arc<dyn Store>,
-    pub runtime: Arc<dyn Runtime>,
     pub auth: auth::Auth,
     pub environments: environments::Environments,
     pub github: github::Github,
@@ -61,6 +62,8 @@ pub struct Services {
     pub limits: limits::Limits,
     pub users: users::Users,
     pub disk: disk::DiskWatch,
+    pub admin: admin::Admin,
+    pub health: health::Health,
     /// Seals every secret the services store.
     pub cipher: crypto::Cipher,
 }
@@ -128,6 +131,7 @@ impl Services {
             sandbox.clone(),
             workspaces.clone(),
         );
+        let health = health::Health::new(store.clone(), runtime.clone());
         let reconciler = reconcile::Reconciler::new(
             store.clone(),
             runtime.clone(),
@@ -137,6 +141,7 @@ impl Services {
             terminal.clone(),
             workspaces.clone(),
         );
+        let admin = admin::Admin::new(store.clone(), reconciler.clone());
         let auth = auth::Auth::new(store.clone(), auth);
         let users = users::Users::new(
             store.clone(),
@@ -151,8 +156,6 @@ impl Services {
             terminal,
             sessions,
             auth,
-            store,
-            runtime,
             environments,
             github,
             agents,
@@ -162,6 +165,8 @@ impl Services {
             reconciler,
             deployments,
             disk,
+            admin,
+            health,
             cipher,
         }
     }
