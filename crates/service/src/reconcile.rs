@@ -263,6 +263,8 @@ impl Reconciler {
                 }
             }
         }
+        let listed: HashSet<&str> = containers.iter().map(|c| c.id.as_str()).collect();
+        self.terminal.retain_doubts(|c| listed.contains(c));
         let pass = self.fix(&containers, &workspaces, &mut report);
         if tokio::time::timeout_at(started + self.deadlines.pass, pass)
             .await

@@ -438,6 +438,14 @@ impl Terminal {
             .insert(container.to_owned());
     }
 
+    /// Forgets the doubts about containers that are gone.
+    pub(crate) fn retain_doubts(&self, exists: impl Fn(&str) -> bool) {
+        self.doubtful
+            .lock()
+            .expect("doubtful containers")
+            .retain(|c| exists(c));
+    }
+
     /// Whether `container` may hold tmux clients that no viewer owns; the doubt is cleared
     /// (a look that fails doubts again).
     pub(crate) fn take_doubt(&self, container: &str) -> bool {

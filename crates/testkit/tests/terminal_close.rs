@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use craftastic_testkit::{Backend, ServerOptions, TestServer, docker_cli, fixture_repo};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
