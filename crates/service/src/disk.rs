@@ -14,7 +14,7 @@
 //! times out [`STRIKES`] times in a row stops a capped workspace too: a workspace whose disk
 //! use cannot be checked could otherwise fill the server's disk unseen.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -207,10 +207,11 @@ impl DiskWatch {
             .into_iter()
             .filter(|w| w.status == WorkspaceStatus::Running && w.container_id.is_some())
             .collect();
+        let ids: HashSet<WorkspaceId> = running.iter().map(|w| w.id).collect();
         self.strikes
             .lock()
             .expect("disk strikes")
-            .retain(|id, _| running.iter().any(|w| w.id == *id));
+            .retain(|id, _| ids.contains(id));
         let checked: Vec<ServiceResult<Checked>> = futures::stream::iter(running)
             .map(|ws| async move { self.check(&ws).await })
             .buffer_unordered(CONCURRENCY)

@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use craftastic_domain::UserId;
-use craftastic_runtime::{NetworkInfo, NetworkSpec, Runtime, RuntimeError};
+use craftastic_runtime::{ContainerInfo, NetworkInfo, NetworkSpec, Runtime, RuntimeError};
 use sha2::{Digest, Sha256};
 
 use crate::keyed_lock::{KeyedGuard, KeyedLocks};
@@ -208,9 +208,10 @@ impl Networks {
         )))
     }
 
-    /// Removes this server's workspace networks that no container uses (left when an
-    /// owner's last workspace went). A network in use is left alone.
-    pub async fn remove_unused(&self) -> ServiceResult<usize> {
+    /// Removes this server's workspace networks that none of `containers` (this server's,
+    /// as listed by the caller) uses: left when an owner's last workspace went. A network
+    /// in use is left alone.
+    pub async fn remove_unused(&self, containers: &[ContainerInfo]) -> ServiceResult<usize> {
         let ours = self
             .runtime
             .list_networks(&[
@@ -221,10 +222,6 @@ impl Networks {
         if ours.is_empty() {
             return Ok(0);
         }
-        let containers = self
-            .runtime
-            .list(&[(labels::INSTANCE, &self.settings.instance)])
-            .await?;
         let used: HashSet<&str> = containers
             .iter()
             .flat_map(|c| c.networks.keys().map(String::as_str))

@@ -6,6 +6,12 @@
 //! a deadline, a step that fails or runs out of time is logged and counted and the pass goes
 //! on with the next container, and the pass as a whole has a deadline too: what it did not
 //! reach waits for the next pass.
+//!
+//! A pass lists the containers once and reads each table it needs once, whatever the number
+//! of workspaces, and works on [`CONCURRENCY`] containers at a time. It looks into a running
+//! container only when it must: for the tmux sessions of its active sessions, and for stray
+//! tmux clients where one may be (every container at start, after a crash; later only where
+//! a hang-up failed).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
@@ -14,9 +20,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use craftastic_domain::EnvironmentId;
+use craftastic_domain::{EnvironmentId, WorkspaceId};
 use craftastic_runtime::{ContainerInfo, Runtime};
-use craftastic_store::{SessionStatus, Store, Workspace, WorkspaceStatus};
+use craftastic_store::{Session, SessionStatus, Store, Workspace, WorkspaceStatus};
+use futures::StreamExt;
 use tokio::sync::watch;
 
 use crate::environments::Environments;
@@ -44,6 +51,23 @@ pub struct Report {
     /// Steps that failed or ran out of time (each one is logged); the next pass tries again.
     pub failures: usize,
 }
+
+impl Report {
+    fn add(&mut self, other: Report) {
+        self.removed_containers += other.removed_containers;
+        self.missing_workspaces += other.missing_workspaces;
+        self.stopped_workspaces += other.stopped_workspaces;
+        self.removed_repositories += other.removed_repositories;
+        self.dead_sessions += other.dead_sessions;
+        self.inactive_sessions += other.inactive_sessions;
+        self.stray_viewers += other.stray_viewers;
+        self.removed_networks += other.removed_networks;
+        self.failures += other.failures;
+    }
+}
+
+/// How many containers a pass works on at once.
+const CONCURRENCY: usize = 8;
 
 /// How long reconciliation waits for the engine and the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +177,7 @@ impl Reconciler {
     pub async fn startup(&self) -> ServiceResult<Report> {
         self.progress.send_modify(|p| p.resumed = false);
         self.resume().await;
-        self.run().await
+        self.pass(true).await
     }
 
     /// Environments being made are made again, environments being deleted are deleted;
@@ -188,7 +212,7 @@ impl Reconciler {
             let mut first = true;
             loop {
                 tick.tick().await;
-                match self.run().await {
+                match self.pass(first).await {
                     Ok(report) if first => tracing::info!(
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         failures = report.failures,
@@ -213,6 +237,12 @@ impl Reconciler {
     /// goes on.
     /// Fails: the engine or the database cannot list what there is → 502 (or 500).
     pub async fn run(&self) -> ServiceResult<Report> {
+        self.pass(false).await
+    }
+
+    /// One pass; `after_start` looks for stray tmux clients in every running container
+    /// (a crash of the previous run leaves them anywhere).
+    async fn pass(&self, after_start: bool) -> ServiceResult<Report> {
         let _one_at_a_time = self.one_pass.lock().await;
         let started = tokio::time::Instant::now();
         let mut report = Report::default();
@@ -226,6 +256,15 @@ impl Reconciler {
         let workspaces = self
             .within("listing the workspaces", self.store.list_workspaces(None))
             .await?;
+        if after_start {
+            for ws in &workspaces {
+                if let Some(id) = &ws.container_id {
+                    self.terminal.doubt(id);
+                }
+            }
+        }
+        let listed: HashSet<&str> = containers.iter().map(|c| c.id.as_str()).collect();
+        self.terminal.retain_doubts(|c| listed.contains(c));
         let pass = self.fix(&containers, &workspaces, &mut report);
         if tokio::time::timeout_at(started + self.deadlines.pass, pass)
             .await
@@ -238,10 +277,13 @@ impl Reconciler {
             );
         }
         self.progress.send_modify(|p| p.reconciled = true);
+        let elapsed_ms = started.elapsed().as_millis() as u64;
         if report.failures > 0 {
-            tracing::warn!(?report, "reconciled, with failures");
+            tracing::warn!(?report, elapsed_ms, "reconciled, with failures");
         } else if report != Report::default() {
-            tracing::info!(?report, "reconciled");
+            tracing::info!(?report, elapsed_ms, "reconciled");
+        } else {
+            tracing::debug!(elapsed_ms, "reconciled");
         }
         Ok(report)
     }
@@ -253,33 +295,17 @@ impl Reconciler {
         report: &mut Report,
     ) {
         let known: HashSet<String> = workspaces.iter().map(|w| w.id.to_string()).collect();
-        for c in containers {
-            let ws = c.labels.get(labels::WORKSPACE).cloned().unwrap_or_default();
+        let orphans = containers.iter().filter(|c| {
+            let ws = c.labels.get(labels::WORKSPACE);
             let env_in_making = c
                 .labels
                 .get(labels::ENVIRONMENT)
                 .and_then(|e| e.parse::<EnvironmentId>().ok())
                 .is_some_and(|e| self.environments.is_provisioning(e));
-            if known.contains(&ws) || env_in_making {
-                continue;
-            }
-            tracing::info!(container = %c.name, "removing a container that no workspace owns");
-            let removed = self.runtime.remove(&c.id);
-            if self
-                .step(report, "removing the container", &c.name, removed)
-                .await
-                .is_none()
-            {
-                continue;
-            }
-            if !ws.is_empty() {
-                let volume = format!("{}{ws}", sandbox::VOLUME_PREFIX);
-                let removed = self.runtime.remove_volume(&volume);
-                self.step(report, "removing the volume", &volume, removed)
-                    .await;
-            }
-            report.removed_containers += 1;
-        }
+            !ws.is_some_and(|ws| known.contains(ws)) && !env_in_making
+        });
+        self.each(orphans.map(|c| self.remove_orphan(c)), report)
+            .await;
         let by_id: HashMap<&str, bool> = containers
             .iter()
             .map(|c| (c.id.as_str(), c.running))
@@ -332,7 +358,8 @@ impl Reconciler {
         {
             report.removed_repositories = n;
         }
-        let removed = self.workspaces.remove_unused_networks();
+        // Networks of the containers removed above go at the next pass.
+        let removed = self.workspaces.remove_unused_networks(containers);
         if let Some(n) = self
             .step(report, "removing unused networks", "engine", removed)
             .await
@@ -350,6 +377,28 @@ impl Reconciler {
             .await;
     }
 
+    /// Removes a container that no workspace owns, and its volume.
+    async fn remove_orphan(&self, c: &ContainerInfo) -> Report {
+        let mut report = Report::default();
+        tracing::info!(container = %c.name, "removing a container that no workspace owns");
+        let removed = self.runtime.remove(&c.id);
+        if self
+            .step(&mut report, "removing the container", &c.name, removed)
+            .await
+            .is_none()
+        {
+            return report;
+        }
+        if let Some(ws) = c.labels.get(labels::WORKSPACE).filter(|w| !w.is_empty()) {
+            let volume = format!("{}{ws}", sandbox::VOLUME_PREFIX);
+            let removed = self.runtime.remove_volume(&volume);
+            self.step(&mut report, "removing the volume", &volume, removed)
+                .await;
+        }
+        report.removed_containers += 1;
+        report
+    }
+
     async fn reconcile_sessions(
         &self,
         workspaces: &[Workspace],
@@ -363,63 +412,103 @@ impl Reconciler {
         else {
             return;
         };
-        for ws in workspaces {
-            let mine: Vec<_> = sessions
-                .iter()
-                .filter(|s| s.workspace_id == Some(ws.id) && s.status == SessionStatus::Active)
-                .collect();
-            let running = ws
-                .container_id
-                .as_deref()
-                .filter(|id| containers.get(id) == Some(&true));
-            let Some(container) = running else {
-                for s in &mine {
-                    let marked =
-                        self.store
-                            .set_session_status(s.id, SessionStatus::Inactive, Utc::now());
-                    if self
-                        .step(report, "marking the session inactive", s.id, marked)
-                        .await
-                        .is_some()
-                    {
-                        report.inactive_sessions += 1;
-                    }
+        let mut active: HashMap<WorkspaceId, Vec<Session>> = HashMap::new();
+        for s in sessions {
+            if let (Some(ws), SessionStatus::Active) = (s.workspace_id, s.status) {
+                active.entry(ws).or_default().push(s);
+            }
+        }
+        let work = workspaces.iter().map(|ws| {
+            let mine = active.remove(&ws.id).unwrap_or_default();
+            self.follow_tmux(ws, mine, containers)
+        });
+        self.each(work, report).await;
+    }
+
+    /// The active sessions of one workspace follow its container and its tmux sessions, and
+    /// stray tmux clients in it are hung up when there may be some.
+    async fn follow_tmux(
+        &self,
+        ws: &Workspace,
+        mine: Vec<Session>,
+        containers: &HashMap<&str, bool>,
+    ) -> Report {
+        let mut report = Report::default();
+        let running = ws
+            .container_id
+            .as_deref()
+            .filter(|id| containers.get(id) == Some(&true));
+        let Some(container) = running else {
+            for s in &mine {
+                let marked =
+                    self.store
+                        .set_session_status(s.id, SessionStatus::Inactive, Utc::now());
+                if self
+                    .step(&mut report, "marking the session inactive", s.id, marked)
+                    .await
+                    .is_some()
+                {
+                    report.inactive_sessions += 1;
                 }
-                continue;
-            };
+            }
+            return report;
+        };
+        if self.terminal.take_doubt(container) {
             // A container that does not answer one exec is left alone until the next pass:
             // its other execs would only wait as long again.
             let strays = self.terminal.hang_up_strays(container);
             let Some(strays) = self
-                .step(report, "hanging up stray tmux clients", container, strays)
+                .step(
+                    &mut report,
+                    "hanging up stray tmux clients",
+                    container,
+                    strays,
+                )
                 .await
             else {
-                continue;
+                self.terminal.doubt(container);
+                return report;
             };
             report.stray_viewers += strays;
-            if mine.is_empty() {
-                continue;
-            }
-            let listed = self.sessions.running_tmux(container);
-            let Some(alive) = self
-                .step(report, "listing the tmux sessions", container, listed)
-                .await
-            else {
-                continue;
-            };
-            for s in mine {
-                if !alive.contains(&s.tmux_session_name) {
-                    tracing::info!(session = %s.id, "its tmux session ended");
-                    let marked = self.sessions.mark_dead(s.id);
-                    if self
-                        .step(report, "marking the session dead", s.id, marked)
-                        .await
-                        .is_some()
-                    {
-                        report.dead_sessions += 1;
-                    }
+        }
+        if mine.is_empty() {
+            return report;
+        }
+        let listed = self.sessions.running_tmux(container);
+        let Some(alive) = self
+            .step(&mut report, "listing the tmux sessions", container, listed)
+            .await
+        else {
+            return report;
+        };
+        for s in mine {
+            if !alive.contains(&s.tmux_session_name) {
+                tracing::info!(session = %s.id, "its tmux session ended");
+                let marked = self.sessions.mark_dead(s.id);
+                if self
+                    .step(&mut report, "marking the session dead", s.id, marked)
+                    .await
+                    .is_some()
+                {
+                    report.dead_sessions += 1;
                 }
             }
+        }
+        report
+    }
+
+    /// Runs the pieces of `work`, [`CONCURRENCY`] at a time, adding up their reports as
+    /// they finish (so that a pass cut by its deadline still counts what it did).
+    async fn each<F: Future<Output = Report>>(
+        &self,
+        work: impl IntoIterator<Item = F>,
+        report: &mut Report,
+    ) {
+        // Made before they run: a lazy map here would not be `Send` for `tokio::spawn`.
+        let work: Vec<F> = work.into_iter().collect();
+        let mut done = futures::stream::iter(work).buffer_unordered(CONCURRENCY);
+        while let Some(r) = done.next().await {
+            report.add(r);
         }
     }
 

@@ -7,6 +7,10 @@
 //! tmux client carries a marker in its environment (`CRAFTASTIC_VIEWER`), and is hung up by
 //! that marker when the viewer goes; the reconciler hangs up any marked client that no
 //! live viewer owns (left by a crash of the server).
+//!
+//! Hang-ups are gathered by container: while one exec hangs up a container's closed viewers,
+//! those that close meanwhile wait for the next, so closing 500 terminals at once costs a
+//! few execs instead of 500 (each of which scanned every process of the container).
 
 use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
@@ -42,13 +46,20 @@ const ATTACH_SCRIPT: &str = r#"tmux has-session -t "=$1" 2>/dev/null || exit 100
 exec tmux attach-session -t "=$1""#;
 const SESSION_GONE: i64 = 100;
 
-/// Hangs up the processes carrying the marker `$1`: one `grep` over every process's
-/// environment, so that it stays cheap in a container running hundreds of processes.
-const HANG_UP_SCRIPT: &str = r#"for f in $(grep -lsxzF "CRAFTASTIC_VIEWER=$1" /proc/[0-9]*/environ); do
+/// Hangs up the processes carrying any of the markers `$@`: one `grep` over every process's
+/// environment for all of them, so that it stays cheap in a container running hundreds of
+/// processes. (The patterns of one `-e`, separated by newlines, are each a fixed string.)
+const HANG_UP_SCRIPT: &str = r#"patterns=
+for m; do patterns="$patterns
+CRAFTASTIC_VIEWER=$m"; done
+for f in $(grep -lsxzF -e "${patterns#?}" /proc/[0-9]*/environ); do
     p=${f#/proc/}
     kill -HUP "${p%/environ}"
 done
 exit 0"#;
+/// How long one hang-up exec may take before the server stops waiting for it (the
+/// reconciler hangs up what it missed).
+const HANG_UP_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Prints `/proc/<pid>/environ:CRAFTASTIC_VIEWER=<marker>` for every marked process.
 const LIST_VIEWERS_SCRIPT: &str =
@@ -95,6 +106,12 @@ pub struct Terminal {
     tickets: Arc<Mutex<HashMap<[u8; 32], Ticket>>>,
     /// The markers of the viewers this server has open.
     live: Arc<Mutex<HashSet<String>>>,
+    /// The markers of closed viewers whose tmux clients wait to be hung up, by container.
+    /// A container has an entry while a task hangs up its viewers.
+    hang_ups: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    /// Containers where a tmux client may have outlived its viewer (a hang-up or an attach
+    /// failed half way); the reconciler looks for strays there.
+    doubtful: Arc<Mutex<HashSet<String>>>,
     /// Becomes `true` when the server shuts down: every viewer closes.
     closing: Arc<tokio::sync::watch::Sender<bool>>,
     limits: Limits,
@@ -194,27 +211,8 @@ impl ViewerHandle {
 impl Drop for ViewerHandle {
     fn drop(&mut self) {
         let marker = std::mem::take(&mut self.marker);
-        let terminal = self.terminal.clone();
         let container = std::mem::take(&mut self.container);
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        rt.spawn(async move {
-            let hang_up = ExecSpec {
-                cmd: vec![
-                    "sh".into(),
-                    "-c".into(),
-                    HANG_UP_SCRIPT.into(),
-                    "hang-up".into(),
-                    marker.clone(),
-                ],
-                ..Default::default()
-            };
-            if let Err(e) = terminal.runtime.exec(&container, hang_up).await {
-                tracing::debug!(error = %e, "could not hang up a viewer's tmux client; the reconciler will");
-            }
-            terminal.live.lock().expect("live viewers").remove(&marker);
-        });
+        self.terminal.hang_up(container, marker);
     }
 }
 
@@ -231,6 +229,8 @@ impl Terminal {
             sessions,
             tickets: Arc::default(),
             live: Arc::default(),
+            hang_ups: Arc::default(),
+            doubtful: Arc::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             limits,
         }
@@ -355,6 +355,8 @@ impl Terminal {
         {
             Ok(tty) => tty,
             Err(e) => {
+                // The exec may have started its tmux client before the call failed.
+                self.doubt(&container);
                 self.live.lock().expect("live viewers").remove(&marker);
                 return Err(e.into());
             }
@@ -372,6 +374,86 @@ impl Terminal {
                 _slot: slot,
             }),
         }))
+    }
+
+    /// Hangs up the tmux client of a closed viewer, together with those of the viewers of
+    /// the same container that close while an earlier hang-up runs there; then forgets the
+    /// viewer. Containers do not wait for each other.
+    fn hang_up(&self, container: String, marker: String) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        {
+            let mut pending = self.hang_ups.lock().expect("hang-ups");
+            if let Some(waiting) = pending.get_mut(&container) {
+                waiting.push(marker);
+                return;
+            }
+            pending.insert(container.clone(), vec![marker]);
+        }
+        let terminal = self.clone();
+        rt.spawn(async move {
+            loop {
+                let markers = {
+                    let mut pending = terminal.hang_ups.lock().expect("hang-ups");
+                    let waiting = pending.get_mut(&container).map(std::mem::take);
+                    match waiting {
+                        Some(markers) if !markers.is_empty() => markers,
+                        _ => {
+                            pending.remove(&container);
+                            return;
+                        }
+                    }
+                };
+                terminal.hang_up_now(&container, &markers).await;
+                let mut live = terminal.live.lock().expect("live viewers");
+                for marker in &markers {
+                    live.remove(marker);
+                }
+            }
+        });
+    }
+
+    /// One exec that hangs up the tmux clients carrying these markers.
+    async fn hang_up_now(&self, container: &str, markers: &[String]) {
+        let mut cmd: Vec<String> = ["sh", "-c", HANG_UP_SCRIPT, "hang-up"]
+            .map(str::to_owned)
+            .into();
+        cmd.extend(markers.iter().cloned());
+        let spec = ExecSpec {
+            cmd,
+            deadline: Some(HANG_UP_DEADLINE),
+            ..Default::default()
+        };
+        if let Err(e) = self.runtime.exec(container, spec).await {
+            tracing::debug!(container, viewers = markers.len(), error = %e, "could not hang up closed viewers' tmux clients; the reconciler will");
+            self.doubt(container);
+        }
+    }
+
+    /// Notes that `container` may hold tmux clients that no viewer owns.
+    pub(crate) fn doubt(&self, container: &str) {
+        self.doubtful
+            .lock()
+            .expect("doubtful containers")
+            .insert(container.to_owned());
+    }
+
+    /// Forgets the doubts about containers that are gone.
+    pub(crate) fn retain_doubts(&self, exists: impl Fn(&str) -> bool) {
+        self.doubtful
+            .lock()
+            .expect("doubtful containers")
+            .retain(|c| exists(c));
+    }
+
+    /// Whether `container` may hold tmux clients that no viewer owns; the doubt is cleared
+    /// (a look that fails doubts again).
+    pub(crate) fn take_doubt(&self, container: &str) -> bool {
+        self.doubtful
+            .lock()
+            .expect("doubtful containers")
+            .remove(container)
     }
 
     /// Hangs up the tmux clients in `container` that no open viewer owns; returns how many.

@@ -66,6 +66,7 @@ impl Workspaces {
     /// Fails: the engine fails → 502.
     pub async fn apply_egress(&self, env: &Environment) -> ServiceResult<usize> {
         let network = self.networks.name(env.user_id, Self::net_kind(env));
+        let sessions = self.store.list_sessions(Some(env.id)).await?;
         let mut moved = 0;
         for ws in self.store.list_workspaces(Some(env.id)).await? {
             let _guard = self.lock(env.id, &ws.branch).await;
@@ -80,7 +81,7 @@ impl Workspaces {
             self.store
                 .set_workspace_state(ws.id, WorkspaceStatus::Missing, None, None)
                 .await?;
-            for session in self.store.list_sessions(Some(env.id)).await? {
+            for session in &sessions {
                 if session.workspace_id == Some(ws.id) && session.status == SessionStatus::Active {
                     self.store
                         .set_session_status(session.id, SessionStatus::Inactive, chrono::Utc::now())
@@ -272,9 +273,13 @@ impl Workspaces {
         }
     }
 
-    /// Removes this server's workspace networks that no container uses.
-    pub async fn remove_unused_networks(&self) -> ServiceResult<usize> {
-        self.networks.remove_unused().await
+    /// Removes this server's workspace networks that none of `containers` (all of this
+    /// server's, as the caller listed them) uses.
+    pub async fn remove_unused_networks(
+        &self,
+        containers: &[craftastic_runtime::ContainerInfo],
+    ) -> ServiceResult<usize> {
+        self.networks.remove_unused(containers).await
     }
 
     /// Has the egress proxy listen on every restricted network of this server (again, after

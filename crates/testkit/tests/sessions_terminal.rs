@@ -951,7 +951,8 @@ async fn stopped_environments_bring_sessions_back_and_the_reconciler_finds_the_d
     drop(term);
 
     // A tmux session killed behind the server's back is found dead by the reconciler, and a
-    // tmux client that no viewer owns (left by a crashed server) is hung up.
+    // tmux client that no viewer owns (left by a crashed server) is hung up by the pass at
+    // start, which looks for such clients in every container.
     let container = f.container_of("main").await;
     docker_cli(&[
         "exec",
@@ -971,7 +972,7 @@ async fn stopped_environments_bring_sessions_back_and_the_reconciler_finds_the_d
         "-t",
         &format!("={tmux}"),
     ]);
-    let report = f.server.services.reconciler.run().await.unwrap();
+    let report = f.server.services.reconciler.startup().await.unwrap();
     assert_eq!(report.dead_sessions, 1, "{report:?}");
     assert!(report.stray_viewers >= 1, "{report:?}");
     let (_, s) = f.call("GET", &format!("/api/sessions/{id}"), None).await;
