@@ -20,6 +20,7 @@ use craftastic_domain::{
     UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use craftastic_store::{AdminGrant, NewEnvironment, NewSession, NewUser, SessionType, Store};
+use craftastic_store_sql::SqlStore;
 
 const ENVIRONMENTS: usize = 5;
 const WORKSPACES_PER_ENVIRONMENT: usize = 2;
@@ -28,21 +29,20 @@ const SESSIONS_PER_ENVIRONMENT: usize = 5;
 /// single writer to take turns without hitting its busy timeout.
 const CONCURRENT_USERS: usize = 8;
 
-/// The one place that knows the store crates; everything else talks to [`Store`].
+/// The one place that knows the store's implementation; everything else talks to [`Store`].
 async fn open_store(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = craftastic_store_postgres::PostgresStore::connect(url)
+    let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        SqlStore::connect_postgres(url)
             .await
-            .context("cannot connect to PostgreSQL")?;
-        Ok(Arc::new(store))
+            .context("cannot connect to PostgreSQL")?
     } else if url.starts_with("sqlite://") {
-        let store = craftastic_store_sqlite::SqliteStore::connect(url)
+        SqlStore::connect_sqlite(url)
             .await
-            .context("cannot open the SQLite database")?;
-        Ok(Arc::new(store))
+            .context("cannot open the SQLite database")?
     } else {
         bail!("the database URL must start with sqlite:// or postgres://")
-    }
+    };
+    Ok(Arc::new(store))
 }
 
 /// Gives `user` its environments, workspaces and sessions; returns the first session.
