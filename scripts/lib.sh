@@ -116,3 +116,41 @@ ensure_sandbox_image() {
     [ -z "$bundle" ] || rm -f "$bundle"
     [ "$built" -eq 0 ] || die "building the sandbox image failed"
 }
+
+# start_postgres: starts a throwaway PostgreSQL server (fast and unsafe: no fsync) in a
+# temporary dir, installing PostgreSQL when missing, and sets PG_URL to its database
+# `postgres`. stop_postgres stops it and removes the dir.
+start_postgres() {
+    local bin initdb
+    initdb=$(command -v initdb || ls -1 /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
+    if [ -z "$initdb" ]; then
+        apt_install postgresql
+        initdb=$(ls -1 /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
+        [ -n "$initdb" ] || die "PostgreSQL is installed but initdb is not found under /usr/lib/postgresql"
+    fi
+    bin=$(dirname "$(readlink -f "$initdb")")
+    PG_DIR=$(mktemp -d -t craftastic-pg.XXXXXX)
+    local port run=()
+    port=$(free_port)
+    if [ "$(id -u)" -eq 0 ]; then
+        # PostgreSQL refuses to run as root.
+        id postgres >/dev/null 2>&1 || die "running as root, and there is no postgres user to run PostgreSQL as"
+        chown postgres "$PG_DIR"
+        run=(runuser -u postgres --)
+    fi
+    PG_CTL=("${run[@]}" "$bin/pg_ctl" -D "$PG_DIR/data")
+    say "starting a throwaway PostgreSQL ($("$bin/postgres" --version | awk '{print $3}')) on 127.0.0.1:$port"
+    "${run[@]}" "$bin/initdb" -D "$PG_DIR/data" --auth=trust --username=craftastic -E UTF8 --locale=C >"$PG_DIR/initdb.log" 2>&1 \
+        || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+    "${PG_CTL[@]}" -l "$PG_DIR/server.log" -w -t 30 \
+        -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+        start >/dev/null || { cat "$PG_DIR/server.log" >&2; die "PostgreSQL did not start"; }
+    PG_URL="postgres://craftastic@127.0.0.1:$port/postgres"
+}
+
+stop_postgres() {
+    if [ -n "${PG_DIR:-}" ]; then
+        "${PG_CTL[@]}" -m immediate stop >/dev/null 2>&1 || true
+        rm -rf "$PG_DIR"
+    fi
+}

@@ -149,7 +149,7 @@ pub(crate) async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<(
     let sessions = services.sessions.clone();
     let reconciler = services.reconciler.clone();
     let state = AppState {
-        services,
+        services: Arc::new(services),
         metrics: Arc::new(Metrics::new(backend)),
     };
     let app = craftastic_http::app(

@@ -46,9 +46,13 @@ pub use crate::metrics::Metrics;
 /// The largest request body accepted; bigger ones answer 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// What every handler and middleware gets. Axum clones it several times per request (each
+/// layer with state, each `State` extractor, the route itself), so it holds only `Arc`s:
+/// cloning the services themselves copied every setting they keep and cost more than
+/// answering `/healthz`.
 #[derive(Clone)]
 pub struct AppState {
-    pub services: Services,
+    pub services: Arc<Services>,
     pub metrics: Arc<Metrics>,
 }
 

@@ -314,7 +314,7 @@ impl TestServer {
             .disk_check_interval
             .map(|every| services.disk.clone().spawn_periodic(every));
         let state = AppState {
-            services: services.clone(),
+            services: Arc::new(services.clone()),
             metrics: Arc::new(Metrics::new(store.backend())),
         };
         let app = craftastic_http::app(
