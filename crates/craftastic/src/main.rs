@@ -4,6 +4,12 @@ mod config;
 mod secrets;
 mod serve;
 
+/// mimalloc rather than the system allocator: rows are built on SQLite's worker threads and
+/// freed on the runtime's, and glibc's arenas took a lock for each such free (a third of the
+/// environment list's time, in `bench/api`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::IsTerminal;
 use std::os::unix::fs::DirBuilderExt;
 use std::process::ExitCode;
