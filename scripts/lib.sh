@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the run and test commands. Sourced, not run.
 
 if [ -t 2 ]; then
@@ -145,6 +146,7 @@ start_postgres() {
     "${PG_CTL[@]}" -l "$PG_DIR/server.log" -w -t 30 \
         -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
         start >/dev/null || { cat "$PG_DIR/server.log" >&2; die "PostgreSQL did not start"; }
+    # shellcheck disable=SC2034  # read by the scripts that source this file
     PG_URL="postgres://craftastic@127.0.0.1:$port/postgres"
 }
 
