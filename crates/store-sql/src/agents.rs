@@ -89,12 +89,8 @@ pub(crate) async fn create(db: &Db, agent: NewAgent) -> StoreResult<Agent> {
 pub(crate) async fn get(db: &Db, id: AgentId) -> StoreResult<Option<Agent>> {
     query(format!("{SELECT} WHERE a.id = $1"))
         .bind(id)
-        .fetch_optional(db)
+        .optional(db, from_row)
         .await
-        .map_err(backend)?
-        .as_ref()
-        .map(from_row)
-        .transpose()
 }
 
 pub(crate) async fn list(db: &Db, user: UserId) -> StoreResult<Vec<Agent>> {
@@ -102,12 +98,8 @@ pub(crate) async fn list(db: &Db, user: UserId) -> StoreResult<Vec<Agent>> {
         "{SELECT} WHERE a.user_id = $1 ORDER BY a.created_at, a.id"
     ))
     .bind(user)
-    .fetch_all(db)
+    .all(db, from_row)
     .await
-    .map_err(backend)?
-    .iter()
-    .map(from_row)
-    .collect()
 }
 
 pub(crate) async fn update(db: &Db, id: AgentId, update: AgentUpdate) -> StoreResult<Agent> {

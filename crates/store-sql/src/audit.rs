@@ -52,12 +52,7 @@ pub(crate) async fn list(
         .bind(limit),
         None => query(format!("{SELECT} ORDER BY id DESC LIMIT $1")).bind(limit),
     };
-    q.fetch_all(db)
-        .await
-        .map_err(backend)?
-        .iter()
-        .map(from_row)
-        .collect()
+    q.all(db, from_row).await
 }
 
 /// The key ids in front of every sealed value (`<key id>.<ciphertext>`), canaries included.

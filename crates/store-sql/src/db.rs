@@ -347,6 +347,34 @@ impl Query {
         on_backend!(self, conn.into(), |q, ex| q.fetch_one(ex).await)
     }
 
+    /// The row the statement answers, if any, read by `read`.
+    pub(crate) async fn optional<'c, T>(
+        self,
+        conn: impl Into<Conn<'c>>,
+        read: fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        self.fetch_optional(conn)
+            .await
+            .map_err(backend)?
+            .as_ref()
+            .map(read)
+            .transpose()
+    }
+
+    /// Every row the statement answers, each read by `read`.
+    pub(crate) async fn all<'c, T>(
+        self,
+        conn: impl Into<Conn<'c>>,
+        read: fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.fetch_all(conn)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(read)
+            .collect()
+    }
+
     /// Runs the statement; returns how many rows it changed.
     pub(crate) async fn execute<'c>(self, conn: impl Into<Conn<'c>>) -> Result<u64, sqlx::Error> {
         #[cfg(test)]

@@ -29,10 +29,6 @@ fn from_row(row: &Row) -> StoreResult<Deployment> {
     })
 }
 
-fn from_rows(rows: Vec<Row>) -> StoreResult<Vec<Deployment>> {
-    rows.iter().map(from_row).collect()
-}
-
 pub(crate) async fn create(db: &Db, d: NewDeployment) -> StoreResult<Deployment> {
     let row = query(format!(
         "INSERT INTO deployments (id, environment_id, app_id, branch, status,
@@ -56,24 +52,18 @@ pub(crate) async fn create(db: &Db, d: NewDeployment) -> StoreResult<Deployment>
 pub(crate) async fn get(db: &Db, id: DeploymentId) -> StoreResult<Option<Deployment>> {
     query(format!("SELECT {COLUMNS} FROM deployments WHERE id = $1"))
         .bind(id)
-        .fetch_optional(db)
+        .optional(db, from_row)
         .await
-        .map_err(backend)?
-        .as_ref()
-        .map(from_row)
-        .transpose()
 }
 
 pub(crate) async fn list(db: &Db, env: EnvironmentId) -> StoreResult<Vec<Deployment>> {
-    let rows = query(format!(
+    query(format!(
         "SELECT {COLUMNS} FROM deployments WHERE environment_id = $1
          ORDER BY created_at DESC, id DESC"
     ))
     .bind(env)
-    .fetch_all(db)
+    .all(db, from_row)
     .await
-    .map_err(backend)?;
-    from_rows(rows)
 }
 
 pub(crate) async fn update(
@@ -99,14 +89,12 @@ pub(crate) async fn update(
 
 /// Read from the partial index on unfinished deployments, whatever the number of finished ones.
 pub(crate) async fn list_unfinished(db: &Db) -> StoreResult<Vec<Deployment>> {
-    let rows = query(format!(
+    query(format!(
         "SELECT {COLUMNS} FROM deployments
          WHERE status IN ('queued', 'in_progress') ORDER BY created_at, id"
     ))
-    .fetch_all(db)
+    .all(db, from_row)
     .await
-    .map_err(backend)?;
-    from_rows(rows)
 }
 
 const BINDING_COLUMNS: &str = "environment_id, application_uuid, created_by, created_at";
@@ -150,12 +138,8 @@ pub(crate) async fn get_binding(
     ))
     .bind(env)
     .bind(app.as_str())
-    .fetch_optional(db)
+    .optional(db, binding_from_row)
     .await
-    .map_err(backend)?
-    .as_ref()
-    .map(binding_from_row)
-    .transpose()
 }
 
 pub(crate) async fn list_bindings(
@@ -167,12 +151,8 @@ pub(crate) async fn list_bindings(
          ORDER BY created_at, application_uuid"
     ))
     .bind(env)
-    .fetch_all(db)
+    .all(db, binding_from_row)
     .await
-    .map_err(backend)?
-    .iter()
-    .map(binding_from_row)
-    .collect()
 }
 
 pub(crate) async fn delete_binding(

@@ -63,12 +63,8 @@ pub(crate) async fn create(db: &Db, env: NewEnvironment) -> StoreResult<Environm
 pub(crate) async fn get(db: &Db, id: EnvironmentId) -> StoreResult<Option<Environment>> {
     query(format!("SELECT {COLUMNS} FROM environments WHERE id = $1"))
         .bind(id)
-        .fetch_optional(db)
+        .optional(db, from_row)
         .await
-        .map_err(backend)?
-        .as_ref()
-        .map(from_row)
-        .transpose()
 }
 
 /// The user's environments (from the index on `user_id, created_at`), or every one.
@@ -82,12 +78,7 @@ pub(crate) async fn list(db: &Db, user: Option<UserId>) -> StoreResult<Vec<Envir
             "SELECT {COLUMNS} FROM environments ORDER BY created_at, id"
         )),
     };
-    q.fetch_all(db)
-        .await
-        .map_err(backend)?
-        .iter()
-        .map(from_row)
-        .collect()
+    q.all(db, from_row).await
 }
 
 pub(crate) async fn name_taken(db: &Db, user: UserId, name: &str) -> StoreResult<bool> {

@@ -34,10 +34,6 @@ fn from_row(row: &Row) -> StoreResult<Session> {
     })
 }
 
-fn from_rows(rows: Vec<Row>) -> StoreResult<Vec<Session>> {
-    rows.iter().map(from_row).collect()
-}
-
 /// Maps a failed session write: a missing environment, workspace or agent is `NotFound`, and
 /// each unique rule its own `Conflict`. PostgreSQL names the constraint
 /// (`sessions_tmux_session_name_key`), SQLite the columns (`sessions.tmux_session_name`).
@@ -79,12 +75,8 @@ pub(crate) async fn create(db: &Db, session: NewSession) -> StoreResult<Session>
 pub(crate) async fn get(db: &Db, id: SessionId) -> StoreResult<Option<Session>> {
     query(format!("SELECT {COLUMNS} FROM sessions WHERE id = $1"))
         .bind(id)
-        .fetch_optional(db)
+        .optional(db, from_row)
         .await
-        .map_err(backend)?
-        .as_ref()
-        .map(from_row)
-        .transpose()
 }
 
 /// The environment's sessions, or every session of the server.
@@ -98,21 +90,19 @@ pub(crate) async fn list(db: &Db, env: Option<EnvironmentId>) -> StoreResult<Vec
             "SELECT {COLUMNS} FROM sessions ORDER BY created_at, id"
         )),
     };
-    from_rows(q.fetch_all(db).await.map_err(backend)?)
+    q.all(db, from_row).await
 }
 
 /// The sessions of every environment of the user, through the user's environments.
 pub(crate) async fn list_of_user(db: &Db, user: UserId) -> StoreResult<Vec<Session>> {
-    let rows = query(format!(
+    query(format!(
         "SELECT {COLUMNS} FROM sessions
          WHERE environment_id IN (SELECT id FROM environments WHERE user_id = $1)
          ORDER BY created_at, id"
     ))
     .bind(user)
-    .fetch_all(db)
+    .all(db, from_row)
     .await
-    .map_err(backend)?;
-    from_rows(rows)
 }
 
 pub(crate) async fn name_taken(

@@ -55,23 +55,15 @@ pub(crate) async fn create(db: &Db, user: NewUser) -> StoreResult<User> {
 pub(crate) async fn get(db: &Db, id: UserId) -> StoreResult<Option<User>> {
     query(format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
         .bind(id)
-        .fetch_optional(db)
+        .optional(db, from_row)
         .await
-        .map_err(backend)?
-        .as_ref()
-        .map(from_row)
-        .transpose()
 }
 
 pub(crate) async fn get_by_email(db: &Db, email: &Email) -> StoreResult<Option<User>> {
     query(format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
         .bind(email.as_str())
-        .fetch_optional(db)
+        .optional(db, from_row)
         .await
-        .map_err(backend)?
-        .as_ref()
-        .map(from_row)
-        .transpose()
 }
 
 pub(crate) async fn count(db: &Db) -> StoreResult<i64> {

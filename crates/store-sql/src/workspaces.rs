@@ -36,10 +36,6 @@ fn from_row(row: &Row) -> StoreResult<Workspace> {
     })
 }
 
-fn from_rows(rows: Vec<Row>) -> StoreResult<Vec<Workspace>> {
-    rows.iter().map(from_row).collect()
-}
-
 pub(crate) async fn create(
     db: &Db,
     env: EnvironmentId,
@@ -70,12 +66,8 @@ pub(crate) async fn get(
     ))
     .bind(env)
     .bind(branch.as_str())
-    .fetch_optional(db)
+    .optional(db, from_row)
     .await
-    .map_err(backend)?
-    .as_ref()
-    .map(from_row)
-    .transpose()
 }
 
 /// The environment's workspaces, or every workspace of the server.
@@ -89,21 +81,19 @@ pub(crate) async fn list(db: &Db, env: Option<EnvironmentId>) -> StoreResult<Vec
             "SELECT {COLUMNS} FROM workspaces ORDER BY created_at, id"
         )),
     };
-    from_rows(q.fetch_all(db).await.map_err(backend)?)
+    q.all(db, from_row).await
 }
 
 /// The workspaces of every environment of the user, through the user's environments.
 pub(crate) async fn list_of_user(db: &Db, user: UserId) -> StoreResult<Vec<Workspace>> {
-    let rows = query(format!(
+    query(format!(
         "SELECT {COLUMNS} FROM workspaces
          WHERE environment_id IN (SELECT id FROM environments WHERE user_id = $1)
          ORDER BY created_at, id"
     ))
     .bind(user)
-    .fetch_all(db)
+    .all(db, from_row)
     .await
-    .map_err(backend)?;
-    from_rows(rows)
 }
 
 pub(crate) async fn set_state(
