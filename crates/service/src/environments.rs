@@ -14,8 +14,8 @@ use craftastic_domain::{
 };
 use craftastic_runtime::Runtime;
 use craftastic_store::{
-    Environment, EnvironmentStatus, NewEnvironment, Session, SessionStatus, Store, StoreError,
-    Workspace,
+    Environment, EnvironmentContents, EnvironmentStatus, NewEnvironment, SessionStatus, Store,
+    StoreError,
 };
 use serde_json::json;
 use tokio::task::JoinHandle;
@@ -42,23 +42,8 @@ pub struct Environments {
     limits: Limits,
 }
 
-/// An environment with the workspaces of its branches.
-#[derive(Debug, Clone)]
-pub struct EnvironmentView {
-    pub environment: Environment,
-    pub workspaces: Vec<Workspace>,
-    pub sessions: Vec<Session>,
-}
-
-impl EnvironmentView {
-    /// The container of the default branch's workspace.
-    pub fn container_id(&self) -> Option<&str> {
-        self.workspaces
-            .iter()
-            .find(|w| w.branch == self.environment.branch)
-            .and_then(|w| w.container_id.as_deref())
-    }
-}
+/// An environment with the workspaces of its branches and their sessions.
+pub type EnvironmentView = EnvironmentContents;
 
 impl Environments {
     pub fn new(
@@ -301,18 +286,23 @@ impl Environments {
     }
 
     pub async fn get(&self, who: Principal, id: EnvironmentId) -> ServiceResult<EnvironmentView> {
-        let env = access::environment(self.store.as_ref(), who, id).await?;
-        self.view(env).await
+        match self.store.get_environment_contents(id).await? {
+            Some(view)
+                if access::may_access(self.store.as_ref(), who, view.environment.user_id)
+                    .await? =>
+            {
+                Ok(view)
+            }
+            _ => Err(ServiceError::NotFound("environment")),
+        }
     }
 
+    /// The environment as it is now, with its workspaces and sessions.
     async fn view(&self, environment: Environment) -> ServiceResult<EnvironmentView> {
-        let workspaces = self.store.list_workspaces(Some(environment.id)).await?;
-        let sessions = self.store.list_sessions(Some(environment.id)).await?;
-        Ok(EnvironmentView {
-            environment,
-            workspaces,
-            sessions,
-        })
+        self.store
+            .get_environment_contents(environment.id)
+            .await?
+            .ok_or(ServiceError::NotFound("environment"))
     }
 
     /// The environments of `owner`. Only the owner or an admin may list them; to anyone
@@ -321,23 +311,8 @@ impl Environments {
         if !access::may_access(self.store.as_ref(), who, owner).await? {
             return Err(ServiceError::NotFound("user"));
         }
-        // Three reads, each through the owner's index: the cost is the owner's rows only.
-        let envs = self.store.list_environments(Some(owner)).await?;
-        let mut workspaces =
-            group_by_environment(self.store.list_user_workspaces(owner).await?, |w| {
-                w.environment_id
-            });
-        let mut sessions = group_by_environment(self.store.list_user_sessions(owner).await?, |s| {
-            s.environment_id
-        });
-        Ok(envs
-            .into_iter()
-            .map(|environment| EnvironmentView {
-                workspaces: workspaces.remove(&environment.id).unwrap_or_default(),
-                sessions: sessions.remove(&environment.id).unwrap_or_default(),
-                environment,
-            })
-            .collect())
+        // One statement through the owner's index: the cost is the owner's rows only.
+        Ok(self.store.list_environment_contents(owner).await?)
     }
 
     /// Whether `raw` is a valid name that the caller has not used yet.
@@ -575,16 +550,4 @@ async fn remove_dir_if_exists(path: &Path) -> ServiceResult<()> {
         .await
         .map_err(|e| ServiceError::Internal(format!("removing {}: {e}", path.display())))?
         .map_err(|e| ServiceError::Internal(format!("removing {}: {e}", path.display())))
-}
-
-/// Rows grouped by their environment, each group in the order given.
-fn group_by_environment<T>(
-    rows: Vec<T>,
-    environment: impl Fn(&T) -> EnvironmentId,
-) -> HashMap<EnvironmentId, Vec<T>> {
-    let mut groups: HashMap<EnvironmentId, Vec<T>> = HashMap::new();
-    for row in rows {
-        groups.entry(environment(&row)).or_default().push(row);
-    }
-    groups
 }

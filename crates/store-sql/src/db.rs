@@ -10,8 +10,15 @@
 //!
 //! [`Arg`] carries a bound value to the right encoding and [`Row`] reads it back, so that the
 //! aggregates' modules never name a backend.
+//!
+//! A parent and its children can come back in one statement and one row per parent: the
+//! children gathered into a JSON array of arrays by [`Db::json_rows`] (whose aggregate
+//! functions are named differently by the two backends), and each read back as a
+//! [`Row::Json`] by the child's own row mapping. On SQLite every row crosses from sqlx's worker
+//! thread on its own, so this is what makes a list of parents with their children cheap.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use craftastic_domain::{AgentId, DeploymentId, EnvironmentId, SessionId, UserId, WorkspaceId};
@@ -65,6 +72,19 @@ impl<'c> From<&'c mut Tx> for Conn<'c> {
 const FIRST_USER_LOCK: i64 = 0x6372_6166_7431;
 
 impl Db {
+    /// A scalar subquery that gathers `columns` of the rows `from` (a table and its `WHERE`)
+    /// into one JSON text, an array of arrays in `order`; read it with [`Row::gathered`].
+    pub(crate) fn json_rows(&self, columns: &str, from: &str, order: &str) -> String {
+        let (gather, array) = match self {
+            Db::Sqlite(_) => ("json_group_array", "json_array"),
+            Db::Postgres(_) => ("json_agg", "json_build_array"),
+        };
+        format!(
+            "(SELECT CAST(COALESCE({gather}({array}({columns}) ORDER BY {order}), '[]') AS TEXT) \
+             FROM {from})"
+        )
+    }
+
     pub(crate) fn backend(&self) -> &'static str {
         match self {
             Db::Sqlite(_) => "sqlite",
@@ -430,14 +450,20 @@ impl Rows<sqlx::sqlite::SqliteQueryResult, sqlx::postgres::PgQueryResult> for u6
 pub(crate) enum Row {
     Sqlite(SqliteRow),
     Postgres(PgRow),
+    /// One child row gathered by [`Db::json_rows`]: the values of `columns`, in order.
+    Json {
+        columns: Arc<[&'static str]>,
+        values: Vec<serde_json::Value>,
+    },
 }
 
-/// A type both backends decode the same way.
+/// A type both backends, and JSON, decode the same way.
 pub(crate) trait Plain:
     for<'r> sqlx::Decode<'r, Sqlite>
     + sqlx::Type<Sqlite>
     + for<'r> sqlx::Decode<'r, Postgres>
     + sqlx::Type<Postgres>
+    + serde::de::DeserializeOwned
 {
 }
 
@@ -446,6 +472,7 @@ impl<T> Plain for T where
         + sqlx::Type<Sqlite>
         + for<'r> sqlx::Decode<'r, Postgres>
         + sqlx::Type<Postgres>
+        + serde::de::DeserializeOwned
 {
 }
 
@@ -454,15 +481,29 @@ impl Row {
     pub(crate) fn get<T: Plain>(&self, column: &str) -> StoreResult<T> {
         use sqlx::Row as _;
         match self {
-            Row::Sqlite(row) => row.try_get(column),
-            Row::Postgres(row) => row.try_get(column),
+            Row::Sqlite(row) => row.try_get(column).map_err(|e| corrupt(column, e)),
+            Row::Postgres(row) => row.try_get(column).map_err(|e| corrupt(column, e)),
+            Row::Json { .. } => {
+                T::deserialize(self.json_value(column)?).map_err(|e| corrupt(column, e))
+            }
         }
-        .map_err(|e| corrupt(column, e))
+    }
+
+    /// The value of `column` in a [`Row::Json`].
+    fn json_value(&self, column: &str) -> StoreResult<&serde_json::Value> {
+        let Row::Json { columns, values } = self else {
+            return Err(corrupt(column, "not a gathered row"));
+        };
+        columns
+            .iter()
+            .position(|c| *c == column)
+            .and_then(|i| values.get(i))
+            .ok_or_else(|| corrupt(column, "missing from the gathered row"))
     }
 
     pub(crate) fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
         match self {
-            Row::Sqlite(_) => self
+            Row::Sqlite(_) | Row::Json { .. } => self
                 .get::<Option<String>>(column)?
                 .map(|s| Uuid::parse_str(&s).map_err(|e| corrupt(column, e)))
                 .transpose(),
@@ -477,7 +518,7 @@ impl Row {
 
     pub(crate) fn opt_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
         match self {
-            Row::Sqlite(_) => self
+            Row::Sqlite(_) | Row::Json { .. } => self
                 .get::<Option<String>>(column)?
                 .map(|s| parse_time(&s).map_err(|e| corrupt(column, e)))
                 .transpose(),
@@ -491,21 +532,52 @@ impl Row {
     }
 
     pub(crate) fn json(&self, column: &str) -> StoreResult<serde_json::Value> {
-        match self {
-            Row::Sqlite(_) => {
-                serde_json::from_str(&self.get::<String>(column)?).map_err(|e| corrupt(column, e))
-            }
-            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
-        }
+        self.nested(column)
     }
 
     pub(crate) fn text_list(&self, column: &str) -> StoreResult<Vec<String>> {
-        match self {
-            Row::Sqlite(_) => {
-                serde_json::from_str(&self.get::<String>(column)?).map_err(|e| corrupt(column, e))
+        self.nested(column)
+    }
+
+    /// A JSON value or a list: text holding JSON in SQLite, its own type in PostgreSQL, and
+    /// either in a gathered row (SQLite's text, PostgreSQL's JSON).
+    fn nested<T>(&self, column: &str) -> StoreResult<T>
+    where
+        T: serde::de::DeserializeOwned + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    {
+        let text = match self {
+            Row::Sqlite(_) => self.get::<String>(column)?,
+            Row::Postgres(row) => {
+                return sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e));
             }
-            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
-        }
+            Row::Json { .. } => match self.json_value(column)? {
+                serde_json::Value::String(text) => text.clone(),
+                value => return T::deserialize(value).map_err(|e| corrupt(column, e)),
+            },
+        };
+        serde_json::from_str(&text).map_err(|e| corrupt(column, e))
+    }
+
+    /// The child rows gathered into `column` by [`Db::json_rows`], each read by `read` as a
+    /// row of `columns` (a statement's comma-separated column list).
+    pub(crate) fn gathered<T>(
+        &self,
+        column: &str,
+        columns: &'static str,
+        read: fn(&Row) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        let text: String = self.get(column)?;
+        let rows: Vec<Vec<serde_json::Value>> =
+            serde_json::from_str(&text).map_err(|e| corrupt(column, e))?;
+        let columns: Arc<[&'static str]> = columns.split(',').map(str::trim).collect();
+        rows.into_iter()
+            .map(|values| {
+                read(&Row::Json {
+                    columns: columns.clone(),
+                    values,
+                })
+            })
+            .collect()
     }
 }
 

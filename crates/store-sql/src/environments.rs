@@ -4,9 +4,12 @@ use chrono::{DateTime, Utc};
 use craftastic_domain::{
     BranchName, EgressPolicy, EnvironmentId, EnvironmentName, RepositoryUrl, UserId,
 };
-use craftastic_store::{Environment, EnvironmentStatus, NewEnvironment, StoreError, StoreResult};
+use craftastic_store::{
+    Environment, EnvironmentContents, EnvironmentStatus, NewEnvironment, StoreError, StoreResult,
+};
 
 use crate::db::{Db, Row, backend, conflict, found, query};
+use crate::{sessions, workspaces};
 
 const COLUMNS: &str = "id, user_id, name, repository_url, branch, status, error, \
      egress_mode, egress_hosts, created_at, updated_at";
@@ -64,6 +67,51 @@ pub(crate) async fn get(db: &Db, id: EnvironmentId) -> StoreResult<Option<Enviro
     query(format!("SELECT {COLUMNS} FROM environments WHERE id = $1"))
         .bind(id)
         .optional(db, from_row)
+        .await
+}
+
+/// `SELECT` of the environments `filter` chooses, oldest first, each with its workspaces and
+/// sessions gathered (through their indexes on `environment_id`) into `workspace_rows` and
+/// `session_rows`.
+fn contents_sql(db: &Db, filter: &str) -> String {
+    let workspaces = db.json_rows(
+        workspaces::COLUMNS,
+        "workspaces WHERE environment_id = environments.id",
+        "created_at, id",
+    );
+    let sessions = db.json_rows(
+        sessions::COLUMNS,
+        "sessions WHERE environment_id = environments.id",
+        "created_at, id",
+    );
+    format!(
+        "SELECT {COLUMNS}, {workspaces} AS workspace_rows, {sessions} AS session_rows \
+         FROM environments WHERE {filter} ORDER BY created_at, id"
+    )
+}
+
+fn contents_from_row(row: &Row) -> StoreResult<EnvironmentContents> {
+    Ok(EnvironmentContents {
+        environment: from_row(row)?,
+        workspaces: row.gathered("workspace_rows", workspaces::COLUMNS, workspaces::from_row)?,
+        sessions: row.gathered("session_rows", sessions::COLUMNS, sessions::from_row)?,
+    })
+}
+
+pub(crate) async fn get_contents(
+    db: &Db,
+    id: EnvironmentId,
+) -> StoreResult<Option<EnvironmentContents>> {
+    query(contents_sql(db, "id = $1"))
+        .bind(id)
+        .optional(db, contents_from_row)
+        .await
+}
+
+pub(crate) async fn list_contents(db: &Db, user: UserId) -> StoreResult<Vec<EnvironmentContents>> {
+    query(contents_sql(db, "user_id = $1"))
+        .bind(user)
+        .all(db, contents_from_row)
         .await
 }
 

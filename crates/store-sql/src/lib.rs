@@ -222,6 +222,20 @@ impl Store for SqlStore {
         environments::list(&self.db, user).await
     }
 
+    async fn get_environment_contents(
+        &self,
+        id: EnvironmentId,
+    ) -> StoreResult<Option<EnvironmentContents>> {
+        environments::get_contents(&self.db, id).await
+    }
+
+    async fn list_environment_contents(
+        &self,
+        user: UserId,
+    ) -> StoreResult<Vec<EnvironmentContents>> {
+        environments::list_contents(&self.db, user).await
+    }
+
     async fn environment_name_taken(&self, user: UserId, name: &str) -> StoreResult<bool> {
         environments::name_taken(&self.db, user, name).await
     }
@@ -275,10 +289,6 @@ impl Store for SqlStore {
 
     async fn list_workspaces(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Workspace>> {
         workspaces::list(&self.db, env).await
-    }
-
-    async fn list_user_workspaces(&self, user: UserId) -> StoreResult<Vec<Workspace>> {
-        workspaces::list_of_user(&self.db, user).await
     }
 
     async fn set_workspace_state(

@@ -195,7 +195,8 @@ async fn owner_statements(s: &SqlStore) -> Vec<Query> {
         .unwrap();
     s.list_agents(me.user).await.unwrap();
     s.list_environments(Some(me.user)).await.unwrap();
-    s.list_user_workspaces(me.user).await.unwrap();
+    s.list_environment_contents(me.user).await.unwrap();
+    s.get_environment_contents(me.env).await.unwrap();
     s.list_user_sessions(me.user).await.unwrap();
     s.get_environment(me.env).await.unwrap();
     s.environment_name_taken(me.user, "env").await.unwrap();

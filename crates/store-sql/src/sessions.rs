@@ -8,11 +8,11 @@ use craftastic_store::{NewSession, Session, SessionStatus, SessionType, StoreErr
 
 use crate::db::{Broken, Db, Row, backend, broken, found, query};
 
-const COLUMNS: &str = "id, environment_id, workspace_id, name, tmux_session_name, \
+pub(crate) const COLUMNS: &str = "id, environment_id, workspace_id, name, tmux_session_name, \
      working_directory, status, session_type, agent_id, git_branch, created_at, updated_at, \
      last_activity";
 
-fn from_row(row: &Row) -> StoreResult<Session> {
+pub(crate) fn from_row(row: &Row) -> StoreResult<Session> {
     let status: String = row.get("status")?;
     let session_type: String = row.get("session_type")?;
     Ok(Session {

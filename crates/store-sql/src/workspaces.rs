@@ -1,15 +1,15 @@
 //! Workspaces: one per branch of an environment (invariant I1).
 
 use chrono::Utc;
-use craftastic_domain::{BranchName, EnvironmentId, UserId, WorkspaceId};
+use craftastic_domain::{BranchName, EnvironmentId, WorkspaceId};
 use craftastic_store::{DiskUsage, StoreError, StoreResult, Workspace, WorkspaceStatus};
 
 use crate::db::{Db, Row, backend, found, query, write_error};
 
-const COLUMNS: &str = "id, environment_id, branch, container_id, status, error, \
+pub(crate) const COLUMNS: &str = "id, environment_id, branch, container_id, status, error, \
      disk_bytes, disk_limit_bytes, disk_measured_at, created_at, updated_at";
 
-fn from_row(row: &Row) -> StoreResult<Workspace> {
+pub(crate) fn from_row(row: &Row) -> StoreResult<Workspace> {
     let status: String = row.get("status")?;
     let disk = match (
         row.get::<Option<i64>>("disk_bytes")?,
@@ -82,18 +82,6 @@ pub(crate) async fn list(db: &Db, env: Option<EnvironmentId>) -> StoreResult<Vec
         )),
     };
     q.all(db, from_row).await
-}
-
-/// The workspaces of every environment of the user, through the user's environments.
-pub(crate) async fn list_of_user(db: &Db, user: UserId) -> StoreResult<Vec<Workspace>> {
-    query(format!(
-        "SELECT {COLUMNS} FROM workspaces
-         WHERE environment_id IN (SELECT id FROM environments WHERE user_id = $1)
-         ORDER BY created_at, id"
-    ))
-    .bind(user)
-    .all(db, from_row)
-    .await
 }
 
 pub(crate) async fn set_state(

@@ -123,6 +123,17 @@ pub trait Store: Send + Sync + 'static {
     async fn get_environment(&self, id: EnvironmentId) -> StoreResult<Option<Environment>>;
     /// The user's environments, oldest first; every environment when `user` is `None`.
     async fn list_environments(&self, user: Option<UserId>) -> StoreResult<Vec<Environment>>;
+    /// The environment with its workspaces and sessions, read in one statement.
+    async fn get_environment_contents(
+        &self,
+        id: EnvironmentId,
+    ) -> StoreResult<Option<EnvironmentContents>>;
+    /// The user's environments, oldest first, each with its workspaces and sessions: one
+    /// statement, one row per environment, through the user's index and the environments'.
+    async fn list_environment_contents(
+        &self,
+        user: UserId,
+    ) -> StoreResult<Vec<EnvironmentContents>>;
     async fn environment_name_taken(&self, user: UserId, name: &str) -> StoreResult<bool>;
     /// Fails with `NotFound` when the environment is gone.
     async fn set_environment_status(
@@ -164,9 +175,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Workspace>>;
     /// The environment's workspaces, oldest first; every workspace when `env` is `None`.
     async fn list_workspaces(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Workspace>>;
-    /// The workspaces of all the user's environments, oldest first, read through the user's
-    /// environments only.
-    async fn list_user_workspaces(&self, user: UserId) -> StoreResult<Vec<Workspace>>;
     async fn set_workspace_state(
         &self,
         id: WorkspaceId,

@@ -180,6 +180,25 @@ pub struct Environment {
     pub updated_at: DateTime<Utc>,
 }
 
+/// An environment with its workspaces and sessions, each oldest first: what its page and the
+/// list of environments show.
+#[derive(Debug, Clone)]
+pub struct EnvironmentContents {
+    pub environment: Environment,
+    pub workspaces: Vec<Workspace>,
+    pub sessions: Vec<Session>,
+}
+
+impl EnvironmentContents {
+    /// The container of the default branch's workspace.
+    pub fn container_id(&self) -> Option<&str> {
+        self.workspaces
+            .iter()
+            .find(|w| w.branch == self.environment.branch)
+            .and_then(|w| w.container_id.as_deref())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewEnvironment {
     pub id: EnvironmentId,

@@ -25,7 +25,7 @@ on_both_backends!(
     github_link_is_set_replaced_read_and_cleared,
     migrations_down_to_zero_and_up_again_leave_the_same_schema,
     sessions_are_created_found_and_listed_oldest_first,
-    a_users_workspaces_and_sessions_are_listed_without_anyone_elses,
+    a_users_environments_come_with_their_contents_and_without_anyone_elses,
     session_names_are_unique_per_environment_and_tmux_names_everywhere,
     creating_a_session_in_a_missing_environment_or_workspace_is_not_found,
     renaming_a_session_returns_it_and_keeps_names_unique,
@@ -625,7 +625,7 @@ async fn sessions_are_created_found_and_listed_oldest_first(backend: Backend) {
     );
 }
 
-async fn a_users_workspaces_and_sessions_are_listed_without_anyone_elses(backend: Backend) {
+async fn a_users_environments_come_with_their_contents_and_without_anyone_elses(backend: Backend) {
     let db = TestDb::migrated(backend).await;
     let s = &*db.store;
     let (ada, first) = user_with_place(s).await;
@@ -640,27 +640,85 @@ async fn a_users_workspaces_and_sessions_are_listed_without_anyone_elses(backend
     s.create_session(new_session(&second, "two", t0 + Duration::seconds(2)))
         .await
         .unwrap();
-    s.create_session(new_session(&first, "one", t0 + Duration::seconds(1)))
+    let one = s
+        .create_session(new_session(&first, "one", t0 + Duration::seconds(1)))
+        .await
+        .unwrap();
+    s.create_session(new_session(&first, "zero", t0))
         .await
         .unwrap();
     s.create_session(new_session(&bobs, "bobs", t0))
         .await
         .unwrap();
+    // Every kind of value a gathered row carries: a container and an error, a disk
+    // measurement, a last activity, and the NULLs of the rows without them.
+    s.set_workspace_state(
+        first.workspace,
+        WorkspaceStatus::Error,
+        Some("c0ffee"),
+        Some("it \"broke\"\n"),
+    )
+    .await
+    .unwrap();
+    s.set_workspace_disk(
+        first.workspace,
+        DiskUsage {
+            bytes: 1 << 40,
+            limit_bytes: Some(2 << 40),
+            measured_at: t0,
+        },
+    )
+    .await
+    .unwrap();
+    s.record_session_activity(&[(one.id, t0 + Duration::seconds(3))])
+        .await
+        .unwrap();
 
-    let workspaces = s.list_user_workspaces(ada).await.unwrap();
+    let listed = s.list_environment_contents(ada).await.unwrap();
     assert_eq!(
-        workspaces.iter().map(|w| w.id).collect::<Vec<_>>(),
-        [first.workspace, second.workspace],
+        listed.iter().map(|c| c.environment.id).collect::<Vec<_>>(),
+        [first.env, second.env],
         "oldest first, and none of bob's"
     );
+    for contents in &listed {
+        let env = contents.environment.id;
+        let alone = s.get_environment_contents(env).await.unwrap().unwrap();
+        // The gathered rows read back exactly what the plain reads of each table do.
+        let each = format!(
+            "{:?} {:?} {:?}",
+            s.get_environment(env).await.unwrap().unwrap(),
+            s.list_workspaces(Some(env)).await.unwrap(),
+            s.list_sessions(Some(env)).await.unwrap()
+        );
+        for c in [contents, &alone] {
+            let gathered = format!("{:?} {:?} {:?}", c.environment, c.workspaces, c.sessions);
+            assert_eq!(gathered, each);
+        }
+    }
+    assert_eq!(names(&listed[0].sessions), ["zero", "one"]);
+    assert_eq!(names(&listed[1].sessions), ["two"]);
+    assert_eq!(listed[0].container_id(), Some("c0ffee"));
+    assert!(listed[0].workspaces[0].disk.is_some());
+    assert!(listed[1].workspaces[0].disk.is_none());
     assert_eq!(
         names(&s.list_user_sessions(ada).await.unwrap()),
-        ["one", "two"]
+        ["zero", "one", "two"]
     );
     assert_eq!(names(&s.list_user_sessions(bob).await.unwrap()), ["bobs"]);
     let nobody = UserId::new();
-    assert!(s.list_user_workspaces(nobody).await.unwrap().is_empty());
+    assert!(
+        s.list_environment_contents(nobody)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(s.list_user_sessions(nobody).await.unwrap().is_empty());
+    assert!(
+        s.get_environment_contents(EnvironmentId::new())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn session_names_are_unique_per_environment_and_tmux_names_everywhere(backend: Backend) {

@@ -1,6 +1,8 @@
 //! Fills a Craftastic database through the store, for benchmarks (`bench/api`): the
 //! environments of one existing user, or many other users with theirs. Every user gets the
-//! same shape: environments, each with workspaces and sessions spread over them.
+//! same shape: environments, each with workspaces and sessions spread over them. The
+//! workspaces have no container, so their sessions are seeded `inactive`, as the reconciler
+//! would leave them: a pass during a measurement then has nothing to write.
 //!
 //!   seed DATABASE_URL owner EMAIL        gives EMAIL's account its environments and prints
 //!                                        the id of one of its sessions
@@ -19,7 +21,9 @@ use craftastic_domain::{
     BranchName, EgressPolicy, Email, EnvironmentId, EnvironmentName, SessionId, SessionName,
     UserId, UserName, WorkingDirectory, WorkspaceId,
 };
-use craftastic_store::{AdminGrant, NewEnvironment, NewSession, NewUser, SessionType, Store};
+use craftastic_store::{
+    AdminGrant, NewEnvironment, NewSession, NewUser, SessionStatus, SessionType, Store,
+};
 use craftastic_store_sql::SqlStore;
 
 const ENVIRONMENTS: usize = 5;
@@ -85,6 +89,9 @@ async fn seed_user(store: &dyn Store, user: UserId) -> anyhow::Result<SessionId>
                     git_branch: workspace.branch.clone(),
                     now,
                 })
+                .await?;
+            store
+                .set_session_status(session.id, SessionStatus::Inactive, now)
                 .await?;
             first_session.get_or_insert(session.id);
         }
