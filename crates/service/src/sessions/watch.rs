@@ -374,17 +374,14 @@ impl Watchers {
         {
             return entry.shared.clone();
         }
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            // Outside a runtime nothing can be watched; a pass asks the container itself.
-            return Arc::new(Shared {
-                state: Mutex::default(),
-                tokens: watch::channel(0).0,
-            });
-        };
         let shared = Arc::new(Shared {
             state: Mutex::default(),
             tokens: watch::channel(0).0,
         });
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            // Outside a runtime nothing can be watched; a pass asks the container itself.
+            return shared;
+        };
         let generation = self.inner.generations.fetch_add(1, Ordering::Relaxed);
         let task = Task {
             container: container.to_owned(),
@@ -478,8 +475,6 @@ enum Outcome {
     Ended,
     /// It broke a bound, or could not be started; the text says how.
     Broken(String),
-    /// The registry dropped it.
-    Dropped,
 }
 
 /// The task of one container's watcher: runs it, reads its reports, marks ended sessions
@@ -509,7 +504,6 @@ impl Task {
                 state.failures += 1;
             }
             match outcome {
-                Outcome::Dropped => return,
                 Outcome::Ended | Outcome::Broken(_) if !self.container_runs().await => {
                     self.forget();
                     return;
@@ -597,7 +591,8 @@ impl Task {
                 }
                 changed = self.tokens.changed() => {
                     if changed.is_err() {
-                        return Outcome::Dropped;
+                        // The sender lives as long as this task; never, then.
+                        return Outcome::Ended;
                     }
                     let line = format!("{}\n", *self.tokens.borrow_and_update());
                     let written = tokio::time::timeout(WRITE_DEADLINE, async {
