@@ -63,8 +63,9 @@ const MAX_REPORTS_PER_PERIOD: usize = 32;
 const REPORT_PERIODS: u32 = 2;
 /// A watcher without a report for this many periods is stale.
 const SILENT_PERIODS: u32 = 3;
-/// A report older than this many periods is not used by a pass.
-const FRESH_PERIODS: u32 = 2;
+/// A report older than this many periods is not used by a pass (a live watcher's latest
+/// report never is: it would be stale by then).
+const FRESH_PERIODS: u32 = SILENT_PERIODS;
 /// How long starting a watcher, or writing a token to it, may take.
 const START_DEADLINE: Duration = Duration::from_secs(10);
 const WRITE_DEADLINE: Duration = Duration::from_secs(2);
