@@ -94,6 +94,10 @@ pub(crate) async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<(
         clone_timeout: sandbox.clone_timeout,
         network_pool: sandbox.network_pool,
         egress_proxy_port: sandbox.egress_proxy_port,
+        watch: craftastic_service::sessions::WatchSettings {
+            period: sandbox.watch_interval,
+            ..Default::default()
+        },
     };
     let egress_proxy_port = sandbox.egress_proxy_port;
     sandbox_settings.limits.disk_bytes = disk_cap_mechanism(

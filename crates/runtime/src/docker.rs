@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::{
-    Config, CreateContainerOptions, ListContainersOptions, RemoveContainerOptions,
+    Config, CreateContainerOptions, ListContainersOptions, LogOutput, RemoveContainerOptions,
     StopContainerOptions,
 };
 use bollard::errors::Error as BollardError;
@@ -347,7 +347,7 @@ impl Runtime for DockerRuntime {
         cols: u16,
         rows: u16,
     ) -> RuntimeResult<TtyExec> {
-        let (exec_id, output, input) = self.attach(id, spec, true, true).await?;
+        let (exec_id, output, input) = self.attach(id, spec, true, true, true).await?;
         self.resize_tty(&exec_id, cols, rows).await?;
         let output = output
             .map(|chunk| match chunk {
@@ -356,6 +356,32 @@ impl Runtime for DockerRuntime {
             })
             .boxed();
         Ok(TtyExec {
+            exec_id,
+            output,
+            input,
+        })
+    }
+
+    async fn exec_stream(&self, id: &str, spec: ExecSpec) -> RuntimeResult<StreamExec> {
+        let deadline = spec.deadline.unwrap_or(DEFAULT_EXEC_DEADLINE);
+        // What it writes to standard error is not even read: a flood there costs the
+        // engine, not the server.
+        let starting = self.attach(id, spec, true, false, false);
+        let (exec_id, output, input) = tokio::time::timeout(deadline, starting)
+            .await
+            .map_err(|_| RuntimeError::Deadline(deadline))??;
+        let output = output
+            .filter_map(|chunk| async move {
+                match chunk {
+                    Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                        Some(Ok(message))
+                    }
+                    Ok(_) => None,
+                    Err(e) => Some(Err(engine(e))),
+                }
+            })
+            .boxed();
+        Ok(StreamExec {
             exec_id,
             output,
             input,

@@ -164,6 +164,20 @@ impl ExecOutput {
     }
 }
 
+/// A long-lived process without a terminal: its standard output as it comes, and its
+/// standard input. Nothing bounds how long it runs or what it prints: the caller reads the
+/// output within limits of its own and drops the exec when it has had enough.
+///
+/// Dropping both halves closes the connection to the engine; Docker then closes the
+/// process's standard input (it does not end the process), so a process that ends on
+/// end-of-file ends with its exec.
+pub struct StreamExec {
+    pub exec_id: String,
+    /// Standard output, in the chunks the engine sends; standard error is not attached.
+    pub output: BoxStream<'static, RuntimeResult<Bytes>>,
+    pub input: Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
 /// An interactive process with a terminal: bytes in, bytes out, and a size.
 pub struct TtyExec {
     pub exec_id: String,
@@ -192,6 +206,10 @@ pub trait Runtime: Send + Sync + 'static {
     /// Runs a command to completion, or to its deadline, and captures the end of what it
     /// printed (bounded: see [`ExecSpec`]).
     async fn exec(&self, id: &str, spec: ExecSpec) -> RuntimeResult<ExecOutput>;
+    /// Starts a long-lived command without a terminal, its standard input and output
+    /// attached (see [`StreamExec`]). The spec's `deadline` bounds the start only, and its
+    /// `stdin` and `stdout_limit` are not used.
+    async fn exec_stream(&self, id: &str, spec: ExecSpec) -> RuntimeResult<StreamExec>;
     /// Starts a command attached to a new terminal of `cols`×`rows`.
     async fn exec_tty(
         &self,

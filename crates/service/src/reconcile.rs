@@ -9,9 +9,12 @@
 //!
 //! A pass lists the containers once and reads each table it needs once, whatever the number
 //! of workspaces, and works on [`CONCURRENCY`] containers at a time. It looks into a running
-//! container only when it must: for the tmux sessions of its active sessions, and for stray
-//! tmux clients where one may be (every container at start, after a crash; later only where
-//! a hang-up failed).
+//! container only when it must: for stray tmux clients and session watchers where one may
+//! be (every container at start, after a crash; later only where a hang-up failed), and for
+//! the tmux sessions of its active sessions when the container's session watcher has no
+//! fresh report (see [`crate::sessions::Watchers`]): it was just started, or it failed and
+//! waits to start again. The pass also starts the watchers that should run and stops those
+//! that should not.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
@@ -265,7 +268,7 @@ impl Reconciler {
         }
         let listed: HashSet<&str> = containers.iter().map(|c| c.id.as_str()).collect();
         self.terminal.retain_doubts(|c| listed.contains(c));
-        let pass = self.fix(&containers, &workspaces, &mut report);
+        let pass = self.fix(&containers, &workspaces, after_start, &mut report);
         if tokio::time::timeout_at(started + self.deadlines.pass, pass)
             .await
             .is_err()
@@ -292,6 +295,7 @@ impl Reconciler {
         &self,
         containers: &[ContainerInfo],
         workspaces: &[Workspace],
+        after_start: bool,
         report: &mut Report,
     ) {
         let known: HashSet<String> = workspaces.iter().map(|w| w.id.to_string()).collect();
@@ -344,7 +348,8 @@ impl Reconciler {
                 _ => {}
             }
         }
-        self.reconcile_sessions(workspaces, &by_id, report).await;
+        self.reconcile_sessions(workspaces, &by_id, after_start, report)
+            .await;
         let repos_dir = self.settings.repos_dir();
         let removed = self.remove_orphan_repositories();
         if let Some(n) = self
@@ -403,8 +408,10 @@ impl Reconciler {
         &self,
         workspaces: &[Workspace],
         containers: &HashMap<&str, bool>,
+        after_start: bool,
         report: &mut Report,
     ) {
+        let began = tokio::time::Instant::now();
         let listed = self.store.list_sessions(None);
         let Some(sessions) = self
             .step(report, "listing the sessions", "database", listed)
@@ -418,11 +425,19 @@ impl Reconciler {
                 active.entry(ws).or_default().push(s);
             }
         }
+        // The containers that keep (or get) a session watcher: running, with active sessions.
+        let watched: HashSet<&str> = workspaces
+            .iter()
+            .filter(|ws| active.contains_key(&ws.id))
+            .filter_map(|ws| ws.container_id.as_deref())
+            .filter(|c| containers.get(c) == Some(&true))
+            .collect();
         let work = workspaces.iter().map(|ws| {
             let mine = active.remove(&ws.id).unwrap_or_default();
-            self.follow_tmux(ws, mine, containers)
+            self.follow_tmux(ws, mine, containers, after_start)
         });
         self.each(work, report).await;
+        self.sessions.watchers().retain(&watched, began);
     }
 
     /// The active sessions of one workspace follow its container and its tmux sessions, and
@@ -432,6 +447,7 @@ impl Reconciler {
         ws: &Workspace,
         mine: Vec<Session>,
         containers: &HashMap<&str, bool>,
+        after_start: bool,
     ) -> Report {
         let mut report = Report::default();
         let running = ws
@@ -471,15 +487,33 @@ impl Reconciler {
             };
             report.stray_viewers += strays;
         }
+        let watchers = self.sessions.watchers();
         if mine.is_empty() {
+            if after_start && !watchers.watches(container) {
+                let ended = watchers.end_strays(container);
+                self.step(
+                    &mut report,
+                    "ending stray session watchers",
+                    container,
+                    ended,
+                )
+                .await;
+            }
             return report;
         }
-        let listed = self.sessions.running_tmux(container);
-        let Some(alive) = self
-            .step(&mut report, "listing the tmux sessions", container, listed)
-            .await
-        else {
-            return report;
+        let alive = match watchers.fresh(container) {
+            Some(fresh) => fresh.sessions.clone(),
+            None => {
+                watchers.ensure(container, ws.id);
+                let listed = self.sessions.running_tmux(container);
+                let Some(alive) = self
+                    .step(&mut report, "listing the tmux sessions", container, listed)
+                    .await
+                else {
+                    return report;
+                };
+                alive
+            }
         };
         for s in mine {
             if !alive.contains(&s.tmux_session_name) {

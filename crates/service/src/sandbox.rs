@@ -42,6 +42,8 @@ pub struct SandboxSettings {
     pub network_pool: crate::networks::Pool,
     /// The egress proxy's port on each restricted network's host address.
     pub egress_proxy_port: u16,
+    /// The session watchers of running workspaces.
+    pub watch: crate::sessions::WatchSettings,
 }
 
 impl SandboxSettings {

@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use craftastic_runtime::{
     ContainerInfo, ContainerSpec, ExecOutput, ExecSpec, NetworkInfo, NetworkSpec, Runtime,
-    RuntimeError, RuntimeResult, StorageDriver, TtyExec,
+    RuntimeError, RuntimeResult, StorageDriver, StreamExec, TtyExec,
 };
 
 /// The methods of [`Runtime`].
@@ -35,6 +35,7 @@ pub enum Call {
     Inspect,
     List,
     Exec,
+    ExecStream,
     ExecTty,
     ResizeTty,
     ExecExitCode,
@@ -54,7 +55,7 @@ pub struct CallInfo {
     /// The container (by id or name), volume, exec id or image the call is about; empty
     /// for `ping` and `list`.
     pub target: String,
-    /// The command of an `exec` or `exec_tty`; empty otherwise.
+    /// The command of an `exec`, `exec_stream` or `exec_tty`; empty otherwise.
     pub cmd: Vec<String>,
 }
 
@@ -285,6 +286,11 @@ impl Runtime for FaultyRuntime {
     async fn exec(&self, id: &str, spec: ExecSpec) -> RuntimeResult<ExecOutput> {
         self.faults.apply(Call::Exec, id, &spec.cmd).await?;
         self.inner.exec(id, spec).await
+    }
+
+    async fn exec_stream(&self, id: &str, spec: ExecSpec) -> RuntimeResult<StreamExec> {
+        self.faults.apply(Call::ExecStream, id, &spec.cmd).await?;
+        self.inner.exec_stream(id, spec).await
     }
 
     async fn exec_tty(

@@ -25,6 +25,7 @@ use craftastic_service::limits::LimitSettings;
 use craftastic_service::networks::Pool;
 use craftastic_service::ratelimit::RateLimit;
 use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
+use craftastic_service::sessions::WatchSettings;
 use craftastic_service::tokens::TokenKeys;
 use craftastic_store::{Migrations, Store};
 use craftastic_store_sql::SqlStore;
@@ -192,6 +193,9 @@ pub struct ServerOptions {
     /// How often the disk watch measures workspaces; `None` (the default) leaves it off, for
     /// a test to call `services.disk.run()` itself.
     pub disk_check_interval: Option<Duration>,
+    /// The session watchers: every second, running their real script, unless a test plays
+    /// a hostile container.
+    pub watch: WatchSettings,
 }
 
 impl Default for ServerOptions {
@@ -213,6 +217,10 @@ impl Default for ServerOptions {
             trusted_proxies: Default::default(),
             disk_limit: Some(10 << 30),
             disk_check_interval: None,
+            watch: WatchSettings {
+                period: Duration::from_secs(1),
+                ..WatchSettings::default()
+            },
         }
     }
 }
@@ -291,6 +299,7 @@ impl TestServer {
             clone_timeout: Duration::from_secs(60),
             network_pool: Pool::parse(TEST_NETWORK_POOL).expect("the test network pool"),
             egress_proxy_port: options.egress_proxy_port,
+            watch: options.watch,
         };
         let services = Services::new(
             store.clone(),

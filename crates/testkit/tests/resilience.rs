@@ -124,12 +124,24 @@ async fn a_pass_goes_past_a_container_whose_execs_hang_or_fail_and_fixes_the_oth
     let (healthy, healthy_session) = f.environment_with_session("healthy").await;
     let reconciler = f.server.services.reconciler.clone().with_deadlines(SHORT);
 
-    // Every exec in one container hangs (as in a container whose processes are stopped);
-    // elsewhere a tmux session ended behind the server's back and a container lost its row.
+    // Every exec in one container hangs (as in a container whose processes are stopped),
+    // its session watcher's too, so the pass has no report of it and must ask it; elsewhere
+    // a tmux session ended behind the server's back (with no watcher there to see it, so
+    // that the pass is the one that finds it) and a container lost its row.
     let hang = {
         let stuck = stuck.clone();
         f.server.faults.hang(Call::Exec).when(move |c| c.on(&stuck))
     };
+    let watcher_hangs = {
+        let stuck = stuck.clone();
+        f.server
+            .faults
+            .hang(Call::ExecStream)
+            .when(move |c| c.on(&stuck))
+    };
+    let watchers = f.server.services.sessions.watchers();
+    watchers.stop(&stuck);
+    watchers.stop(&healthy);
     kill_tmux(&healthy, &healthy_session);
     let orphan = f.orphan();
     let started = Instant::now();
@@ -153,6 +165,7 @@ async fn a_pass_goes_past_a_container_whose_execs_hang_or_fail_and_fixes_the_oth
 
     // Failing calls are counted the same way, and the next pass does what they stopped.
     hang.release();
+    watchers.stop(&stuck);
     kill_tmux(&stuck, &stuck_session);
     let failing = {
         let stuck = stuck.clone();
@@ -183,6 +196,7 @@ async fn a_pass_goes_past_a_container_whose_execs_hang_or_fail_and_fixes_the_oth
     );
     assert_eq!(f.session_status(&stuck_session).await, "dead");
     assert!(!exists(&orphan));
+    watcher_hangs.release();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -950,10 +950,12 @@ async fn stopped_environments_bring_sessions_back_and_the_reconciler_finds_the_d
     assert_eq!(s["status"], "active");
     drop(term);
 
-    // A tmux session killed behind the server's back is found dead by the reconciler, and a
-    // tmux client that no viewer owns (left by a crashed server) is hung up by the pass at
-    // start, which looks for such clients in every container.
+    // A tmux session killed behind the server's back is found dead by the reconciler (here
+    // with no session watcher to see it first), and a tmux client that no viewer owns (left
+    // by a crashed server) is hung up by the pass at start, which looks for such clients in
+    // every container.
     let container = f.container_of("main").await;
+    f.server.services.sessions.watchers().stop(&container);
     docker_cli(&[
         "exec",
         "-d",

@@ -34,6 +34,11 @@ pub struct SandboxArgs {
     /// Seconds between two measurements of the running workspaces' disk use.
     #[arg(long, env = "SANDBOX_DISK_CHECK_INTERVAL", default_value = "30")]
     pub sandbox_disk_check_interval: String,
+    /// Seconds between two reports of the tmux sessions in a workspace with active sessions
+    /// (its session watcher); a session whose tmux session ended is marked dead within
+    /// about one to two of them.
+    #[arg(long, env = "SESSION_WATCH_INTERVAL", default_value = "5")]
+    pub session_watch_interval: String,
     /// The uid of the image's `dev` user, which must own the bare clones. Default: 1000
     /// when the server runs as root, else the server's own uid (`image build` builds the
     /// image to match).
@@ -64,6 +69,7 @@ pub struct Sandbox {
     /// `None`: no cap.
     pub disk_limit: Option<i64>,
     pub disk_check_interval: Duration,
+    pub watch_interval: Duration,
     pub uid: Option<u32>,
     pub policy: craftastic_domain::RepoPolicy,
     pub clone_timeout: Duration,
@@ -110,6 +116,12 @@ impl SandboxArgs {
                     self.sandbox_disk_check_interval
                 ))
             })?;
+        let watch_interval = parse_range(&self.session_watch_interval, 1, 60).ok_or_else(|| {
+            bad(format!(
+                "SESSION_WATCH_INTERVAL must be a number of seconds from 1 to 60, not {:?}",
+                self.session_watch_interval
+            ))
+        })?;
         let uid = match self
             .sandbox_uid
             .as_deref()
@@ -177,6 +189,7 @@ impl SandboxArgs {
             pids,
             disk_limit,
             disk_check_interval: Duration::from_secs(disk_check_interval),
+            watch_interval: Duration::from_secs(watch_interval),
             uid,
             policy: craftastic_domain::RepoPolicy {
                 schemes,

@@ -42,6 +42,7 @@ impl DockerRuntime {
         id: &str,
         spec: ExecSpec,
         stdin: bool,
+        stderr: bool,
         tty: bool,
     ) -> RuntimeResult<(String, Output, Input)> {
         let exec = self
@@ -55,7 +56,7 @@ impl DockerRuntime {
                     env: Some(spec.env),
                     attach_stdin: Some(stdin),
                     attach_stdout: Some(true),
-                    attach_stderr: Some(true),
+                    attach_stderr: Some(stderr),
                     tty: Some(tty),
                     ..Default::default()
                 },
@@ -92,7 +93,8 @@ impl DockerRuntime {
         let with_stdin = stdin.is_some();
         let stdout_limit = spec.stdout_limit;
         spec.env.push(format!("{MARKER_VAR}={marker}"));
-        let (exec_id, mut output, mut input) = self.attach(id, spec, with_stdin, false).await?;
+        let (exec_id, mut output, mut input) =
+            self.attach(id, spec, with_stdin, true, false).await?;
         // Standard input is written while the output is read: a process that prints before
         // it reads must not block on a full pipe while we block on its input.
         let feed = async move {

@@ -66,6 +66,9 @@ impl Sessions {
         let _guard = self.workspaces.lock(env.id, &branch).await;
         let ws = self.workspaces.ensure_locked(&env, &branch).await?;
         let container = running_container(&ws)?;
+        // The row says `active` before its tmux session runs: until it does, no watcher
+        // report of the container is trusted.
+        let _expecting = self.watchers.expect(&container, ws.id);
         let id = SessionId::new();
         let session = self
             .store
@@ -272,14 +275,7 @@ impl Sessions {
 
     /// Marks the session dead (its tmux session ended), unless it is gone already.
     pub(crate) async fn mark_dead(&self, id: SessionId) -> ServiceResult<()> {
-        match self
-            .store
-            .set_session_status(id, SessionStatus::Dead, Utc::now())
-            .await
-        {
-            Ok(()) | Err(StoreError::NotFound) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        super::mark_dead(self.store.as_ref(), id).await
     }
 
     /// The container of the session's workspace if it runs.

@@ -3,19 +3,21 @@
 //!
 //! [`crud`] creates, reads, changes and deletes sessions; [`tmux`] drives the tmux sessions
 //! in the workspace container; [`agent_files`] writes what an agent session needs there;
-//! [`activity`] batches terminal activity into the database.
+//! [`activity`] batches terminal activity into the database; [`watch`] runs a watcher in
+//! each container with active sessions, which notices tmux sessions that ended.
 
 mod activity;
 mod agent_files;
 mod crud;
 mod tmux;
+mod watch;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use craftastic_domain::{BranchName, EnvironmentId, SessionName, WorkingDirectory};
+use craftastic_domain::{BranchName, EnvironmentId, SessionId, SessionName, WorkingDirectory};
 use craftastic_runtime::{ExecOutput, ExecSpec, Runtime};
-use craftastic_store::{SessionStatus, SessionType, Store};
+use craftastic_store::{SessionStatus, SessionType, Store, StoreError};
 use uuid::Uuid;
 
 use crate::ServiceResult;
@@ -25,6 +27,7 @@ use crate::limits::Limits;
 use crate::sandbox::SandboxSettings;
 use crate::workspaces::Workspaces;
 pub use activity::Activity;
+pub use watch::{WatchSettings, Watchers};
 
 /// What a session request asks for; every field already validated.
 #[derive(Debug, Clone)]
@@ -73,6 +76,7 @@ pub struct Sessions {
     agents: Agents,
     activity: Arc<Activity>,
     limits: Limits,
+    watchers: Watchers,
 }
 
 impl Sessions {
@@ -85,6 +89,7 @@ impl Sessions {
         agents: Agents,
         limits: Limits,
     ) -> Self {
+        let watchers = Watchers::new(store.clone(), runtime.clone(), settings.watch.clone());
         Self {
             store,
             runtime,
@@ -94,11 +99,17 @@ impl Sessions {
             agents,
             activity: Arc::default(),
             limits,
+            watchers,
         }
     }
 
     pub fn activity(&self) -> &Activity {
         &self.activity
+    }
+
+    /// The session watchers of the running containers.
+    pub fn watchers(&self) -> &Watchers {
+        &self.watchers
     }
 
     /// Runs a shell script (`sh -c`) in the container as its user, with `args` as `$1`,
@@ -121,6 +132,17 @@ impl Sessions {
                 },
             )
             .await?)
+    }
+}
+
+/// Marks the session dead (its tmux session ended), unless it is gone already.
+async fn mark_dead(store: &dyn Store, id: SessionId) -> ServiceResult<()> {
+    match store
+        .set_session_status(id, SessionStatus::Dead, Utc::now())
+        .await
+    {
+        Ok(()) | Err(StoreError::NotFound) => Ok(()),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -1,6 +1,8 @@
 //! The tmux sessions in a workspace container: started in a checked working directory,
 //! renamed, asked after, listed and ended, each through a script in `scripts/`.
 
+use std::collections::HashSet;
+
 use craftastic_domain::{SessionId, SessionName, UserId};
 use craftastic_store::{Session, SessionType};
 
@@ -19,6 +21,16 @@ pub(super) fn tmux_name(id: SessionId) -> String {
     format!("cs-{}", id.0.simple())
 }
 
+/// The session a tmux name of the server's own naming stands for.
+pub(super) fn session_of(tmux: &str) -> Option<SessionId> {
+    let hex = tmux.strip_prefix("cs-")?;
+    let valid = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    valid
+        .then(|| uuid::Uuid::try_parse(hex).ok())
+        .flatten()
+        .map(SessionId)
+}
+
 impl Sessions {
     /// Starts the session's tmux session unless it runs. An agent session gets its private
     /// folder written first and runs the agent's launcher (see [`Self::agent_command`]).
@@ -33,6 +45,11 @@ impl Sessions {
             session.working_directory.to_string(),
             session.name.to_string(),
         ];
+        // Until the tmux session runs, no watcher report of the container is trusted: one
+        // begun earlier would take the session for ended.
+        let _expecting = session
+            .workspace_id
+            .map(|ws| self.watchers.expect(container, ws));
         if session.session_type == SessionType::Agent
             && !self
                 .tmux_alive(container, &session.tmux_session_name)
@@ -87,8 +104,29 @@ impl Sessions {
     }
 
     /// The names of the tmux sessions running in a container.
-    pub(crate) async fn running_tmux(&self, container: &str) -> ServiceResult<Vec<String>> {
+    pub(crate) async fn running_tmux(&self, container: &str) -> ServiceResult<HashSet<String>> {
         let out = self.shell(container, LIST, &[]).await?;
         Ok(out.stdout_str().lines().map(str::to_owned).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tmux_name_gives_back_its_session_and_no_other_name_does() {
+        let id = SessionId::new();
+        assert_eq!(session_of(&tmux_name(id)), Some(id));
+        for other in [
+            "main",
+            "cs-",
+            "cs-0123",
+            "cs-0123456789ABCDEF0123456789abcdef",
+            "cs-0123456789abcdef0123456789abcdef0",
+            "xs-0123456789abcdef0123456789abcdef",
+        ] {
+            assert_eq!(session_of(other), None, "{other}");
+        }
     }
 }
