@@ -49,14 +49,23 @@ const SESSION_GONE: i64 = 100;
 /// Hangs up the processes carrying any of the markers `$@`: one `grep` over every process's
 /// environment for all of them, so that it stays cheap in a container running hundreds of
 /// processes. (The patterns of one `-e`, separated by newlines, are each a fixed string.)
+/// `HUP`, not `KILL`: a client hung up tells its tmux server it is leaving, and the server
+/// lets go of the client's terminal before the client exits. A killed client exits first,
+/// and Docker then waits up to 2 s for that exec's streams, one exec after another in each
+/// container: killing 100 clients at once held up the execs started there meanwhile for up
+/// to a minute.
 const HANG_UP_SCRIPT: &str = r#"patterns=
 for m; do patterns="$patterns
 CRAFTASTIC_VIEWER=$m"; done
+pids=
 for f in $(grep -lsxzF -e "${patterns#?}" /proc/[0-9]*/environ); do
     p=${f#/proc/}
-    kill -HUP "${p%/environ}"
+    pids="$pids ${p%/environ}"
 done
+[ -z "$pids" ] || kill -HUP $pids 2>/dev/null
 exit 0"#;
+/// How long closed viewers are gathered before their container's first hang-up exec.
+const HANG_UP_GATHER: Duration = Duration::from_millis(100);
 /// How long one hang-up exec may take before the server stops waiting for it (the
 /// reconciler hangs up what it missed).
 const HANG_UP_DEADLINE: Duration = Duration::from_secs(10);
@@ -393,6 +402,9 @@ impl Terminal {
         }
         let terminal = self.clone();
         rt.spawn(async move {
+            // Terminals close together (a browser quits, the server shuts down): wait a
+            // moment so that the first exec hangs up all of them.
+            tokio::time::sleep(HANG_UP_GATHER).await;
             loop {
                 let markers = {
                     let mut pending = terminal.hang_ups.lock().expect("hang-ups");
