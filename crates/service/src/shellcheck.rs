@@ -1,5 +1,5 @@
-//! Every shell script the service runs in a container (`*.sh` under `src/`, loaded with
-//! `include_str!`) passes shellcheck. The shell each is written for is named by its own
+//! Every shell script the server runs in a container (`*.sh` under the `src/` of this crate
+//! and of `craftastic-runtime`, loaded with `include_str!`) passes shellcheck. The shell each is written for is named by its own
 //! `# shellcheck shell=…` line, since none is run as a file with a `#!` line.
 
 use std::path::{Path, PathBuf};
@@ -23,15 +23,18 @@ fn scripts(dir: &Path, found: &mut Vec<PathBuf>) {
 #[test]
 fn every_script_passes_shellcheck() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime/src");
     let mut found = Vec::new();
     scripts(&src, &mut found);
+    scripts(&runtime, &mut found);
     found.sort();
-    let git = src.join("git").join("scripts");
-    assert!(
-        found.iter().any(|p| p.starts_with(&git)),
-        "no script found under {}; did the scripts move?",
-        git.display()
-    );
+    for dir in [src.join("git").join("scripts"), runtime] {
+        assert!(
+            found.iter().any(|p| p.starts_with(&dir)),
+            "no script found under {}; did the scripts move?",
+            dir.display()
+        );
+    }
     let out = match Command::new("shellcheck").args(&found).output() {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(

@@ -41,29 +41,13 @@ pub const TICKET_TTL: Duration = Duration::from_secs(30);
 /// The environment variable that marks a viewer's tmux client.
 const VIEWER_MARKER: &str = "CRAFTASTIC_VIEWER";
 
-/// Attaches to the session `$1`, or exits 100 (printing nothing) when it is gone.
-const ATTACH_SCRIPT: &str = r#"tmux has-session -t "=$1" 2>/dev/null || exit 100
-exec tmux attach-session -t "=$1""#;
+/// A viewer's tmux client: attaches to the session `$1`, or exits [`SESSION_GONE`].
+const ATTACH_SCRIPT: &str = include_str!("terminal/attach.sh");
 const SESSION_GONE: i64 = 100;
 
-/// Hangs up the processes carrying any of the markers `$@`: one `grep` over every process's
-/// environment for all of them, so that it stays cheap in a container running hundreds of
-/// processes. (The patterns of one `-e`, separated by newlines, are each a fixed string.)
-/// `HUP`, not `KILL`: a client hung up tells its tmux server it is leaving, and the server
-/// lets go of the client's terminal before the client exits. A killed client exits first,
-/// and Docker then waits up to 2 s for that exec's streams, one exec after another in each
-/// container: killing 100 clients at once held up the execs started there meanwhile for up
-/// to a minute.
-const HANG_UP_SCRIPT: &str = r#"patterns=
-for m; do patterns="$patterns
-CRAFTASTIC_VIEWER=$m"; done
-pids=
-for f in $(grep -lsxzF -e "${patterns#?}" /proc/[0-9]*/environ); do
-    p=${f#/proc/}
-    pids="$pids ${p%/environ}"
-done
-[ -z "$pids" ] || kill -HUP $pids 2>/dev/null
-exit 0"#;
+/// Hangs up the tmux clients carrying any of the markers `$@` (why `HUP`, and not `KILL`, is
+/// told in the script).
+const HANG_UP_SCRIPT: &str = include_str!("terminal/hang-up.sh");
 /// How long closed viewers are gathered before their container's first hang-up exec.
 const HANG_UP_GATHER: Duration = Duration::from_millis(100);
 /// How long one hang-up exec may take before the server stops waiting for it (the
@@ -71,8 +55,7 @@ const HANG_UP_GATHER: Duration = Duration::from_millis(100);
 const HANG_UP_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Prints `/proc/<pid>/environ:CRAFTASTIC_VIEWER=<marker>` for every marked process.
-const LIST_VIEWERS_SCRIPT: &str =
-    r#"grep -sHoz '^CRAFTASTIC_VIEWER=[0-9a-f]*' /proc/[0-9]*/environ | tr '\0' '\n'; exit 0"#;
+const LIST_VIEWERS_SCRIPT: &str = include_str!("terminal/list-viewers.sh");
 
 /// A terminal size, kept within what a screen can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

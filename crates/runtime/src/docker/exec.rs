@@ -21,13 +21,7 @@ const MARKER_VAR: &str = "CRAFTASTIC_EXEC";
 
 /// Sends SIGKILL to every process whose environment holds `CRAFTASTIC_EXEC=<marker>`; it
 /// works on stopped processes too. `$1` is the marker.
-const END_MARKED: &str = r#"for d in /proc/[0-9]*; do
-  [ "${d#/proc/}" = "$$" ] && continue
-  if tr '\0' '\n' <"$d/environ" 2>/dev/null | grep -qx "CRAFTASTIC_EXEC=$1"; then
-    kill -9 "${d#/proc/}" 2>/dev/null
-  fi
-done
-exit 0"#;
+const END_MARKED: &str = include_str!("end-marked.sh");
 
 /// An exec's output as the engine streams it.
 type Output =
