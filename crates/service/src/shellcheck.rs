@@ -1,6 +1,7 @@
 //! Every shell script the server runs in a container (`*.sh` under the `src/` of this crate
-//! and of `craftastic-runtime`, loaded with `include_str!`) passes shellcheck. The shell each is written for is named by its own
-//! `# shellcheck shell=…` line, since none is run as a file with a `#!` line.
+//! and of `craftastic-runtime`, loaded with `include_str!`) passes shellcheck. The shell each
+//! is written for is named by its own `# shellcheck shell=…` line, since none is run as a
+//! file with a `#!` line.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
