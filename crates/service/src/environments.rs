@@ -298,9 +298,9 @@ impl Environments {
     }
 
     /// The environment as it is now, with its workspaces and sessions.
-    async fn view(&self, environment: Environment) -> ServiceResult<EnvironmentView> {
+    async fn view(&self, id: EnvironmentId) -> ServiceResult<EnvironmentView> {
         self.store
-            .get_environment_contents(environment.id)
+            .get_environment_contents(id)
             .await?
             .ok_or(ServiceError::NotFound("environment"))
     }
@@ -440,7 +440,7 @@ impl Environments {
         if moved > 0 {
             tracing::info!(environment = %env.id, workspaces = moved, "workspaces moved to the network of the new egress policy");
         }
-        self.view(updated).await
+        self.view(updated.id).await
     }
 
     /// Deletes the environment: its containers, volumes, worktrees, bare clone and rows.
