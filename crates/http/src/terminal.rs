@@ -2,8 +2,9 @@
 //!
 //! Everything is checked before the upgrade (the origin, the token or ticket, the session's
 //! owner), so a refused client gets an HTTP status, never a socket. After it, one task per
-//! viewer moves bytes: terminal output is read only as fast as the socket drains, so a slow
-//! client holds at most a few small buffers and tmux itself skips redraws for it.
+//! viewer moves bytes: it takes the session's terminal output only as fast as its socket
+//! drains, so a slow client holds at most a few small buffers; one that falls too far behind
+//! skips what it missed and gets the screen redrawn, and never holds up the other viewers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +23,6 @@ use craftastic_service::tokens::Principal;
 use futures::future::BoxFuture;
 use futures::{FutureExt, SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, watch};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -313,11 +313,7 @@ async fn run(
     binary: bool,
     stop: BoxFuture<'static, Vec<Message>>,
 ) {
-    let Viewer {
-        output,
-        input,
-        handle,
-    } = viewer;
+    let Viewer { output, handle } = viewer;
     let (sink, stream) = socket.split();
     // Replies to the client's pings and complaints about its messages; small and bounded,
     // and dropped when full (a client that floods with bad messages loses replies).
@@ -334,7 +330,7 @@ async fn run(
         clock.clone(),
         stop,
     );
-    let reader = read_input(stream, input, control_tx, attached_rx, &handle, clock);
+    let reader = read_input(stream, control_tx, attached_rx, &handle, clock);
     tokio::select! {
         () = writer => {}
         () = reader => {}
@@ -406,7 +402,7 @@ async fn write_output(
             },
         }
     }
-    let _ = match handle.ending().await {
+    let _ = match handle.ending() {
         Ending::Ended { code } => {
             let _ = sink.send(ServerMessage::Exit { code }.frame()).await;
             sink.send(close(1000, "the session has ended")).await
@@ -449,7 +445,6 @@ fn gather(
 
 async fn read_input(
     mut stream: futures::stream::SplitStream<WebSocket>,
-    mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
     control: mpsc::Sender<Message>,
     mut attached: watch::Receiver<bool>,
     handle: &craftastic_service::terminal::ViewerHandle,
@@ -496,10 +491,9 @@ async fn read_input(
             waited = true;
         }
         clock.typed.store(clock.now(), Ordering::Relaxed);
-        if input.write_all(&bytes).await.is_err() || input.flush().await.is_err() {
+        if handle.write(&bytes).await.is_err() {
             return;
         }
-        handle.touch();
     }
 }
 

@@ -1,19 +1,20 @@
-//! The terminal: each browser viewer of a session is its own `tmux attach` (never `-d`, so
-//! viewers never kick each other off), run by an interactive exec with a TTY in the
-//! session's workspace. tmux redraws the screen for every new client, so a viewer that
-//! reconnects sees the screen as it was.
+//! The terminal: the browser viewers of a session share one `tmux attach` (never `-d`), run
+//! by an interactive exec with a TTY in the session's workspace ([`shared`]). The first
+//! viewer starts it; the others join it and get its screen redrawn; it is let go when the
+//! last one leaves. Closing 500 terminals on 10 sessions so ends 10 tmux clients, not 500.
 //!
-//! Docker does not end an exec's process when its connection closes, so each viewer's
-//! tmux client carries a marker in its environment (`CRAFTASTIC_VIEWER`), and is hung up by
-//! that marker when the viewer goes; the reconciler hangs up any marked client that no
-//! live viewer owns (left by a crash of the server).
+//! Docker does not end an exec's process when its connection closes, so each tmux client
+//! carries a marker in its environment (`CRAFTASTIC_VIEWER`), and is hung up by that marker
+//! when its last viewer goes; the reconciler hangs up any marked client that this server
+//! does not hold (left by a crash of the server).
 //!
-//! Hang-ups are gathered by container: while one exec hangs up a container's closed viewers,
-//! those that close meanwhile wait for the next, so closing 500 terminals at once costs a
-//! few execs instead of 500 (each of which scanned every process of the container).
+//! Hang-ups are gathered by container: while one exec hangs up a container's clients, those
+//! let go meanwhile wait for the next, so closing many terminals at once costs a few execs.
+
+mod modes;
+mod shared;
 
 use std::collections::{HashMap, HashSet};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,7 +30,9 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use self::shared::Shared;
 use crate::auth::Auth;
+use crate::keyed_lock::KeyedLocks;
 use crate::limits::{Limits, TerminalSlot};
 use crate::sessions::Sessions;
 use crate::tokens::Principal;
@@ -38,10 +41,10 @@ use crate::{ServiceError, ServiceResult, access};
 /// How long a terminal ticket stays valid.
 pub const TICKET_TTL: Duration = Duration::from_secs(30);
 
-/// The environment variable that marks a viewer's tmux client.
+/// The environment variable that marks a tmux client of viewers.
 const VIEWER_MARKER: &str = "CRAFTASTIC_VIEWER";
 
-/// A viewer's tmux client: attaches to the session `$1`, or exits [`SESSION_GONE`].
+/// The viewers' tmux client: attaches to the session `$1`, or exits [`SESSION_GONE`].
 const ATTACH_SCRIPT: &str = include_str!("terminal/attach.sh");
 const SESSION_GONE: i64 = 100;
 
@@ -96,9 +99,13 @@ pub struct Terminal {
     sessions: Sessions,
     /// SHA-256 of each unused ticket.
     tickets: Arc<Mutex<HashMap<[u8; 32], Ticket>>>,
-    /// The markers of the viewers this server has open.
+    /// The markers of the tmux clients this server holds for viewers.
     live: Arc<Mutex<HashSet<String>>>,
-    /// The markers of closed viewers whose tmux clients wait to be hung up, by container.
+    /// The tmux client of each session with viewers.
+    clients: Arc<Mutex<HashMap<SessionId, Arc<Shared>>>>,
+    /// Taken while a session's client is looked up or started, so that it starts once.
+    opening: KeyedLocks<SessionId>,
+    /// The markers of let-go tmux clients that wait to be hung up, by container.
     /// A container has an entry while a task hangs up its viewers.
     hang_ups: Arc<Mutex<HashMap<String, Vec<String>>>>,
     /// Containers where a tmux client may have outlived its viewer (a hang-up or an attach
@@ -116,11 +123,11 @@ pub enum Attachment {
     Ended,
 }
 
-/// One viewer: the bytes of its terminal both ways, and a handle for the rest. When the
-/// last of these parts is dropped, the viewer's tmux client in the container is hung up.
+/// One viewer: the output of its session's terminal, and a handle for the rest. When both
+/// are dropped, the viewer leaves its session's tmux client, which is hung up if it was the
+/// last viewer.
 pub struct Viewer {
     pub output: BoxStream<'static, RuntimeResult<Bytes>>,
-    pub input: Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
     pub handle: Arc<ViewerHandle>,
 }
 
@@ -129,7 +136,8 @@ pub struct Viewer {
 pub enum Ending {
     /// The tmux session ended; the session is now `dead`.
     Ended { code: i64 },
-    /// The client was detached (e.g. with the tmux key Ctrl-b d); the session runs on.
+    /// The client was detached (e.g. with the tmux key Ctrl-b d, which detaches every
+    /// viewer of the session); the session runs on.
     Detached,
     /// The workspace's container stopped or cannot be reached; the text says why.
     Lost(String),
@@ -138,10 +146,8 @@ pub enum Ending {
 pub struct ViewerHandle {
     terminal: Terminal,
     session: SessionId,
-    tmux: String,
-    container: String,
-    exec_id: String,
-    marker: String,
+    shared: Arc<Shared>,
+    seat: u64,
     /// Counts it among its opener's open terminals until it closes.
     _slot: TerminalSlot,
 }
@@ -151,60 +157,38 @@ impl ViewerHandle {
         self.session
     }
 
+    /// Resizes the viewer; the terminal takes the size of the viewer used last.
     pub async fn resize(&self, size: TerminalSize) -> ServiceResult<()> {
-        Ok(self
-            .terminal
-            .runtime
-            .resize_tty(&self.exec_id, size.cols, size.rows)
-            .await?)
+        if self.shared.used(self.seat, Some(size)) {
+            self.shared.resize().await?;
+        }
+        Ok(())
     }
 
-    /// Notes terminal input (written to the database in batches).
-    pub fn touch(&self) {
+    /// Types `bytes` into the terminal, at this viewer's size, and notes the activity
+    /// (written to the database in batches).
+    pub async fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.shared.used(self.seat, None) {
+            if let Err(e) = self.shared.resize().await {
+                tracing::debug!(session = %self.session, error = %e, "could not resize a shared terminal");
+            }
+        }
+        self.shared.write(bytes).await?;
         self.terminal.sessions.activity().touch(self.session);
+        Ok(())
     }
 
     /// Why the output ended; call it once the output stream is over.
-    pub async fn ending(&self) -> Ending {
-        let runtime = &self.terminal.runtime;
-        let mut code = None;
-        for _ in 0..20 {
-            match runtime.exec_exit_code(&self.exec_id).await {
-                Ok(Some(c)) => {
-                    code = Some(c);
-                    break;
-                }
-                Ok(None) => tokio::time::sleep(Duration::from_millis(10)).await,
-                Err(e) => return Ending::Lost(e.to_string()),
-            }
-        }
-        let alive = if code == Some(SESSION_GONE) {
-            Ok(false)
-        } else {
-            self.terminal
-                .sessions
-                .tmux_alive(&self.container, &self.tmux)
-                .await
-        };
-        match alive {
-            Ok(true) => Ending::Detached,
-            Ok(false) => {
-                if let Err(e) = self.terminal.sessions.mark_dead(self.session).await {
-                    tracing::warn!(session = %self.session, error = %e, "could not mark the session dead");
-                }
-                let code = code.filter(|c| *c != SESSION_GONE).unwrap_or(0);
-                Ending::Ended { code }
-            }
-            Err(_) => Ending::Lost("the workspace's container stopped".into()),
-        }
+    pub fn ending(&self) -> Ending {
+        self.shared
+            .ending()
+            .unwrap_or_else(|| Ending::Lost("the terminal was lost".into()))
     }
 }
 
 impl Drop for ViewerHandle {
     fn drop(&mut self) {
-        let marker = std::mem::take(&mut self.marker);
-        let container = std::mem::take(&mut self.container);
-        self.terminal.hang_up(container, marker);
+        self.terminal.leave(self.session, &self.shared, self.seat);
     }
 }
 
@@ -221,6 +205,8 @@ impl Terminal {
             sessions,
             tickets: Arc::default(),
             live: Arc::default(),
+            clients: Arc::default(),
+            opening: KeyedLocks::default(),
             hang_ups: Arc::default(),
             doubtful: Arc::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
@@ -245,13 +231,13 @@ impl Terminal {
     pub async fn close_all(&self, timeout: Duration) {
         self.begin_closing();
         let deadline = Instant::now() + timeout;
-        while self.viewers() > 0 && Instant::now() < deadline {
+        while self.clients() > 0 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    /// How many viewers are open.
-    pub fn viewers(&self) -> usize {
+    /// How many tmux clients this server holds for viewers (one per session watched).
+    pub fn clients(&self) -> usize {
         self.live.lock().expect("live viewers").len()
     }
 
@@ -320,6 +306,13 @@ impl Terminal {
         let Some(container) = self.sessions.ready(&env, &session).await? else {
             return Ok(Attachment::Ended);
         };
+        let _turn = self.opening.lock(id).await;
+        let running = self.clients.lock().expect("clients").get(&id).cloned();
+        if let Some(shared) = running.filter(|s| s.container == container) {
+            if let Some(joined) = shared.join(size) {
+                return Ok(self.viewer(id, shared, joined, slot));
+            }
+        }
         let marker = Uuid::new_v4().simple().to_string();
         self.live
             .lock()
@@ -353,24 +346,124 @@ impl Terminal {
                 return Err(e.into());
             }
         };
-        Ok(Attachment::Live(Viewer {
-            output: tty.output,
-            input: tty.input,
-            handle: Arc::new(ViewerHandle {
-                terminal: self.clone(),
-                session: session.id,
-                tmux: session.tmux_session_name,
-                container,
-                exec_id: tty.exec_id,
-                marker,
-                _slot: slot,
-            }),
-        }))
+        let shared = Shared::new(
+            self.runtime.clone(),
+            container,
+            marker,
+            tty.exec_id,
+            tty.input,
+            size,
+        );
+        let joined = shared
+            .join(size)
+            .expect("a client just started takes its first viewer");
+        self.clients
+            .lock()
+            .expect("clients")
+            .insert(id, shared.clone());
+        tokio::spawn(self.clone().follow(
+            id,
+            session.tmux_session_name,
+            shared.clone(),
+            tty.output,
+        ));
+        Ok(self.viewer(id, shared, joined, slot))
     }
 
-    /// Hangs up the tmux client of a closed viewer, together with those of the viewers of
-    /// the same container that close while an earlier hang-up runs there; then forgets the
-    /// viewer. Containers do not wait for each other.
+    fn viewer(
+        &self,
+        session: SessionId,
+        shared: Arc<Shared>,
+        joined: shared::Joined,
+        slot: TerminalSlot,
+    ) -> Attachment {
+        Attachment::Live(Viewer {
+            output: joined.output,
+            handle: Arc::new(ViewerHandle {
+                terminal: self.clone(),
+                session,
+                shared,
+                seat: joined.seat,
+                _slot: slot,
+            }),
+        })
+    }
+
+    /// Feeds a session's tmux client to its viewers; when it ends by itself (the session
+    /// ended, a detach, the container went), tells them why.
+    async fn follow(
+        self,
+        id: SessionId,
+        tmux: String,
+        shared: Arc<Shared>,
+        output: BoxStream<'static, RuntimeResult<Bytes>>,
+    ) {
+        if !shared.read(output).await {
+            return;
+        }
+        let ending = self.ending_of(&shared, &tmux, id).await;
+        shared.end(ending);
+        self.live
+            .lock()
+            .expect("live viewers")
+            .remove(&shared.marker);
+        self.forget(id, &shared);
+    }
+
+    /// Why a session's tmux client ended: with the session (which is then marked `dead`),
+    /// by a detach, or with its container.
+    async fn ending_of(&self, shared: &Shared, tmux: &str, id: SessionId) -> Ending {
+        let mut code = None;
+        for _ in 0..20 {
+            match self.runtime.exec_exit_code(shared.exec_id()).await {
+                Ok(Some(c)) => {
+                    code = Some(c);
+                    break;
+                }
+                Ok(None) => tokio::time::sleep(Duration::from_millis(10)).await,
+                Err(e) => return Ending::Lost(e.to_string()),
+            }
+        }
+        let alive = if code == Some(SESSION_GONE) {
+            Ok(false)
+        } else {
+            self.sessions.tmux_alive(&shared.container, tmux).await
+        };
+        match alive {
+            Ok(true) => Ending::Detached,
+            Ok(false) => {
+                if let Err(e) = self.sessions.mark_dead(id).await {
+                    tracing::warn!(session = %id, error = %e, "could not mark the session dead");
+                }
+                let code = code.filter(|c| *c != SESSION_GONE).unwrap_or(0);
+                Ending::Ended { code }
+            }
+            Err(_) => Ending::Lost("the workspace's container stopped".into()),
+        }
+    }
+
+    /// Forgets the session's client if it is still `shared`.
+    fn forget(&self, id: SessionId, shared: &Arc<Shared>) {
+        let mut clients = self.clients.lock().expect("clients");
+        if clients.get(&id).is_some_and(|s| Arc::ptr_eq(s, shared)) {
+            clients.remove(&id);
+        }
+    }
+
+    /// A viewer leaves its session's client; the last one lets it go and hangs it up.
+    fn leave(&self, id: SessionId, shared: &Arc<Shared>, seat: u64) {
+        if !shared.leave(seat) {
+            return;
+        }
+        self.forget(id, shared);
+        if shared.ending().is_none() {
+            self.hang_up(shared.container.clone(), shared.marker.clone());
+        }
+    }
+
+    /// Hangs up a let-go tmux client, together with those of the same container let go
+    /// while an earlier hang-up runs there; then forgets its marker. Containers do not wait
+    /// for each other.
     fn hang_up(&self, container: String, marker: String) {
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             return;

@@ -758,12 +758,30 @@ async fn the_binary_protocol_carries_raw_bytes() {
     })
     .await;
 
+    // A second viewer of the same size joins the same tmux client: it is told the modes tmux
+    // set (the alternate screen; mouse reporting, from the sandbox's `mouse on`), and the
+    // screen is redrawn for it.
+    let mut second =
+        Term::connect(&url.replace("cols=100&rows=30", "cols=120&rows=40"), true).await;
+    second
+        .until("the modes, then the screen", |t| {
+            let raw = String::from_utf8_lossy(&t.raw);
+            raw.starts_with("\x1b[?1049h") && raw.contains("\x1b[?1000h") && raw.contains("bin-9")
+        })
+        .await;
+    assert_eq!(f.server.services.terminal.clients(), 1);
+    second.clear();
+    second.type_text("echo second-$((4*4))\r").await;
+    second.expect("second-16").await;
+    term.expect("second-16").await;
+
     // A server shutting down closes its terminals; their tmux clients go, the session stays.
     let container = f.container_of("main").await;
     let terminal = &f.server.services.terminal;
     terminal.close_all(Duration::from_secs(10)).await;
     term.until("the socket to close", |t| t.closed).await;
-    assert_eq!(terminal.viewers(), 0);
+    second.until("the socket to close", |t| t.closed).await;
+    assert_eq!(terminal.clients(), 0);
     assert!(
         !processes(&container)
             .iter()
@@ -892,19 +910,25 @@ async fn a_slow_reader_does_not_slow_the_other_terminals() {
     let flood = f.session(json!({"name": "flood"})).await;
     let calm = f.session(json!({"name": "calm"})).await;
     let mut flooding = f.open(&flood).await;
+    let mut watching = f.open(&flood).await;
     flooding.expect("$").await;
-    // The flooding viewer sends its command, then stops reading.
+    // The flooding viewer sends its command, then stops reading. Another viewer of the same
+    // session reads on and sees it through, and a terminal of another session answers
+    // meanwhile, neither waiting for the first.
     flooding
         .type_text("yes 'a fairly long line of output to fill the screen' | head -c 50000000; echo flood-done\r")
         .await;
     let mut term = f.open(&calm).await;
-    for i in 0..5 {
-        term.clear();
-        term.type_text(&format!("echo calm-{i}-$(({i}+100))\r"))
-            .await;
-        term.expect(&format!("calm-{i}-{}", i + 100)).await;
-    }
-    // The flood goes on for the slow viewer once it reads again.
+    let calm_typing = async {
+        for i in 0..5 {
+            term.clear();
+            term.type_text(&format!("echo calm-{i}-$(({i}+100))\r"))
+                .await;
+            term.expect(&format!("calm-{i}-{}", i + 100)).await;
+        }
+    };
+    tokio::join!(watching.expect("flood-done"), calm_typing);
+    // The slow viewer, once it reads again, skips what it missed and is shown the screen.
     flooding.expect("flood-done").await;
 }
 
