@@ -669,21 +669,29 @@ impl Row<'_> {
     }
 
     /// The child rows gathered into `column` by [`Db::json_rows`], each read by `read` as a
-    /// row of `columns` (a statement's comma-separated column list).
+    /// row of `columns` (a statement's comma-separated column list) and of `parent`, the
+    /// column that refers to this row and its value as text (which every child shares, so the
+    /// statement leaves it out).
     pub(crate) fn gathered<T>(
         &self,
         column: &str,
         columns: &'static str,
+        parent: (&'static str, &str),
         read: fn(&Row) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         let text = self
             .opt_text(column)?
             .ok_or_else(|| corrupt(column, "NULL"))?;
-        let rows: Vec<Vec<Cell<'_>>> =
+        let mut rows: Vec<Vec<Cell<'_>>> =
             serde_json::from_str(text).map_err(|e| corrupt(column, e))?;
-        let columns: Vec<&str> = columns.split(',').map(str::trim).collect();
-        rows.iter()
+        let columns: Vec<&str> = columns
+            .split(',')
+            .map(str::trim)
+            .chain([parent.0])
+            .collect();
+        rows.iter_mut()
             .map(|values| {
+                values.push(Cell::Text(Cow::Borrowed(parent.1)));
                 read(&Row::Json {
                     columns: &columns,
                     values,
