@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody, all_valid4};
 use crate::extract::{Caller, Json, path_id};
-use crate::views::{Availability, SessionBody};
+use crate::views::{Availability, SessionBody, rfc3339};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -36,7 +36,7 @@ pub struct WorkspaceView {
     pub id: Uuid,
     pub branch: String,
     /// `creating`, `running`, `stopped`, `missing` (recreated on next use) or `error`.
-    pub status: String,
+    pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
     /// Why it is `stopped` or in `error`, when the server stopped it (e.g. over its disk cap).
@@ -50,7 +50,10 @@ pub struct WorkspaceView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disk_limit_bytes: Option<i64>,
     /// When its disk use was last measured.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rfc3339::option::serialize"
+    )]
     pub disk_measured_at: Option<DateTime<Utc>>,
 }
 
@@ -65,7 +68,7 @@ pub struct EnvironmentBody {
     /// The default branch.
     pub branch: String,
     /// `creating`, `running`, `stopped`, `error` or `deleting`.
-    pub status: String,
+    pub status: &'static str,
     /// Why the environment is in `error`, as a sentence a person can act on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -74,7 +77,9 @@ pub struct EnvironmentBody {
     pub container_id: Option<String>,
     /// Where its workspaces may connect to outside the server.
     pub egress_policy: EgressPolicyBody,
+    #[serde(serialize_with = "rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "rfc3339::serialize")]
     pub updated_at: DateTime<Utc>,
     /// The workspaces of its branches.
     pub workspaces: Vec<WorkspaceView>,
@@ -92,7 +97,7 @@ impl From<EnvironmentView> for EnvironmentBody {
             name: e.name.to_string(),
             repository_url: e.repository_url.map(|u| u.to_string()),
             branch: e.branch.to_string(),
-            status: e.status.as_str().to_owned(),
+            status: e.status.as_str(),
             error: e.error,
             container_id,
             egress_policy: EgressPolicyBody::from(&e.egress),
@@ -104,7 +109,7 @@ impl From<EnvironmentView> for EnvironmentBody {
                 .map(|w| WorkspaceView {
                     id: w.id.0,
                     branch: w.branch.to_string(),
-                    status: w.status.as_str().to_owned(),
+                    status: w.status.as_str(),
                     container_id: w.container_id,
                     error: w.error,
                     disk_bytes: w.disk.map(|d| d.bytes),

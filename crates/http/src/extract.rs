@@ -10,14 +10,39 @@ use crate::AppState;
 pub use crate::client_addr::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 
-/// `axum::Json`, but a bad body answers in the API's error format.
+/// `axum::Json`, but a bad body answers in the API's error format, and an answer is written
+/// into a buffer that most answers fit in at once: axum's starts at 128 bytes and doubles,
+/// seven copies for an environment list of 11 KB.
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct Json<T>(pub T);
 
+/// The first size of an answer's buffer.
+const ANSWER_BUFFER: usize = 4096;
+
 impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     fn into_response(self) -> axum::response::Response {
-        axum::Json(self.0).into_response()
+        let mut body = Vec::with_capacity(ANSWER_BUFFER);
+        match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => (
+                [(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("application/json"),
+                )],
+                body,
+            )
+                .into_response(),
+            // What axum::Json answers when a value cannot be written.
+            Err(e) => (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                [(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("text/plain; charset=utf-8"),
+                )],
+                e.to_string(),
+            )
+                .into_response(),
+        }
     }
 }
 

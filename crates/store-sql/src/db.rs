@@ -18,7 +18,6 @@
 //! thread on its own, so this is what makes a list of parents with their children cheap.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use craftastic_domain::{AgentId, DeploymentId, EnvironmentId, SessionId, UserId, WorkspaceId};
@@ -346,7 +345,7 @@ impl Query {
     pub(crate) async fn fetch_all<'c>(
         self,
         conn: impl Into<Conn<'c>>,
-    ) -> Result<Vec<Row>, sqlx::Error> {
+    ) -> Result<Vec<Row<'static>>, sqlx::Error> {
         #[cfg(test)]
         crate::plans::record(&self);
         on_backend!(self, conn.into(), |q, ex| q.fetch_all(ex).await)
@@ -355,13 +354,16 @@ impl Query {
     pub(crate) async fn fetch_optional<'c>(
         self,
         conn: impl Into<Conn<'c>>,
-    ) -> Result<Option<Row>, sqlx::Error> {
+    ) -> Result<Option<Row<'static>>, sqlx::Error> {
         #[cfg(test)]
         crate::plans::record(&self);
         on_backend!(self, conn.into(), |q, ex| q.fetch_optional(ex).await)
     }
 
-    pub(crate) async fn fetch_one<'c>(self, conn: impl Into<Conn<'c>>) -> Result<Row, sqlx::Error> {
+    pub(crate) async fn fetch_one<'c>(
+        self,
+        conn: impl Into<Conn<'c>>,
+    ) -> Result<Row<'static>, sqlx::Error> {
         #[cfg(test)]
         crate::plans::record(&self);
         on_backend!(self, conn.into(), |q, ex| q.fetch_one(ex).await)
@@ -409,7 +411,7 @@ trait Rows<S, P> {
     fn wrap_postgres(found: P) -> Self;
 }
 
-impl Rows<Vec<SqliteRow>, Vec<PgRow>> for Vec<Row> {
+impl Rows<Vec<SqliteRow>, Vec<PgRow>> for Vec<Row<'static>> {
     fn wrap_sqlite(found: Vec<SqliteRow>) -> Self {
         found.into_iter().map(Row::Sqlite).collect()
     }
@@ -418,7 +420,7 @@ impl Rows<Vec<SqliteRow>, Vec<PgRow>> for Vec<Row> {
     }
 }
 
-impl Rows<Option<SqliteRow>, Option<PgRow>> for Option<Row> {
+impl Rows<Option<SqliteRow>, Option<PgRow>> for Option<Row<'static>> {
     fn wrap_sqlite(found: Option<SqliteRow>) -> Self {
         found.map(Row::Sqlite)
     }
@@ -427,7 +429,7 @@ impl Rows<Option<SqliteRow>, Option<PgRow>> for Option<Row> {
     }
 }
 
-impl Rows<SqliteRow, PgRow> for Row {
+impl Rows<SqliteRow, PgRow> for Row<'static> {
     fn wrap_sqlite(found: SqliteRow) -> Self {
         Row::Sqlite(found)
     }
@@ -447,14 +449,110 @@ impl Rows<sqlx::sqlite::SqliteQueryResult, sqlx::postgres::PgQueryResult> for u6
 
 /// A row of either backend, read by column name. A value the code cannot read is
 /// [`StoreError::Corrupt`], never a panic.
-pub(crate) enum Row {
+pub(crate) enum Row<'t> {
     Sqlite(SqliteRow),
     Postgres(PgRow),
-    /// One child row gathered by [`Db::json_rows`]: the values of `columns`, in order.
+    /// One child row gathered by [`Db::json_rows`]: the values of `columns`, in order, each
+    /// borrowed from the parent row's JSON text where it holds no escape.
     Json {
-        columns: Arc<[&'static str]>,
-        values: Vec<serde_json::Value>,
+        columns: &'t [&'t str],
+        values: &'t [Cell<'t>],
     },
+}
+
+/// One value of a gathered row: what `json_array` or `json_build_array` makes of a column.
+#[derive(Debug)]
+pub(crate) enum Cell<'t> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(Cow<'t, str>),
+    /// PostgreSQL's JSON and arrays, which `json_build_array` nests as they are.
+    Nested(serde_json::Value),
+}
+
+impl<'de> serde::Deserialize<'de> for Cell<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Cell<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a column's value: null, a boolean, a number or a string")
+            }
+            fn visit_unit<E>(self) -> Result<Cell<'de>, E> {
+                Ok(Cell::Null)
+            }
+            fn visit_none<E>(self) -> Result<Cell<'de>, E> {
+                Ok(Cell::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Cell<'de>, E> {
+                Ok(Cell::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Cell<'de>, E> {
+                Ok(Cell::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Cell<'de>, E> {
+                i64::try_from(v)
+                    .map(Cell::Int)
+                    .map_err(|_| E::custom("integer out of range"))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Cell<'de>, E> {
+                Ok(Cell::Float(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cell<'de>, E> {
+                Ok(Cell::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Cell<'de>, E> {
+                Ok(Cell::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Cell<'de>, E> {
+                Ok(Cell::Text(Cow::Owned(v)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, a: A) -> Result<Cell<'de>, A::Error> {
+                serde::Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(a))
+                    .map(Cell::Nested)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, a: A) -> Result<Cell<'de>, A::Error> {
+                serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(a))
+                    .map(Cell::Nested)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// Reads a [`Cell`] into a [`Plain`] type (text, integers, booleans, their `Option`s),
+/// without building a `serde_json::Value` first.
+impl<'de> serde::Deserializer<'de> for &Cell<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Cell::Null => v.visit_unit(),
+            Cell::Bool(b) => v.visit_bool(*b),
+            Cell::Int(i) => v.visit_i64(*i),
+            Cell::Float(f) => v.visit_f64(*f),
+            Cell::Text(s) => v.visit_str(s),
+            Cell::Nested(value) => value
+                .clone()
+                .deserialize_any(v)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+
+    fn deserialize_option<V: serde::de::Visitor<'de>>(self, v: V) -> Result<V::Value, Self::Error> {
+        match self {
+            Cell::Null => v.visit_none(),
+            _ => v.visit_some(self),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
 }
 
 /// A type both backends, and JSON, decode the same way.
@@ -476,21 +574,19 @@ impl<T> Plain for T where
 {
 }
 
-impl Row {
+impl Row<'_> {
     /// Text, integers, booleans and bytes, and their `Option`s.
     pub(crate) fn get<T: Plain>(&self, column: &str) -> StoreResult<T> {
         use sqlx::Row as _;
         match self {
             Row::Sqlite(row) => row.try_get(column).map_err(|e| corrupt(column, e)),
             Row::Postgres(row) => row.try_get(column).map_err(|e| corrupt(column, e)),
-            Row::Json { .. } => {
-                T::deserialize(self.json_value(column)?).map_err(|e| corrupt(column, e))
-            }
+            Row::Json { .. } => T::deserialize(self.cell(column)?).map_err(|e| corrupt(column, e)),
         }
     }
 
     /// The value of `column` in a [`Row::Json`].
-    fn json_value(&self, column: &str) -> StoreResult<&serde_json::Value> {
+    fn cell(&self, column: &str) -> StoreResult<&Cell<'_>> {
         let Row::Json { columns, values } = self else {
             return Err(corrupt(column, "not a gathered row"));
         };
@@ -501,11 +597,25 @@ impl Row {
             .ok_or_else(|| corrupt(column, "missing from the gathered row"))
     }
 
+    /// Text that may be NULL, borrowed from the row: SQLite's ids and times, and every
+    /// gathered value.
+    fn opt_text(&self, column: &str) -> StoreResult<Option<&str>> {
+        match self {
+            Row::Sqlite(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
+            Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
+            Row::Json { .. } => match self.cell(column)? {
+                Cell::Null => Ok(None),
+                Cell::Text(text) => Ok(Some(text)),
+                other => Err(corrupt(column, format!("{other:?} is not text"))),
+            },
+        }
+    }
+
     pub(crate) fn opt_uuid(&self, column: &str) -> StoreResult<Option<Uuid>> {
         match self {
             Row::Sqlite(_) | Row::Json { .. } => self
-                .get::<Option<String>>(column)?
-                .map(|s| Uuid::parse_str(&s).map_err(|e| corrupt(column, e)))
+                .opt_text(column)?
+                .map(|s| Uuid::parse_str(s).map_err(|e| corrupt(column, e)))
                 .transpose(),
             Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
         }
@@ -519,8 +629,8 @@ impl Row {
     pub(crate) fn opt_time(&self, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
         match self {
             Row::Sqlite(_) | Row::Json { .. } => self
-                .get::<Option<String>>(column)?
-                .map(|s| parse_time(&s).map_err(|e| corrupt(column, e)))
+                .opt_text(column)?
+                .map(|s| parse_time(s).map_err(|e| corrupt(column, e)))
                 .transpose(),
             Row::Postgres(row) => sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e)),
         }
@@ -550,8 +660,8 @@ impl Row {
             Row::Postgres(row) => {
                 return sqlx::Row::try_get(row, column).map_err(|e| corrupt(column, e));
             }
-            Row::Json { .. } => match self.json_value(column)? {
-                serde_json::Value::String(text) => text.clone(),
+            Row::Json { .. } => match self.cell(column)? {
+                Cell::Text(text) => text.to_string(),
                 value => return T::deserialize(value).map_err(|e| corrupt(column, e)),
             },
         };
@@ -559,21 +669,31 @@ impl Row {
     }
 
     /// The child rows gathered into `column` by [`Db::json_rows`], each read by `read` as a
-    /// row of `columns` (a statement's comma-separated column list).
+    /// row of `columns` (a statement's comma-separated column list) and of `parent`, the
+    /// column that refers to this row and its value as text (which every child shares, so the
+    /// statement leaves it out).
     pub(crate) fn gathered<T>(
         &self,
         column: &str,
         columns: &'static str,
+        parent: (&'static str, &str),
         read: fn(&Row) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        let text: String = self.get(column)?;
-        let rows: Vec<Vec<serde_json::Value>> =
-            serde_json::from_str(&text).map_err(|e| corrupt(column, e))?;
-        let columns: Arc<[&'static str]> = columns.split(',').map(str::trim).collect();
-        rows.into_iter()
+        let text = self
+            .opt_text(column)?
+            .ok_or_else(|| corrupt(column, "NULL"))?;
+        let mut rows: Vec<Vec<Cell<'_>>> =
+            serde_json::from_str(text).map_err(|e| corrupt(column, e))?;
+        let columns: Vec<&str> = columns
+            .split(',')
+            .map(str::trim)
+            .chain([parent.0])
+            .collect();
+        rows.iter_mut()
             .map(|values| {
+                values.push(Cell::Text(Cow::Borrowed(parent.1)));
                 read(&Row::Json {
-                    columns: columns.clone(),
+                    columns: &columns,
                     values,
                 })
             })

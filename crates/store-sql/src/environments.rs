@@ -72,15 +72,15 @@ pub(crate) async fn get(db: &Db, id: EnvironmentId) -> StoreResult<Option<Enviro
 
 /// `SELECT` of the environments `filter` chooses, oldest first, each with its workspaces and
 /// sessions gathered (through their indexes on `environment_id`) into `workspace_rows` and
-/// `session_rows`.
+/// `session_rows`, without the `environment_id` that the environment's row has.
 fn contents_sql(db: &Db, filter: &str) -> String {
     let workspaces = db.json_rows(
-        workspaces::COLUMNS,
+        workspaces::GATHERED_COLUMNS,
         "workspaces WHERE environment_id = environments.id",
         "created_at, id",
     );
     let sessions = db.json_rows(
-        sessions::COLUMNS,
+        sessions::GATHERED_COLUMNS,
         "sessions WHERE environment_id = environments.id",
         "created_at, id",
     );
@@ -91,10 +91,23 @@ fn contents_sql(db: &Db, filter: &str) -> String {
 }
 
 fn contents_from_row(row: &Row) -> StoreResult<EnvironmentContents> {
+    let environment = from_row(row)?;
+    let parent = ("environment_id", environment.id.0.to_string());
+    let parent = (parent.0, parent.1.as_str());
     Ok(EnvironmentContents {
-        environment: from_row(row)?,
-        workspaces: row.gathered("workspace_rows", workspaces::COLUMNS, workspaces::from_row)?,
-        sessions: row.gathered("session_rows", sessions::COLUMNS, sessions::from_row)?,
+        workspaces: row.gathered(
+            "workspace_rows",
+            workspaces::GATHERED_COLUMNS,
+            parent,
+            workspaces::from_row,
+        )?,
+        sessions: row.gathered(
+            "session_rows",
+            sessions::GATHERED_COLUMNS,
+            parent,
+            sessions::from_row,
+        )?,
+        environment,
     })
 }
 

@@ -12,6 +12,12 @@ pub(crate) const COLUMNS: &str = "id, environment_id, workspace_id, name, tmux_s
      working_directory, status, session_type, agent_id, git_branch, created_at, updated_at, \
      last_activity";
 
+/// [`COLUMNS`] but `environment_id`, for sessions gathered into their environment's row
+/// (which has it).
+pub(crate) const GATHERED_COLUMNS: &str = "id, workspace_id, name, tmux_session_name, \
+     working_directory, status, session_type, agent_id, git_branch, created_at, updated_at, \
+     last_activity";
+
 pub(crate) fn from_row(row: &Row) -> StoreResult<Session> {
     let status: String = row.get("status")?;
     let session_type: String = row.get("session_type")?;

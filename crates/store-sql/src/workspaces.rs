@@ -9,6 +9,11 @@ use crate::db::{Db, Row, backend, found, query, write_error};
 pub(crate) const COLUMNS: &str = "id, environment_id, branch, container_id, status, error, \
      disk_bytes, disk_limit_bytes, disk_measured_at, created_at, updated_at";
 
+/// [`COLUMNS`] but `environment_id`, for workspaces gathered into their environment's row
+/// (which has it).
+pub(crate) const GATHERED_COLUMNS: &str = "id, branch, container_id, status, error, \
+     disk_bytes, disk_limit_bytes, disk_measured_at, created_at, updated_at";
+
 pub(crate) fn from_row(row: &Row) -> StoreResult<Workspace> {
     let status: String = row.get("status")?;
     let disk = match (
