@@ -3,6 +3,11 @@
 //! [`RESTRICTED_BRIDGE_PREFIX`]), so a few rules cover every workspace network, present and
 //! future:
 //!
+//! - nothing is routed from one Craftastic bridge to another: owners' networks stay apart
+//!   even where the engine's own isolation rules are missing (a full test run once saw one
+//!   user's workspace answer another's on an engine started moments before). Traffic within
+//!   a bridge is bridged, not routed (`physdev --physdev-is-bridged`), so an owner's
+//!   workspaces still reach each other;
 //! - nothing from a workspace reaches the link-local range (the cloud metadata address
 //!   169.254.169.254), forwarded or on the host;
 //! - nothing from a workspace reaches the server's own port when it listens beyond loopback;
@@ -94,6 +99,21 @@ fn apply(server_port: Option<u16>, egress_proxy_port: u16) -> Result<(), String>
     ensure_first(
         "DOCKER-USER",
         &args(&["-i", &all, "-d", "169.254.0.0/16", "-j", "DROP"]),
+    )?;
+    ensure_first(
+        "DOCKER-USER",
+        &args(&[
+            "-i",
+            &all,
+            "-o",
+            &all,
+            "-m",
+            "physdev",
+            "!",
+            "--physdev-is-bridged",
+            "-j",
+            "DROP",
+        ]),
     )
 }
 

@@ -139,6 +139,8 @@ fn serve_http(container: &str, port: u16) {
 
 #[tokio::test]
 async fn another_users_workspace_cannot_be_reached_but_ones_own_can() {
+    // The host's rules, as `craftastic serve` applies them at start.
+    assert_eq!(firewall::protect(None, 3128), firewall::Outcome::Applied);
     let f = fixture().await;
     let ada = f.user("ada@example.com").await;
     let bob = f.user("bob@example.com").await;
@@ -169,6 +171,60 @@ async fn another_users_workspace_cannot_be_reached_but_ones_own_can() {
     assert_ne!(network_of(&ada_one), network_of(&bob_one));
     assert_ne!(network_of(&bob_one), "bridge");
     assert_ne!(network_of(&bob_one), "default");
+
+    // Without the engine's isolation rules for either bridge, Craftastic's own rule still
+    // keeps Bob out, and Ada's workspaces still reach each other.
+    let bridge_of = |c: &str| {
+        let options: Value = serde_json::from_str(&docker_cli(&[
+            "network",
+            "inspect",
+            "--format",
+            "{{json .Options}}",
+            &network_of(c),
+        ]))
+        .unwrap();
+        options["com.docker.network.bridge.name"]
+            .as_str()
+            .expect("the bridge's name")
+            .to_owned()
+    };
+    let engine_rule = |op: &str, bridge: &str| {
+        std::process::Command::new("iptables")
+            .args([
+                "-w",
+                "5",
+                op,
+                "DOCKER-ISOLATION-STAGE-1",
+                "-i",
+                bridge,
+                "!",
+                "-o",
+            ])
+            .args([bridge, "-j", "DOCKER-ISOLATION-STAGE-2"])
+            .status()
+            .expect("iptables")
+            .success()
+    };
+    let bridges = [bridge_of(&bob_one), bridge_of(&ada_one)];
+    for b in &bridges {
+        assert!(engine_rule("-D", b), "the engine's isolation rule for {b}");
+    }
+    let without = curl_status(&bob_one, &target);
+    let own = curl_status(&ada_two, &target);
+    for b in &bridges {
+        assert!(
+            engine_rule("-I", b),
+            "putting the engine's rule for {b} back"
+        );
+    }
+    assert_eq!(
+        without, "000",
+        "another user's workspace answered without the engine's rules"
+    );
+    assert_eq!(
+        own, "200",
+        "the owner's other workspace, without the engine's rules"
+    );
 }
 
 /// An address of the host's loopback interface, removed on drop.
