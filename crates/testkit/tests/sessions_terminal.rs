@@ -105,6 +105,8 @@ struct Term {
     exit: Option<i64>,
     errors: Vec<String>,
     closed: bool,
+    /// The reason of the server's close frame.
+    close_reason: Option<String>,
 }
 
 impl Term {
@@ -133,6 +135,7 @@ impl Term {
             exit: None,
             errors: Vec::new(),
             closed: false,
+            close_reason: None,
         }
     }
 
@@ -188,7 +191,10 @@ impl Term {
                     other => panic!("unknown server message {other}"),
                 }
             }
-            Message::Close(_) => self.closed = true,
+            Message::Close(frame) => {
+                self.closed = true;
+                self.close_reason = frame.map(|f| f.reason.to_string());
+            }
             _ => {}
         }
         true
@@ -736,6 +742,46 @@ async fn the_terminal_echoes_resizes_and_shows_the_screen_again_after_a_reconnec
     assert_eq!(s["status"], "dead");
     let mut late = f.open(&session).await;
     late.until("the exit message", |t| t.exit.is_some()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detach_inside_tmux_closes_every_viewer_of_the_session_and_the_session_runs_on() {
+    let f = fixture().await;
+    let session = f.session(json!({})).await;
+    let mut one = f.open(&session).await;
+    let mut two = f.open(&session).await;
+    one.type_text("echo before-$((8*8))\r").await;
+    one.expect("before-64").await;
+    two.expect("before-64").await;
+
+    // The tmux prefix, then d: the shared client detaches, and both viewers are told.
+    one.type_text("\x02d").await;
+    for term in [&mut one, &mut two] {
+        term.until("the socket to close", |t| t.closed).await;
+        assert_eq!(term.close_reason.as_deref(), Some("detached"));
+        assert_eq!(term.exit, None);
+    }
+    let (_, s) = f
+        .call(
+            "GET",
+            &format!("/api/sessions/{}/status", session["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(s["tmuxAlive"], true, "{s}");
+    let (_, s) = f
+        .call(
+            "GET",
+            &format!("/api/sessions/{}", session["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(s["status"], "active", "{s}");
+
+    // Opening it again starts a new client, which shows the screen as it was.
+    let mut again = f.open(&session).await;
+    again.expect("before-64").await;
+    assert_eq!(f.server.services.terminal.clients(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
