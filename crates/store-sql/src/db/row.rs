@@ -14,7 +14,7 @@ use uuid::Uuid;
 pub(crate) enum Row<'t> {
     Sqlite(SqliteRow),
     Postgres(PgRow),
-    /// One child row gathered by [`Db::json_rows`]: the values of `columns`, in order, each
+    /// One child row gathered by [`super::Db::json_rows`]: the values of `columns`, in order, each
     /// borrowed from the parent row's JSON text where it holds no escape.
     Json {
         columns: &'t [&'t str],
