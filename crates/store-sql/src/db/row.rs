@@ -230,7 +230,7 @@ impl Row<'_> {
         serde_json::from_str(&text).map_err(|e| corrupt(column, e))
     }
 
-    /// The child rows gathered into `column` by [`Db::json_rows`], each read by `read` as a
+    /// The child rows gathered into `column` by [`super::Db::json_rows`], each read by `read` as a
     /// row of `columns` (a statement's comma-separated column list) and of `parent`, the
     /// column that refers to this row and its value as text (which every child shares, so the
     /// statement leaves it out).
