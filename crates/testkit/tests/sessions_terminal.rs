@@ -60,6 +60,14 @@ impl Fixture {
             .await
     }
 
+    /// `GET /api/sessions/<id of session><tail>`, e.g. `""` or `"/status"`.
+    async fn get_session(&self, session: &Value, tail: &str) -> Value {
+        let id = session["id"].as_str().unwrap();
+        self.call("GET", &format!("/api/sessions/{id}{tail}"), None)
+            .await
+            .1
+    }
+
     async fn session(&self, body: Value) -> Value {
         let mut body = body;
         body["environmentId"] = json!(self.env_id);
@@ -720,25 +728,13 @@ async fn the_terminal_echoes_resizes_and_shows_the_screen_again_after_a_reconnec
 
     // Input counts as activity.
     f.server.services.sessions.flush_activity().await;
-    let (_, s) = f
-        .call(
-            "GET",
-            &format!("/api/sessions/{}", session["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
+    let s = f.get_session(&session, "").await;
     assert!(s["lastActivity"].is_string(), "{s}");
 
     // When the shell ends, every viewer is told, and the session is dead.
     again.type_text("exit\r").await;
     again.until("the exit message", |t| t.exit.is_some()).await;
-    let (_, s) = f
-        .call(
-            "GET",
-            &format!("/api/sessions/{}", session["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
+    let s = f.get_session(&session, "").await;
     assert_eq!(s["status"], "dead");
     let mut late = f.open(&session).await;
     late.until("the exit message", |t| t.exit.is_some()).await;
@@ -761,21 +757,9 @@ async fn a_detach_inside_tmux_closes_every_viewer_of_the_session_and_the_session
         assert_eq!(term.close_reason.as_deref(), Some("detached"));
         assert_eq!(term.exit, None);
     }
-    let (_, s) = f
-        .call(
-            "GET",
-            &format!("/api/sessions/{}/status", session["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
+    let s = f.get_session(&session, "/status").await;
     assert_eq!(s["tmuxAlive"], true, "{s}");
-    let (_, s) = f
-        .call(
-            "GET",
-            &format!("/api/sessions/{}", session["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
+    let s = f.get_session(&session, "").await;
     assert_eq!(s["status"], "active", "{s}");
 
     // Opening it again starts a new client, which shows the screen as it was.
@@ -833,13 +817,7 @@ async fn the_binary_protocol_carries_raw_bytes() {
             .iter()
             .any(|p| p.starts_with("tmux attach"))
     );
-    let (_, s) = f
-        .call(
-            "GET",
-            &format!("/api/sessions/{}/status", session["id"].as_str().unwrap()),
-            None,
-        )
-        .await;
+    let s = f.get_session(&session, "/status").await;
     assert_eq!(s["tmuxAlive"], true);
 }
 

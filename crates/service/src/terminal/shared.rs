@@ -123,7 +123,8 @@ impl Shared {
         let (receiver, modes, seat, first, resize) = {
             let mut state = self.state();
             let receiver = state.output.as_ref()?.subscribe();
-            let first = state.seats.is_empty() && state.clock == 0;
+            // Every join counts, so only the first viewer finds the clock at 0.
+            let first = state.clock == 0;
             state.clock += 1;
             let seat = state.clock;
             state.seats.insert(seat, Seat { size, used: seat });
