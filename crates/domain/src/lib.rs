@@ -2,6 +2,7 @@
 //! edge (HTTP handlers, the command line); everything deeper trusts them.
 
 mod account;
+mod activity;
 mod agent;
 mod deployment;
 mod egress;
@@ -13,6 +14,7 @@ mod limit;
 mod session;
 
 pub use account::{Email, Password, UserName};
+pub use activity::ActivityState;
 pub use agent::{AgentCredential, AgentName, AgentType, CredentialType};
 pub use deployment::CoolifyAppId;
 pub use egress::{EgressHost, EgressPolicy};

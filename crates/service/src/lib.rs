@@ -3,6 +3,7 @@
 //! what holds after, and what each failure answers.
 
 pub mod access;
+pub mod activity;
 pub mod admin;
 pub mod agents;
 mod audit;
@@ -13,6 +14,7 @@ pub mod disk;
 pub mod egress;
 pub mod environments;
 mod error;
+pub mod events;
 pub mod firewall;
 pub mod git;
 pub mod github;

@@ -1,0 +1,206 @@
+//! What changed, pushed to the user it belongs to: each user has a channel of their own,
+//! made when they first listen and dropped with their last listener, so that a change costs
+//! nothing when nobody listens and a listener never reads another user's changes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chrono::{DateTime, Utc};
+use craftastic_domain::{
+    ActivityState, DeploymentId, EnvironmentId, SessionId, UserId, WorkspaceId,
+};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// How many events a listener may fall behind before it is told to read everything again.
+const BACKLOG: usize = 256;
+
+/// A session's activity, as the server last learnt it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    #[serde(serialize_with = "state_name")]
+    pub state: ActivityState,
+    pub since: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+fn state_name<S: serde::Serializer>(state: &ActivityState, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.as_str())
+}
+
+/// One change; its name is the SSE event's name, its fields the data.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+pub enum Event {
+    SessionActivity {
+        session_id: SessionId,
+        environment_id: EnvironmentId,
+        activity: Activity,
+    },
+    SessionStatus {
+        session_id: SessionId,
+        environment_id: EnvironmentId,
+        status: &'static str,
+    },
+    EnvironmentStatus {
+        environment_id: EnvironmentId,
+        status: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    WorkspaceStatus {
+        workspace_id: WorkspaceId,
+        environment_id: EnvironmentId,
+        status: &'static str,
+    },
+    DeploymentStatus {
+        deployment_id: DeploymentId,
+        environment_id: EnvironmentId,
+        status: &'static str,
+    },
+}
+
+impl Event {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SessionActivity { .. } => "session.activity",
+            Self::SessionStatus { .. } => "session.status",
+            Self::EnvironmentStatus { .. } => "environment.status",
+            Self::WorkspaceStatus { .. } => "workspace.status",
+            Self::DeploymentStatus { .. } => "deployment.status",
+        }
+    }
+}
+
+/// The channels of the users who listen. Clones share them.
+#[derive(Clone, Default)]
+pub struct Events {
+    channels: Arc<Mutex<HashMap<UserId, broadcast::Sender<Arc<Event>>>>>,
+}
+
+impl Events {
+    fn channels(&self) -> MutexGuard<'_, HashMap<UserId, broadcast::Sender<Arc<Event>>>> {
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends `event` to the listeners of `user`, if any.
+    pub fn publish(&self, user: UserId, event: Event) {
+        let channels = self.channels();
+        if let Some(tx) = channels.get(&user) {
+            // No receiver left means the last listener is going away; it removes the channel.
+            let _ = tx.send(Arc::new(event));
+        }
+    }
+
+    /// Listens to the changes of `user` until the listener is dropped.
+    pub fn listen(&self, user: UserId) -> Listener {
+        let rx = self
+            .channels()
+            .entry(user)
+            .or_insert_with(|| broadcast::channel(BACKLOG).0)
+            .subscribe();
+        Listener {
+            events: self.clone(),
+            user,
+            rx: Some(rx),
+        }
+    }
+
+    /// How many users have a listener.
+    pub fn users_listening(&self) -> usize {
+        self.channels().len()
+    }
+}
+
+/// What a listener receives next.
+#[derive(Debug)]
+pub enum Received {
+    Event(Arc<Event>),
+    /// The listener fell behind by more than the backlog: some changes were lost, so it
+    /// must read the state again.
+    Lagged,
+}
+
+/// One listener of a user's changes.
+pub struct Listener {
+    events: Events,
+    user: UserId,
+    rx: Option<broadcast::Receiver<Arc<Event>>>,
+}
+
+impl Listener {
+    pub async fn next(&mut self) -> Received {
+        let rx = self
+            .rx
+            .as_mut()
+            .expect("a listener's receiver lives as long as it");
+        match rx.recv().await {
+            Ok(event) => Received::Event(event),
+            Err(broadcast::error::RecvError::Lagged(_)) => Received::Lagged,
+            // The sender lives in the map while this receiver exists.
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        drop(self.rx.take());
+        let mut channels = self.events.channels();
+        if channels
+            .get(&self.user)
+            .is_some_and(|tx| tx.receiver_count() == 0)
+        {
+            channels.remove(&self.user);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(env: EnvironmentId) -> Event {
+        Event::EnvironmentStatus {
+            environment_id: env,
+            status: "running",
+            error: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_listener_gets_its_users_events_only_and_the_channel_goes_with_it() {
+        let events = Events::default();
+        let (ada, bob) = (UserId::new(), UserId::new());
+        let env = EnvironmentId::new();
+        let mut listener = events.listen(ada);
+        events.publish(bob, status(EnvironmentId::new()));
+        events.publish(ada, status(env));
+        match listener.next().await {
+            Received::Event(e) => {
+                assert_eq!(e.name(), "environment.status");
+                let json = serde_json::to_value(&*e).unwrap();
+                assert_eq!(json["environmentId"], env.0.to_string());
+                assert_eq!(json["status"], "running");
+            }
+            Received::Lagged => panic!("lagged"),
+        }
+        assert_eq!(events.users_listening(), 1);
+        drop(listener);
+        assert_eq!(events.users_listening(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_listener_that_falls_behind_is_told_to_read_again() {
+        let events = Events::default();
+        let ada = UserId::new();
+        let mut listener = events.listen(ada);
+        for _ in 0..=BACKLOG {
+            events.publish(ada, status(EnvironmentId::new()));
+        }
+        assert!(matches!(listener.next().await, Received::Lagged));
+        assert!(matches!(listener.next().await, Received::Event(_)));
+    }
+}
