@@ -416,10 +416,14 @@ async fn connect_runtime() -> anyhow::Result<craftastic_runtime::docker::DockerR
     .into())
 }
 
-const SANDBOX_FILES: [(&str, &str); 3] = [
+const SANDBOX_FILES: [(&str, &str); 4] = [
     ("Dockerfile", include_str!("../../../sandbox/Dockerfile")),
     ("tmux.conf", include_str!("../../../sandbox/tmux.conf")),
     ("bashrc", include_str!("../../../sandbox/bashrc")),
+    (
+        "craftastic-hook",
+        include_str!("../../../sandbox/craftastic-hook"),
+    ),
 ];
 
 /// The npm packages `craftastic image build` installs unless told otherwise (the

@@ -7,6 +7,7 @@ use craftastic_domain::{
     BranchName, EgressPolicy, EnvironmentId, EnvironmentName, RepositoryUrl, UserId,
     ValidationError,
 };
+use craftastic_service::activity::Activities;
 use craftastic_service::environments::EnvironmentView;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -87,8 +88,8 @@ pub struct EnvironmentBody {
     pub sessions: Vec<SessionBody>,
 }
 
-impl From<EnvironmentView> for EnvironmentBody {
-    fn from(v: EnvironmentView) -> Self {
+impl EnvironmentBody {
+    pub fn new(v: EnvironmentView, activities: &Activities) -> Self {
         let container_id = v.container_id().map(str::to_owned);
         let e = v.environment;
         Self {
@@ -117,7 +118,11 @@ impl From<EnvironmentView> for EnvironmentBody {
                     disk_measured_at: w.disk.map(|d| d.measured_at),
                 })
                 .collect(),
-            sessions: v.sessions.into_iter().map(Into::into).collect(),
+            sessions: v
+                .sessions
+                .into_iter()
+                .map(|s| SessionBody::new(s, activities))
+                .collect(),
         }
     }
 }
@@ -227,7 +232,10 @@ async fn create(
     // Start-up makes again the environments it finds `creating`: not this one as well.
     state.services.reconciler.resumed().await?;
     let view = envs.create(who, name, url, branch, egress).await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(EnvironmentBody::new(view, &state.services.activities)),
+    ))
 }
 
 /// The caller's environments.
@@ -240,7 +248,10 @@ async fn list(
 ) -> ApiResult<Json<EnvironmentList>> {
     let envs = state.services.environments.list(who, who.user_id).await?;
     Ok(Json(EnvironmentList {
-        environments: envs.into_iter().map(Into::into).collect(),
+        environments: envs
+            .into_iter()
+            .map(|v| EnvironmentBody::new(v, &state.services.activities))
+            .collect(),
     }))
 }
 
@@ -260,7 +271,10 @@ async fn list_for_user(
     let owner: UserId = path_id(&user_id, "user")?;
     let envs = state.services.environments.list(who, owner).await?;
     Ok(Json(EnvironmentList {
-        environments: envs.into_iter().map(Into::into).collect(),
+        environments: envs
+            .into_iter()
+            .map(|v| EnvironmentBody::new(v, &state.services.activities))
+            .collect(),
     }))
 }
 
@@ -298,7 +312,8 @@ async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<EnvironmentBody>> {
     let id: EnvironmentId = path_id(&id, "environment")?;
-    Ok(Json(state.services.environments.get(who, id).await?.into()))
+    let view = state.services.environments.get(who, id).await?;
+    Ok(Json(EnvironmentBody::new(view, &state.services.activities)))
 }
 
 /// Delete an environment: its containers, worktrees, clone and records. Answers when all
@@ -339,9 +354,8 @@ async fn stop(
     Path(id): Path<String>,
 ) -> ApiResult<Json<EnvironmentBody>> {
     let id: EnvironmentId = path_id(&id, "environment")?;
-    Ok(Json(
-        state.services.environments.stop(who, id).await?.into(),
-    ))
+    let view = state.services.environments.stop(who, id).await?;
+    Ok(Json(EnvironmentBody::new(view, &state.services.activities)))
 }
 
 /// Start the environment's containers again (an environment in `error` is made again).
@@ -360,9 +374,8 @@ async fn start(
     Path(id): Path<String>,
 ) -> ApiResult<Json<EnvironmentBody>> {
     let id: EnvironmentId = path_id(&id, "environment")?;
-    Ok(Json(
-        state.services.environments.start(who, id).await?.into(),
-    ))
+    let view = state.services.environments.start(who, id).await?;
+    Ok(Json(EnvironmentBody::new(view, &state.services.activities)))
 }
 
 /// Change where the environment's workspaces may connect to (the owner or an admin):
@@ -385,12 +398,12 @@ async fn set_egress(
 ) -> ApiResult<Json<EnvironmentBody>> {
     let id: EnvironmentId = path_id(&id, "environment")?;
     let policy = body.parse()?;
-    Ok(Json(
+    Ok(Json(EnvironmentBody::new(
         state
             .services
             .environments
             .set_egress(who, id, policy)
-            .await?
-            .into(),
-    ))
+            .await?,
+        &state.services.activities,
+    )))
 }

@@ -9,6 +9,7 @@ pub mod client_addr;
 pub mod deployments;
 pub mod environments;
 pub mod error;
+mod events;
 pub mod extract;
 pub mod git;
 pub mod github;
@@ -77,6 +78,7 @@ pub struct HttpSettings {
         (name = "auth", description = "Accounts and tokens"),
         (name = "environments", description = "Repositories with per-branch workspaces"),
         (name = "sessions", description = "tmux sessions in the workspaces of branches"),
+        (name = "events", description = "The caller's changes, pushed as server-sent events"),
         (name = "terminal", description = "The browser terminal of a session (WebSocket)"),
         (name = "git", description = "Status, diff, log, commit and push inside a workspace"),
         (name = "deployments", description = "Coolify deployments of an environment's branch"),
@@ -111,6 +113,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(github::router())
         .merge(environments::router())
         .merge(sessions::router())
+        .merge(events::router())
         .merge(terminal::router())
         .merge(git::router())
         .merge(deployments::router())

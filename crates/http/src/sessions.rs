@@ -101,7 +101,10 @@ async fn create(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(session.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(SessionBody::new(session, &state.services.activities)),
+    ))
 }
 
 /// The sessions of an environment, oldest first.
@@ -120,7 +123,10 @@ async fn list(
     let env: EnvironmentId = path_id(&env, "environment")?;
     let sessions = state.services.sessions.list(who, env).await?;
     Ok(Json(SessionList {
-        sessions: sessions.into_iter().map(Into::into).collect(),
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionBody::new(s, &state.services.activities))
+            .collect(),
     }))
 }
 
@@ -138,7 +144,8 @@ async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Json<SessionBody>> {
     let id: SessionId = path_id(&id, "session")?;
-    Ok(Json(state.services.sessions.get(who, id).await?.into()))
+    let session = state.services.sessions.get(who, id).await?;
+    Ok(Json(SessionBody::new(session, &state.services.activities)))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -182,14 +189,14 @@ async fn update(
         SessionStatusInput::Inactive => SessionStatus::Inactive,
         SessionStatusInput::Dead => SessionStatus::Dead,
     });
-    Ok(Json(
+    Ok(Json(SessionBody::new(
         state
             .services
             .sessions
             .update(who, id, name, status)
-            .await?
-            .into(),
-    ))
+            .await?,
+        &state.services.activities,
+    )))
 }
 
 /// The answer of a delete that kept the branch's workspace.

@@ -2,6 +2,7 @@
 //! module has to import another.
 
 use chrono::{DateTime, Utc};
+use craftastic_service::activity::{Activities, Activity};
 use craftastic_store::{Session, User};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -59,11 +60,38 @@ pub struct SessionBody {
         serialize_with = "rfc3339::option::serialize"
     )]
     pub last_activity: Option<DateTime<Utc>>,
+    pub activity: ActivityBody,
 }
 
-impl From<Session> for SessionBody {
-    fn from(s: Session) -> Self {
+/// What the session is doing, and since when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityBody {
+    /// `permission` (asks to approve an action), `waiting` (wants input), `working`, `idle`
+    /// (finished its turn, or at a prompt), `exited` (its CLI or shell ended) or `unknown`
+    /// (its workspace is stopped, or nothing was learnt yet).
+    pub state: &'static str,
+    #[serde(serialize_with = "rfc3339::serialize")]
+    pub since: DateTime<Utc>,
+    /// What it waits for, runs, or how it ended, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl From<Activity> for ActivityBody {
+    fn from(a: Activity) -> Self {
         Self {
+            state: a.state.as_str(),
+            since: a.since,
+            detail: a.detail,
+        }
+    }
+}
+
+impl SessionBody {
+    pub fn new(s: Session, activities: &Activities) -> Self {
+        let activity = activities.of(&s).into();
+        Self {
+            activity,
             id: s.id.0,
             environment_id: s.environment_id.0,
             name: s.name.to_string(),

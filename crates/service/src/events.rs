@@ -12,8 +12,12 @@ use craftastic_domain::{
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::{ServiceError, ServiceResult};
+
 /// How many events a listener may fall behind before it is told to read everything again.
 const BACKLOG: usize = 256;
+/// How many listeners one user may have at once (a browser tab each).
+pub const MAX_LISTENERS_PER_USER: usize = 32;
 
 /// A session's activity, as the server last learnt it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,17 +99,27 @@ impl Events {
     }
 
     /// Listens to the changes of `user` until the listener is dropped.
-    pub fn listen(&self, user: UserId) -> Listener {
-        let rx = self
-            .channels()
+    /// Fails: the user has [`MAX_LISTENERS_PER_USER`] listeners → 429.
+    pub fn listen(&self, user: UserId) -> ServiceResult<Listener> {
+        let mut channels = self.channels();
+        let tx = channels
             .entry(user)
-            .or_insert_with(|| broadcast::channel(BACKLOG).0)
-            .subscribe();
-        Listener {
+            .or_insert_with(|| broadcast::channel(BACKLOG).0);
+        if tx.receiver_count() >= MAX_LISTENERS_PER_USER {
+            return Err(ServiceError::RateLimited {
+                message: format!(
+                    "{MAX_LISTENERS_PER_USER} event streams are open for this account already; close another tab of Craftastic and try again"
+                ),
+                retry_after: 5,
+            });
+        }
+        let rx = tx.subscribe();
+        drop(channels);
+        Ok(Listener {
             events: self.clone(),
             user,
             rx: Some(rx),
-        }
+        })
     }
 
     /// How many users have a listener.
@@ -175,7 +189,7 @@ mod tests {
         let events = Events::default();
         let (ada, bob) = (UserId::new(), UserId::new());
         let env = EnvironmentId::new();
-        let mut listener = events.listen(ada);
+        let mut listener = events.listen(ada).unwrap();
         events.publish(bob, status(EnvironmentId::new()));
         events.publish(ada, status(env));
         match listener.next().await {
@@ -196,11 +210,27 @@ mod tests {
     async fn a_listener_that_falls_behind_is_told_to_read_again() {
         let events = Events::default();
         let ada = UserId::new();
-        let mut listener = events.listen(ada);
+        let mut listener = events.listen(ada).unwrap();
         for _ in 0..=BACKLOG {
             events.publish(ada, status(EnvironmentId::new()));
         }
         assert!(matches!(listener.next().await, Received::Lagged));
         assert!(matches!(listener.next().await, Received::Event(_)));
+    }
+
+    #[test]
+    fn a_user_has_a_bounded_number_of_listeners() {
+        let events = Events::default();
+        let ada = UserId::new();
+        let held: Vec<Listener> = (0..MAX_LISTENERS_PER_USER)
+            .map(|_| events.listen(ada).unwrap())
+            .collect();
+        assert!(matches!(
+            events.listen(ada),
+            Err(ServiceError::RateLimited { .. })
+        ));
+        assert!(events.listen(UserId::new()).is_ok());
+        drop(held);
+        assert!(events.listen(ada).is_ok());
     }
 }

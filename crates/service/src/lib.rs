@@ -50,6 +50,10 @@ pub use error::{ServiceError, ServiceResult};
 #[derive(Clone)]
 pub struct Services {
     pub auth: auth::Auth,
+    /// The changes pushed to each user (`GET /api/events`).
+    pub events: events::Events,
+    /// What each session is doing.
+    pub activities: activity::Activities,
     pub environments: environments::Environments,
     pub github: github::Github,
     pub agents: agents::Agents,
@@ -112,6 +116,8 @@ impl Services {
             github.clone(),
         );
         let agents = agents::Agents::new(store.clone(), cipher.clone());
+        let events = events::Events::default();
+        let activities = activity::Activities::new(events.clone());
         let sessions = sessions::Sessions::new(
             store.clone(),
             runtime.clone(),
@@ -120,6 +126,7 @@ impl Services {
             git.clone(),
             agents.clone(),
             limits.clone(),
+            activities.clone(),
         );
         let terminal = terminal::Terminal::new(
             store.clone(),
@@ -152,6 +159,8 @@ impl Services {
             limits.clone(),
         );
         Self {
+            events,
+            activities,
             limits,
             users,
             git,

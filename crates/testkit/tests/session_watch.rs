@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use craftastic_domain::WorkspaceId;
 use craftastic_runtime::Runtime;
-use craftastic_service::sessions::{WatchSettings, Watchers};
+use craftastic_service::activity::Activities;
+use craftastic_service::events::Events;
+use craftastic_service::sessions::{Place, WatchSettings, Watchers};
 use craftastic_store::Store;
 use craftastic_testkit::faults::Call;
 use craftastic_testkit::{Backend, ServerOptions, TestServer, docker_cli, fixture_repo};
@@ -316,12 +318,21 @@ async fn no_watcher_process_outlives_the_servers_drop_of_it() {
 
     // When the last handle on the watchers goes (the server stops), every watcher process
     // ends with them: here a registry of its own, next to the server's.
-    let (_, container, _) = f.environment_with_session("other").await;
+    let (env_id, container, _) = f.environment_with_session("other").await;
     f.watchers().stop(&container);
     let store: Arc<dyn Store> = f.server.db.store.clone();
     let runtime: Arc<dyn Runtime> = Arc::new(craftastic_testkit::docker().await);
-    let own = Watchers::new(store, runtime, every_second());
-    own.ensure(&container, WorkspaceId::new());
+    let own = Watchers::new(
+        store,
+        runtime,
+        every_second(),
+        Activities::new(Events::default()),
+    );
+    let place = Place {
+        environment: env_id.parse().unwrap(),
+        workspace: WorkspaceId::new(),
+    };
+    own.ensure(&container, place);
     wait_until("the watcher process", Duration::from_secs(10), async || {
         own.is_fresh(&container) && watcher_processes(&container).len() == 1
     })

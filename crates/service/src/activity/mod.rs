@@ -253,10 +253,15 @@ fn target(t: &Tracked, now: Instant) -> (ActivityState, Option<String>, Source) 
         });
         return (if streaming { Working } else { Idle }, None, Source::Guess);
     };
-    if is_shell(&pane.command) {
-        // The launcher stays a shell once the CLI ended; its hook says how it ended.
-        let detail = hook.filter(|(s, _)| *s == Exited).and_then(|(_, d)| d);
-        return (Exited, detail, Source::Guess);
+    let fresh = t
+        .hook_changed
+        .is_some_and(|at| now.duration_since(at) < DEBOUNCE);
+    let hook_source = if fresh { Source::Signal } else { Source::Guess };
+    if let Some((Exited, detail)) = hook {
+        // The launcher says so when the CLI ends (and stays a shell); hooks of a CLI started
+        // again in that shell say otherwise. The foreground command cannot tell: a CLI may
+        // be a script run by a shell.
+        return (Exited, detail, hook_source);
     }
     let screen = t
         .screen
@@ -273,13 +278,7 @@ fn target(t: &Tracked, now: Instant) -> (ActivityState, Option<String>, Source) 
         };
         match screen {
             Some((s, d)) if screen_newer => return (s, d, Source::Guess),
-            _ => {
-                let fresh = t
-                    .hook_changed
-                    .is_some_and(|at| now.duration_since(at) < DEBOUNCE);
-                let source = if fresh { Source::Signal } else { Source::Guess };
-                return (state, detail, source);
-            }
+            _ => return (state, detail, hook_source),
         }
     }
     if let Some((state, detail)) = screen {

@@ -100,16 +100,10 @@ async fn a_flickering_guess_is_never_shown() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn an_agent_whose_cli_ended_is_exited_with_the_launchers_detail() {
+async fn an_agent_whose_cli_ended_is_exited_at_once_with_the_launchers_detail() {
     let mut t = tracked();
     let now = Instant::now();
-    observe(
-        &mut t,
-        agent("bash", Some("exited 9.1 status 1")),
-        None,
-        now,
-    );
-    let shown = step(&mut t, now + DEBOUNCE).unwrap();
+    let shown = observe(&mut t, agent("sh", Some("exited 9.1 status 1")), None, now).unwrap();
     assert_eq!(shown.state, ActivityState::Exited);
     assert_eq!(shown.detail.as_deref(), Some("status 1"));
 }

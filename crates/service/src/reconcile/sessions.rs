@@ -111,7 +111,11 @@ impl Reconciler {
         let alive = match watchers.fresh(container) {
             Some(fresh) => fresh.sessions.clone(),
             None => {
-                watchers.ensure(container, ws.id);
+                let place = crate::sessions::Place {
+                    environment: ws.environment_id,
+                    workspace: ws.id,
+                };
+                watchers.ensure(container, place);
                 let listed = self.sessions.running_tmux(container);
                 let Some(alive) = self
                     .step(&mut report, "listing the tmux sessions", container, listed)

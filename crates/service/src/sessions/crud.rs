@@ -68,7 +68,11 @@ impl Sessions {
         let container = running_container(&ws)?;
         // The row says `active` before its tmux session runs: until it does, no watcher
         // report of the container is trusted.
-        let _expecting = self.watchers.expect(&container, ws.id);
+        let place = super::Place {
+            environment: env.id,
+            workspace: ws.id,
+        };
+        let _expecting = self.watchers.expect(&container, place);
         let id = SessionId::new();
         let session = self
             .store

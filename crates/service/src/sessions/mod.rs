@@ -21,13 +21,14 @@ use craftastic_store::{SessionStatus, SessionType, Store, StoreError};
 use uuid::Uuid;
 
 use crate::ServiceResult;
+use crate::activity::Activities;
 use crate::agents::Agents;
 use crate::git::Git;
 use crate::limits::Limits;
 use crate::sandbox::SandboxSettings;
 use crate::workspaces::Workspaces;
 pub use activity::Activity;
-pub use watch::{WatchSettings, Watchers};
+pub use watch::{Place, WatchSettings, Watchers};
 
 /// What a session request asks for; every field already validated.
 #[derive(Debug, Clone)]
@@ -80,6 +81,8 @@ pub struct Sessions {
 }
 
 impl Sessions {
+    /// One argument per service a session uses.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Arc<dyn Store>,
         runtime: Arc<dyn Runtime>,
@@ -88,8 +91,14 @@ impl Sessions {
         git: Git,
         agents: Agents,
         limits: Limits,
+        activities: Activities,
     ) -> Self {
-        let watchers = Watchers::new(store.clone(), runtime.clone(), settings.watch.clone());
+        let watchers = Watchers::new(
+            store.clone(),
+            runtime.clone(),
+            settings.watch.clone(),
+            activities,
+        );
         Self {
             store,
             runtime,

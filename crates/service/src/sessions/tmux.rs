@@ -47,9 +47,13 @@ impl Sessions {
         ];
         // Until the tmux session runs, no watcher report of the container is trusted: one
         // begun earlier would take the session for ended.
-        let _expecting = session
-            .workspace_id
-            .map(|ws| self.watchers.expect(container, ws));
+        let _expecting = session.workspace_id.map(|workspace| {
+            let place = super::Place {
+                environment: session.environment_id,
+                workspace,
+            };
+            self.watchers.expect(container, place)
+        });
         if session.session_type == SessionType::Agent
             && !self
                 .tmux_alive(container, &session.tmux_session_name)

@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use craftastic_domain::{SessionId, WorkspaceId};
+use craftastic_domain::{EnvironmentId, SessionId, UserId, WorkspaceId};
 use craftastic_runtime::{ExecSpec, Runtime, RuntimeError, StreamExec};
 use craftastic_store::{SessionStatus, Store};
 use futures::StreamExt;
@@ -40,6 +40,7 @@ use tokio::time::Instant;
 
 use super::tmux::session_of;
 use crate::ServiceResult;
+use crate::activity::Activities;
 
 mod report;
 
@@ -52,8 +53,10 @@ const END_WATCHERS: &str = include_str!("scripts/end-watchers.sh");
 /// The environment variable that marks a watcher's processes.
 const MARKER: &str = "CRAFTASTIC_WATCHER";
 
-/// How often a watcher reports when nothing asks it sooner.
+/// How often a watcher reports when nothing changed and nothing asks it sooner.
 pub const DEFAULT_PERIOD: Duration = Duration::from_secs(5);
+/// How often a watcher looks at the container's panes (and reports if they changed).
+pub const DEFAULT_TICK: Duration = Duration::from_secs(1);
 /// A report must end within this many periods of its start.
 const REPORT_PERIODS: u32 = 2;
 /// A watcher without a report for this many periods is stale.
@@ -76,6 +79,8 @@ const HEALTHY_PERIODS: u32 = 12;
 #[derive(Debug, Clone)]
 pub struct WatchSettings {
     pub period: Duration,
+    /// At most `period`; whole seconds or fractions of one.
+    pub tick: Duration,
     pub script: String,
 }
 
@@ -83,6 +88,7 @@ impl Default for WatchSettings {
     fn default() -> Self {
         Self {
             period: DEFAULT_PERIOD,
+            tick: DEFAULT_TICK,
             script: SCRIPT.to_owned(),
         }
     }
@@ -138,6 +144,13 @@ impl Drop for Expecting {
     }
 }
 
+/// Which workspace a watched container is, and whose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub environment: EnvironmentId,
+    pub workspace: WorkspaceId,
+}
+
 struct Entry {
     workspace: WorkspaceId,
     generation: u64,
@@ -157,6 +170,7 @@ struct Inner {
     store: Arc<dyn Store>,
     runtime: Arc<dyn Runtime>,
     settings: WatchSettings,
+    activities: Activities,
     watchers: Mutex<HashMap<String, Entry>>,
     generations: AtomicU64,
 }
@@ -169,12 +183,18 @@ pub struct Watchers {
 }
 
 impl Watchers {
-    pub fn new(store: Arc<dyn Store>, runtime: Arc<dyn Runtime>, settings: WatchSettings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn Runtime>,
+        settings: WatchSettings,
+        activities: Activities,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 runtime,
                 settings,
+                activities,
                 watchers: Mutex::default(),
                 generations: AtomicU64::new(0),
             }),
@@ -210,12 +230,13 @@ impl Watchers {
         Some(watchers.get(container)?.shared.lock().failures)
     }
 
-    /// Watches `container` (of workspace `workspace`) unless it is watched already.
-    pub fn ensure(&self, container: &str, workspace: WorkspaceId) {
-        self.shared(container, workspace);
+    /// Watches `container` (of the workspace at `place`) unless it is watched already.
+    pub fn ensure(&self, container: &str, place: Place) {
+        self.shared(container, place);
     }
 
-    fn shared(&self, container: &str, workspace: WorkspaceId) -> Arc<Shared> {
+    fn shared(&self, container: &str, place: Place) -> Arc<Shared> {
+        let workspace = place.workspace;
         let mut watchers = self.watchers();
         if let Some(entry) = watchers.get(container)
             && entry.workspace == workspace
@@ -233,13 +254,16 @@ impl Watchers {
         let generation = self.inner.generations.fetch_add(1, Ordering::Relaxed);
         let task = Task {
             container: container.to_owned(),
-            workspace,
+            place,
+            owner: None,
             generation,
             shared: shared.clone(),
             tokens: shared.tokens.subscribe(),
             store: self.inner.store.clone(),
             runtime: self.inner.runtime.clone(),
             settings: self.inner.settings.clone(),
+            activities: self.inner.activities.clone(),
+            tracked: HashSet::new(),
             registry: Arc::downgrade(&self.inner),
         };
         let task = rt.spawn(task.run()).abort_handle();
@@ -259,8 +283,8 @@ impl Watchers {
     /// Watches the container, and trusts none of its reports until the guard is dropped:
     /// take it before a session's row or tmux session is made, drop it once the tmux
     /// session runs (or failed to start).
-    pub(crate) fn expect(&self, container: &str, workspace: WorkspaceId) -> Expecting {
-        let shared = self.shared(container, workspace);
+    pub(crate) fn expect(&self, container: &str, place: Place) -> Expecting {
+        let shared = self.shared(container, place);
         {
             let mut state = shared.lock();
             state.issued += 1;
@@ -329,14 +353,25 @@ enum Outcome {
 /// dead, and starts it again after a back-off when it fails.
 struct Task {
     container: String,
-    workspace: WorkspaceId,
+    place: Place,
+    /// The environment's owner, read when the watcher first starts.
+    owner: Option<UserId>,
     generation: u64,
     shared: Arc<Shared>,
     tokens: watch::Receiver<u64>,
     store: Arc<dyn Store>,
     runtime: Arc<dyn Runtime>,
     settings: WatchSettings,
+    activities: Activities,
+    /// The sessions whose activity this watcher's reports gave.
+    tracked: HashSet<SessionId>,
     registry: Weak<Inner>,
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.forget_activity();
+    }
 }
 
 impl Task {
@@ -346,6 +381,8 @@ impl Task {
         loop {
             let started = Instant::now();
             let outcome = self.watch().await;
+            // Without a live watcher nothing is known of what the sessions do.
+            self.forget_activity();
             {
                 let mut state = self.shared.lock();
                 state.latest = None;
@@ -378,6 +415,20 @@ impl Task {
     /// Runs the watcher once, until it ends or breaks a bound.
     async fn watch(&mut self) -> Outcome {
         let period = self.settings.period;
+        if self.owner.is_none() {
+            let env = tokio::time::timeout(
+                STORE_DEADLINE,
+                self.store.get_environment(self.place.environment),
+            );
+            match env.await {
+                Ok(Ok(Some(env))) => self.owner = Some(env.user_id),
+                Ok(Ok(None)) => return Outcome::Ended,
+                Ok(Err(e)) => {
+                    return Outcome::Broken(format!("its environment could not be read: {e}"));
+                }
+                Err(_) => return Outcome::Broken("reading its environment took too long".into()),
+            }
+        }
         let marker = uuid::Uuid::new_v4().simple().to_string();
         let token = *self.tokens.borrow_and_update();
         let spec = ExecSpec {
@@ -388,6 +439,7 @@ impl Task {
                 "watch".into(),
                 period.as_secs().max(1).to_string(),
                 token.to_string(),
+                format!("{:.3}", self.settings.tick.min(period).as_secs_f64()),
             ],
             env: vec![format!("{MARKER}={marker}")],
             deadline: Some(START_DEADLINE),
@@ -405,6 +457,8 @@ impl Task {
         let mut reader = Reader::default();
         let mut budget = Budget::new(Instant::now());
         let mut last_report = Instant::now();
+        let mut tick = tokio::time::interval(self.settings.tick.min(period));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let silent_until = last_report + period * SILENT_PERIODS;
             let deadline = match reader.began() {
@@ -437,6 +491,9 @@ impl Task {
                         self.take(report).await;
                     }
                 }
+                _ = tick.tick() => {
+                    self.activities.tick(self.tracked.iter().copied(), Instant::now());
+                }
                 changed = self.tokens.changed() => {
                     if changed.is_err() {
                         // The sender lives as long as this task; never, then.
@@ -455,11 +512,15 @@ impl Task {
         }
     }
 
-    /// Keeps a trusted report as the latest, and marks dead the active sessions of this
-    /// workspace that the previous one listed and this one does not.
-    async fn take(&self, report: Report) {
+    /// Keeps a trusted report as the latest, takes what it says of the sessions' activity,
+    /// and marks dead the active sessions of this workspace that the previous one listed
+    /// and this one does not.
+    async fn take(&mut self, report: Report) {
         if !self.shared.trusted(report.token) {
             return;
+        }
+        if !report.unknown {
+            self.take_activity(&report);
         }
         let ended: Vec<String> = {
             let mut state = self.shared.lock();
@@ -486,13 +547,47 @@ impl Task {
         }
     }
 
+    /// Gives the report's panes and screens to the activity of their sessions; sessions it
+    /// no longer lists are forgotten.
+    fn take_activity(&mut self, report: &Report) {
+        let Some(owner) = self.owner else { return };
+        let panes: HashMap<SessionId, crate::activity::Pane> = report
+            .panes
+            .iter()
+            .filter(|(name, _)| report.sessions.contains(*name))
+            .filter_map(|(name, pane)| Some((session_of(name)?, pane.clone())))
+            .collect();
+        let screens: HashMap<SessionId, String> = report
+            .screens
+            .iter()
+            .filter_map(|(name, screen)| Some((session_of(name)?, screen.clone())))
+            .collect();
+        for gone in self.tracked.iter().filter(|id| !panes.contains_key(id)) {
+            self.activities.forget(*gone);
+        }
+        self.tracked = panes.keys().copied().collect();
+        self.activities.observe(
+            owner,
+            self.place.environment,
+            &panes,
+            &screens,
+            Instant::now(),
+        );
+    }
+
+    fn forget_activity(&mut self) {
+        for id in self.tracked.drain() {
+            self.activities.forget(id);
+        }
+    }
+
     /// The tmux session of `id` ended: an active session of this workspace becomes dead.
     async fn ended(&self, id: SessionId) {
         let marked = tokio::time::timeout(STORE_DEADLINE, async {
             match self.store.get_session(id).await? {
                 Some(s)
                     if s.status == SessionStatus::Active
-                        && s.workspace_id == Some(self.workspace) =>
+                        && s.workspace_id == Some(self.place.workspace) =>
                 {
                     tracing::info!(session = %id, "its tmux session ended");
                     super::mark_dead(self.store.as_ref(), id).await

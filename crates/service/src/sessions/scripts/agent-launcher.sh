@@ -5,6 +5,8 @@
 # and stays a login shell afterwards, so the session outlives the CLI. No secret is ever an
 # argument here: the command line names only the folder.
 dir=$HOME/$1 cli=$2 kind=$3 notice=$4
+# The session watcher reads the agent's screen, with the rules of this agent type.
+tmux set-option @craftastic_agent "$kind" 2>/dev/null
 # The env file is written by the server for this session (see write-private.sh).
 # shellcheck source=/dev/null
 if [ -r "$dir/env" ]; then . "$dir/env"; fi
@@ -13,7 +15,9 @@ if [ -z "$cli" ]; then
     :
 elif command -v -- "$cli" >/dev/null 2>&1; then
     "$cli"
-    printf '\ncraftastic: %s exited (status %s); this shell stays in the session, and %s starts it again.\n' "$cli" "$?" "$cli"
+    status=$?
+    tmux set-option -p @craftastic_activity "exited $EPOCHREALTIME status $status" 2>/dev/null
+    printf '\ncraftastic: %s exited (status %s); this shell stays in the session, and %s starts it again.\n' "$cli" "$status" "$cli"
 else
     printf 'craftastic: the %s CLI (%s) is not installed in this workspace image, so this session starts a shell instead. Install it in the image (see "Agents" in the README) and start the session again.\n' "$kind" "$cli"
 fi

@@ -1,11 +1,12 @@
 //! A watcher's output, read as hostile input: cut into lines and reports within bounds,
 //! and a budget of what it may print per period.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::activity::Pane;
 use crate::sessions::tmux::session_of;
 
 /// The longest line a watcher may print.
@@ -18,6 +19,8 @@ const MAX_REPORT_BYTES: usize = 1 << 20;
 /// server asks for sooner.
 const MAX_BYTES_PER_PERIOD: usize = 4 << 20;
 const MAX_REPORTS_PER_PERIOD: usize = 32;
+/// The most of one screen kept (a screen is a few kilobytes; the rules read its bottom).
+const MAX_SCREEN: usize = 64 << 10;
 /// One complete report: the names of the tmux sessions of the server's own naming that
 /// run in the container (other names are left out: only these can be compared with rows).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -26,12 +29,18 @@ pub(crate) struct Report {
     pub(crate) sessions: HashSet<String>,
     /// The watcher could not ask tmux: the report says nothing of the sessions.
     pub(super) unknown: bool,
+    /// The first pane of each of those sessions.
+    pub(crate) panes: HashMap<String, Pane>,
+    /// The screens of agents' panes that changed since the watcher's previous report.
+    pub(crate) screens: HashMap<String, String>,
 }
 
 /// The report being read.
 #[derive(Debug)]
 struct Partial {
     report: Report,
+    /// The screen being read: its session's name and its text.
+    screen: Option<(String, String)>,
     lines: usize,
     bytes: usize,
     began: Instant,
@@ -81,6 +90,7 @@ impl Reader {
                     token: token(fields.next())?,
                     ..Report::default()
                 },
+                screen: None,
                 lines: 0,
                 bytes: 0,
                 began: now,
@@ -104,13 +114,40 @@ impl Reader {
                 "it printed a report of more than {MAX_REPORT_LINES} lines or {MAX_REPORT_BYTES} bytes"
             ));
         }
-        if kind == b"unknown" {
-            open.report.unknown = true;
-        } else if kind == b"s"
-            && let Some(name) = fields.next().and_then(|n| std::str::from_utf8(n).ok())
-            && session_of(name).is_some()
+        if let Some((_, text)) = open.screen.as_mut()
+            && let Some(content) = line.strip_prefix(b"|")
         {
-            open.report.sessions.insert(name.to_owned());
+            if text.len() + content.len() < MAX_SCREEN {
+                text.push_str(&String::from_utf8_lossy(content));
+                text.push('\n');
+            }
+            return Ok(None);
+        }
+        let name = |f: Option<&[u8]>| {
+            f.and_then(|n| std::str::from_utf8(n).ok())
+                .filter(|n| session_of(n).is_some())
+                .map(str::to_owned)
+        };
+        match kind {
+            b"unknown" => open.report.unknown = true,
+            b"s" => {
+                if let Some(name) = name(fields.next()) {
+                    open.report.sessions.insert(name);
+                }
+            }
+            b"p" => {
+                if let Some(name) = name(fields.next()) {
+                    let pane = pane(fields);
+                    open.report.panes.entry(name).or_insert(pane);
+                }
+            }
+            b"screen" => open.screen = name(fields.next()).map(|n| (n, String::new())),
+            b"endscreen" => {
+                if let Some((name, text)) = open.screen.take() {
+                    open.report.screens.insert(name, text);
+                }
+            }
+            _ => {}
         }
         Ok(None)
     }
@@ -118,6 +155,29 @@ impl Reader {
     /// When the report being read began.
     pub(super) fn began(&self) -> Option<Instant> {
         self.open.as_ref().map(|p| p.began)
+    }
+}
+
+/// The fields of a pane line after the session's name: PANE DEAD OUTPUT AGENT COMMAND HOOK.
+fn pane<'a>(mut fields: impl Iterator<Item = &'a [u8]>) -> Pane {
+    let text = |f: Option<&[u8]>| String::from_utf8_lossy(f.unwrap_or_default()).into_owned();
+    let _pane_id = fields.next();
+    let dead = fields.next() == Some(b"1");
+    let output_at = std::str::from_utf8(fields.next().unwrap_or_default())
+        .ok()
+        .and_then(|t| t.parse().ok());
+    let agent = Some(text(fields.next())).filter(|a| a != "-" && !a.is_empty());
+    let command = text(fields.next());
+    // The hook's value is the rest of the line: it may hold tabs.
+    let rest: Vec<&[u8]> = fields.collect();
+    let hook =
+        Some(String::from_utf8_lossy(&rest.join(&b'\t')).into_owned()).filter(|h| !h.is_empty());
+    Pane {
+        command,
+        output_at,
+        dead,
+        agent,
+        hook,
     }
 }
 
@@ -199,6 +259,26 @@ mod tests {
         assert!(empty[0].sessions.is_empty() && !empty[0].unknown);
         let unknown = feed(&mut r, "report\t9\nunknown\nend\t9\n").unwrap();
         assert!(unknown[0].unknown);
+    }
+
+    #[tokio::test]
+    async fn panes_and_screens_are_read_and_a_screen_cannot_end_the_report() {
+        let mut r = Reader::default();
+        let text = format!(
+            "report\t3\ns\t{A}\np\t{A}\t%1\t0\t1796677398\tclaude-code\tclaude\tpermission 1.5 a\tb\n\
+             p\t{B}\t%2\t1\t\t-\tbash\t\nscreen\t{A}\n|end\t3\n|report\t4\n|\nendscreen\nend\t3\n"
+        );
+        let reports = feed(&mut r, &text).unwrap();
+        assert_eq!(reports.len(), 1);
+        let a = &reports[0].panes[A];
+        assert_eq!(a.agent.as_deref(), Some("claude-code"));
+        assert_eq!(a.command, "claude");
+        assert_eq!(a.output_at, Some(1796677398));
+        assert_eq!(a.hook.as_deref(), Some("permission 1.5 a\tb"));
+        assert!(!a.dead);
+        let b = &reports[0].panes[B];
+        assert!(b.dead && b.agent.is_none() && b.hook.is_none() && b.output_at.is_none());
+        assert_eq!(reports[0].screens[A], "end\t3\nreport\t4\n\n");
     }
 
     #[tokio::test]

@@ -1,0 +1,299 @@
+//! What sessions are doing, against real Docker and tmux, pushed through `GET /api/events`:
+//! a terminal works while a command runs and is idle at its prompt; a fake Claude Code that
+//! fires the real hooks' formats through the image's `craftastic-hook` moves its session
+//! through working, permission and idle at once, a dialog on its screen makes it
+//! `permission` without a hook, and its exit makes it `exited`. Each test prints how long a
+//! change took to reach the stream. Another user's stream stays silent.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use craftastic_testkit::{
+    Backend, SANDBOX_IMAGE, ServerOptions, TestServer, docker_cli, fixture_repo,
+};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A fake `claude`: on each cue typed into its terminal, it does what Claude Code does at
+/// that moment, calling `craftastic-hook` the way the hooks Craftastic configures do, with
+/// the JSON Claude Code gives hooks.
+const FAKE_CLAUDE: &str = r#"#!/bin/sh
+echo "fake-claude: ready"
+while read -r cue; do
+    case $cue in
+    prompt) echo '{"hook_event_name":"UserPromptSubmit","prompt":"hello"}' | craftastic-hook claude UserPromptSubmit ;;
+    permission) echo '{"hook_event_name":"Notification","notification_type":"permission_prompt","message":"Claude needs your permission to use Bash"}' | craftastic-hook claude Notification ;;
+    stop) echo '{"hook_event_name":"Stop","stop_hook_active":false}' | craftastic-hook claude Stop ;;
+    dialog) clear; printf 'Bash command\n\n  rm -rf build\n\nDo you want to proceed?\n> 1. Yes\n  2. No\n' ;;
+    clear) clear ;;
+    exit) exit 3 ;;
+    esac
+done
+"#;
+
+fn fake_claude_image() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let tag = "craftastic/sandbox-fake-hooks:test".to_owned();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("claude"), FAKE_CLAUDE).unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            format!(
+                "FROM {SANDBOX_IMAGE}\nUSER root\nRUN rm -f /usr/local/bin/claude\n\
+                 COPY claude /usr/local/bin/claude\nRUN chmod 755 /usr/local/bin/claude\nUSER dev\n"
+            ),
+        )
+        .unwrap();
+        docker_cli(&["build", "-q", "-t", &tag, &dir.path().display().to_string()]);
+        tag
+    })
+}
+
+/// A reader of one `GET /api/events` stream.
+struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(server: &TestServer, token: &str) -> Self {
+        let response = server
+            .http
+            .get(server.url("/api/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "text/event-stream"
+        );
+        let mut events = Self {
+            response,
+            buffer: String::new(),
+        };
+        let (name, _) = events.next(Duration::from_secs(5)).await.expect("ready");
+        assert_eq!(name, "ready");
+        events
+    }
+
+    /// The next event, or `None` when none comes within `wait`.
+    async fn next(&mut self, wait: Duration) -> Option<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = String::new();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        name = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data.push_str(v);
+                    }
+                }
+                if name.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some((name, serde_json::from_str(&data).unwrap()));
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await;
+            match chunk {
+                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                Ok(Ok(None)) => panic!("the event stream ended"),
+                Ok(Err(e)) => panic!("reading the event stream failed: {e}"),
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Waits for the session's activity to become `state`; returns the activity and how
+    /// long it took.
+    async fn activity(&mut self, session: &str, state: &str, wait: Duration) -> (Value, Duration) {
+        let started = Instant::now();
+        let deadline = started + wait;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some((name, data)) = self.next(left).await else {
+                panic!(
+                    "session {session} did not become {state} within {wait:?}; the stream had {seen:?}"
+                );
+            };
+            seen.push(format!("{name} {data}"));
+            if name == "session.activity"
+                && data["sessionId"] == session
+                && data["activity"]["state"] == state
+            {
+                return (data["activity"].clone(), started.elapsed());
+            }
+        }
+    }
+}
+
+struct Fixture {
+    server: TestServer,
+    token: String,
+    env: String,
+    container: String,
+    _roots: tempfile::TempDir,
+}
+
+async fn fixture(image: &str) -> Fixture {
+    let roots = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(roots.path(), "app").display().to_string();
+    let server = TestServer::start_with(
+        Backend::Sqlite,
+        ServerOptions {
+            local_roots: vec![roots.path().to_owned()],
+            sandbox_image: image.to_owned(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let token = server.register("ada@example.com", PASSWORD).await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let env = server.made_environment(&token, "app", &repo).await;
+    assert_eq!(env["status"], "running", "{env}");
+    let env = env["id"].as_str().unwrap().to_owned();
+    let container = server.container_of(&token, &env, "main").await;
+    Fixture {
+        server,
+        token,
+        env,
+        container,
+        _roots: roots,
+    }
+}
+
+impl Fixture {
+    async fn session(&self, body: Value) -> Value {
+        let (status, session) = self
+            .server
+            .call("POST", "/api/sessions", Some(&self.token), Some(body))
+            .await;
+        assert_eq!(status, 201, "{session}");
+        session
+    }
+
+    /// Types `keys` into the session's tmux session, as a viewer would.
+    fn type_keys(&self, session: &Value, keys: &[&str]) {
+        let target = format!("={}:", session["tmuxSessionName"].as_str().unwrap());
+        let mut args = vec!["exec", &self.container, "tmux", "send-keys", "-t", &target];
+        args.extend_from_slice(keys);
+        docker_cli(&args);
+    }
+}
+
+const WAIT: Duration = Duration::from_secs(15);
+
+#[tokio::test]
+async fn a_terminal_is_working_while_a_command_runs_and_idle_at_its_prompt() {
+    let f = fixture(SANDBOX_IMAGE).await;
+    let mut events = Events::open(&f.server, &f.token).await;
+    let session = f.session(json!({"environmentId": f.env})).await;
+    let id = session["id"].as_str().unwrap();
+    assert_eq!(session["activity"]["state"], "unknown");
+    events.activity(id, "idle", WAIT).await;
+
+    f.type_keys(&session, &["sleep 30", "Enter"]);
+    let (activity, took) = events.activity(id, "working", WAIT).await;
+    assert_eq!(activity["detail"], "sleep");
+    println!("a command that started was `working` on the event stream after {took:?}");
+    let (_, got) = f
+        .server
+        .call("GET", &format!("/api/sessions/{id}"), Some(&f.token), None)
+        .await;
+    assert_eq!(got["activity"]["state"], "working", "{got}");
+    assert_eq!(got["activity"]["detail"], "sleep");
+
+    f.type_keys(&session, &["C-c"]);
+    let (_, took) = events.activity(id, "idle", WAIT).await;
+    println!("a command that ended was `idle` on the event stream after {took:?}");
+    let (_, envs) = f
+        .server
+        .call("GET", "/api/environments", Some(&f.token), None)
+        .await;
+    assert_eq!(
+        envs["environments"][0]["sessions"][0]["activity"]["state"], "idle",
+        "{envs}"
+    );
+}
+
+#[tokio::test]
+async fn an_agent_follows_its_hooks_at_once_its_screen_after_a_debounce_and_its_exit() {
+    let f = fixture(fake_claude_image()).await;
+    let (status, agent) = f
+        .server
+        .call(
+            "POST",
+            "/api/agents",
+            Some(&f.token),
+            Some(json!({"name": "claude", "type": "claude-code",
+                        "credential": {"type": "api-key", "value": "sk-test"}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{agent}");
+    let mut events = Events::open(&f.server, &f.token).await;
+    // Another user listens too, and must hear nothing of Ada's sessions.
+    let bob = f.server.register("bob@example.com", PASSWORD).await["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut bobs = Events::open(&f.server, &bob).await;
+
+    let session = f
+        .session(json!({"environmentId": f.env, "sessionType": "agent", "agentId": agent["id"]}))
+        .await;
+    let id = session["id"].as_str().unwrap();
+    events.activity(id, "idle", WAIT).await;
+
+    for (cue, state) in [
+        ("prompt", "working"),
+        ("permission", "permission"),
+        ("stop", "idle"),
+    ] {
+        f.type_keys(&session, &[cue, "Enter"]);
+        let (activity, took) = events.activity(id, state, WAIT).await;
+        println!("hook {cue}: `{state}` on the event stream after {took:?}");
+        assert!(
+            took < Duration::from_secs(4),
+            "a hook's signal took {took:?} to reach the stream"
+        );
+        if state == "permission" {
+            assert_eq!(
+                activity["detail"],
+                "Claude needs your permission to use Bash"
+            );
+        }
+    }
+
+    // A dialog on the screen that no hook announced.
+    f.type_keys(&session, &["dialog", "Enter"]);
+    let (activity, took) = events.activity(id, "permission", WAIT).await;
+    assert_eq!(activity["detail"], "asks to approve an action");
+    println!("a dialog on the screen: `permission` on the event stream after {took:?}");
+    f.type_keys(&session, &["clear", "Enter"]);
+    events.activity(id, "idle", WAIT).await;
+
+    f.type_keys(&session, &["exit", "Enter"]);
+    let (activity, took) = events.activity(id, "exited", WAIT).await;
+    assert_eq!(activity["detail"], "status 3");
+    println!("the CLI's exit: `exited` on the event stream after {took:?}");
+
+    if let Some((name, data)) = bobs.next(Duration::from_millis(200)).await {
+        panic!("another user's stream got {name} {data}");
+    }
+}
+
+#[tokio::test]
+async fn the_event_stream_needs_a_sign_in() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let (status, body) = server.call("GET", "/api/events", None, None).await;
+    assert_eq!(status, 401, "{body}");
+}
