@@ -352,6 +352,7 @@ async fn hostile(script: &str) {
     let f = fixture(WatchSettings {
         period: Duration::from_secs(1),
         script: script.to_owned(),
+        ..WatchSettings::default()
     })
     .await;
     let (_, container, session) = f.environment_with_session("app").await;
