@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use craftastic_domain::{
     ActivityState, DeploymentId, EnvironmentId, SessionId, UserId, WorkspaceId,
 };
+use craftastic_store::{Change, Observer};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -119,6 +120,68 @@ impl Events {
             events: self.clone(),
             user,
             rx: Some(rx),
+        })
+    }
+
+    /// What the store tells of each status it changes: the change, published to its owner.
+    pub fn observer(&self) -> Observer {
+        let events = self.clone();
+        Arc::new(move |change| {
+            let (owner, event) = match change {
+                Change::SessionStatus {
+                    session,
+                    environment,
+                    owner,
+                    status,
+                } => (
+                    owner,
+                    Event::SessionStatus {
+                        session_id: session,
+                        environment_id: environment,
+                        status: status.as_str(),
+                    },
+                ),
+                Change::EnvironmentStatus {
+                    environment,
+                    owner,
+                    status,
+                    error,
+                } => (
+                    owner,
+                    Event::EnvironmentStatus {
+                        environment_id: environment,
+                        status: status.as_str(),
+                        error,
+                    },
+                ),
+                Change::WorkspaceStatus {
+                    workspace,
+                    environment,
+                    owner,
+                    status,
+                } => (
+                    owner,
+                    Event::WorkspaceStatus {
+                        workspace_id: workspace,
+                        environment_id: environment,
+                        status: status.as_str(),
+                    },
+                ),
+                Change::DeploymentStatus {
+                    deployment,
+                    environment,
+                    owner,
+                    status,
+                } => (
+                    owner,
+                    Event::DeploymentStatus {
+                        deployment_id: deployment,
+                        environment_id: environment,
+                        status: status.as_str(),
+                    },
+                ),
+            };
+            events.publish(owner, event);
         })
     }
 

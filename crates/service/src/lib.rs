@@ -117,6 +117,7 @@ impl Services {
         );
         let agents = agents::Agents::new(store.clone(), cipher.clone());
         let events = events::Events::default();
+        store.observe(events.observer());
         let activities = activity::Activities::new(events.clone());
         let sessions = sessions::Sessions::new(
             store.clone(),

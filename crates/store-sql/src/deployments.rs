@@ -70,10 +70,12 @@ pub(crate) async fn update(
     db: &Db,
     id: DeploymentId,
     update: DeploymentUpdate,
-) -> StoreResult<Deployment> {
+) -> StoreResult<(Deployment, UserId)> {
     let row = query(format!(
         "UPDATE deployments SET status = $1, coolify_deployment_id = $2, metadata = $3,
-             updated_at = $4 WHERE id = $5 RETURNING {COLUMNS}"
+             updated_at = $4 WHERE id = $5
+         RETURNING {COLUMNS},
+             (SELECT user_id FROM environments WHERE id = deployments.environment_id) AS owner"
     ))
     .bind(update.status.as_str())
     .bind(&update.coolify_deployment_id)
@@ -84,7 +86,7 @@ pub(crate) async fn update(
     .await
     .map_err(backend)?
     .ok_or(StoreError::NotFound)?;
-    from_row(&row)
+    Ok((from_row(&row)?, UserId(row.uuid("owner")?)))
 }
 
 /// Read from the partial index on unfinished deployments, whatever the number of finished ones.

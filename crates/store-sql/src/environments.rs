@@ -8,7 +8,7 @@ use craftastic_store::{
     Environment, EnvironmentContents, EnvironmentStatus, NewEnvironment, StoreError, StoreResult,
 };
 
-use crate::db::{Db, Row, backend, conflict, found, query};
+use crate::db::{Db, Row, backend, conflict, query};
 use crate::{sessions, workspaces};
 
 const COLUMNS: &str = "id, user_id, name, repository_url, branch, status, error, \
@@ -157,17 +157,20 @@ pub(crate) async fn set_status(
     id: EnvironmentId,
     status: EnvironmentStatus,
     error: Option<&str>,
-) -> StoreResult<()> {
-    let changed =
-        query("UPDATE environments SET status = $1, error = $2, updated_at = $3 WHERE id = $4")
-            .bind(status.as_str())
-            .bind(error)
-            .bind(Utc::now())
-            .bind(id)
-            .execute(db)
-            .await
-            .map_err(backend)?;
-    found(changed)
+) -> StoreResult<UserId> {
+    let row = query(
+        "UPDATE environments SET status = $1, error = $2, updated_at = $3 WHERE id = $4
+         RETURNING user_id",
+    )
+    .bind(status.as_str())
+    .bind(error)
+    .bind(Utc::now())
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map_err(backend)?
+    .ok_or(StoreError::NotFound)?;
+    Ok(UserId(row.uuid("user_id")?))
 }
 
 pub(crate) async fn set_branch(db: &Db, id: EnvironmentId, branch: &BranchName) -> StoreResult<()> {

@@ -11,6 +11,7 @@
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -44,6 +45,7 @@ use db::{Db, backend, query};
 #[derive(Clone)]
 pub struct SqlStore {
     db: Db,
+    observer: Arc<RwLock<Option<Observer>>>,
 }
 
 impl SqlStore {
@@ -69,6 +71,7 @@ impl SqlStore {
             .map_err(backend)?;
         Ok(Self {
             db: Db::Sqlite(pool),
+            observer: Arc::default(),
         })
     }
 
@@ -97,7 +100,22 @@ impl SqlStore {
             .map_err(backend)?;
         Ok(Self {
             db: Db::Postgres(pool),
+            observer: Arc::default(),
         })
+    }
+}
+
+impl SqlStore {
+    /// Tells the observer, if any, of a change that was stored.
+    fn told(&self, change: Change) {
+        let observer = self
+            .observer
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(observer) = observer {
+            observer(change);
+        }
     }
 }
 
@@ -106,6 +124,13 @@ impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         query("SELECT 1").execute(&self.db).await.map_err(backend)?;
         Ok(())
+    }
+
+    fn observe(&self, observer: Observer) {
+        *self
+            .observer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(observer);
     }
 
     fn backend(&self) -> &'static str {
@@ -246,7 +271,14 @@ impl Store for SqlStore {
         status: EnvironmentStatus,
         error: Option<&str>,
     ) -> StoreResult<()> {
-        environments::set_status(&self.db, id, status, error).await
+        let owner = environments::set_status(&self.db, id, status, error).await?;
+        self.told(Change::EnvironmentStatus {
+            environment: id,
+            owner,
+            status,
+            error: error.map(str::to_owned),
+        });
+        Ok(())
     }
 
     async fn set_environment_branch(
@@ -298,7 +330,15 @@ impl Store for SqlStore {
         container_id: Option<&str>,
         error: Option<&str>,
     ) -> StoreResult<()> {
-        workspaces::set_state(&self.db, id, status, container_id, error).await
+        let (environment, owner) =
+            workspaces::set_state(&self.db, id, status, container_id, error).await?;
+        self.told(Change::WorkspaceStatus {
+            workspace: id,
+            environment,
+            owner,
+            status,
+        });
+        Ok(())
     }
 
     async fn delete_workspace(&self, id: WorkspaceId) -> StoreResult<()> {
@@ -348,7 +388,14 @@ impl Store for SqlStore {
         status: SessionStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        sessions::set_status(&self.db, id, status, now).await
+        let (environment, owner) = sessions::set_status(&self.db, id, status, now).await?;
+        self.told(Change::SessionStatus {
+            session: id,
+            environment,
+            owner,
+            status,
+        });
+        Ok(())
     }
 
     async fn record_session_activity(
@@ -379,7 +426,14 @@ impl Store for SqlStore {
         id: DeploymentId,
         update: DeploymentUpdate,
     ) -> StoreResult<Deployment> {
-        deployments::update(&self.db, id, update).await
+        let (deployment, owner) = deployments::update(&self.db, id, update).await?;
+        self.told(Change::DeploymentStatus {
+            deployment: id,
+            environment: deployment.environment_id,
+            owner,
+            status: deployment.status,
+        });
+        Ok(deployment)
     }
 
     async fn list_unfinished_deployments(&self) -> StoreResult<Vec<Deployment>> {

@@ -149,15 +149,23 @@ pub(crate) async fn set_status(
     id: SessionId,
     status: SessionStatus,
     now: DateTime<Utc>,
-) -> StoreResult<()> {
-    let changed = query("UPDATE sessions SET status = $1, updated_at = $2 WHERE id = $3")
-        .bind(status.as_str())
-        .bind(now)
-        .bind(id)
-        .execute(db)
-        .await
-        .map_err(backend)?;
-    found(changed)
+) -> StoreResult<(EnvironmentId, UserId)> {
+    let row = query(
+        "UPDATE sessions SET status = $1, updated_at = $2 WHERE id = $3
+         RETURNING environment_id,
+             (SELECT user_id FROM environments WHERE id = sessions.environment_id) AS owner",
+    )
+    .bind(status.as_str())
+    .bind(now)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map_err(backend)?
+    .ok_or(StoreError::NotFound)?;
+    Ok((
+        EnvironmentId(row.uuid("environment_id")?),
+        UserId(row.uuid("owner")?),
+    ))
 }
 
 pub(crate) async fn record_activity(

@@ -1,10 +1,10 @@
 //! Workspaces: one per branch of an environment (invariant I1).
 
 use chrono::Utc;
-use craftastic_domain::{BranchName, EnvironmentId, WorkspaceId};
+use craftastic_domain::{BranchName, EnvironmentId, UserId, WorkspaceId};
 use craftastic_store::{DiskUsage, StoreError, StoreResult, Workspace, WorkspaceStatus};
 
-use crate::db::{Db, Row, backend, found, query, write_error};
+use crate::db::{Db, Row, backend, query, write_error};
 
 pub(crate) const COLUMNS: &str = "id, environment_id, branch, container_id, status, error, \
      disk_bytes, disk_limit_bytes, disk_measured_at, created_at, updated_at";
@@ -95,20 +95,26 @@ pub(crate) async fn set_state(
     status: WorkspaceStatus,
     container_id: Option<&str>,
     error: Option<&str>,
-) -> StoreResult<()> {
-    let changed = query(
+) -> StoreResult<(EnvironmentId, UserId)> {
+    let row = query(
         "UPDATE workspaces SET status = $1, container_id = $2, error = $3, updated_at = $4
-         WHERE id = $5",
+         WHERE id = $5
+         RETURNING environment_id,
+             (SELECT user_id FROM environments WHERE id = workspaces.environment_id) AS owner",
     )
     .bind(status.as_str())
     .bind(container_id)
     .bind(error)
     .bind(Utc::now())
     .bind(id)
-    .execute(db)
+    .fetch_optional(db)
     .await
-    .map_err(backend)?;
-    found(changed)
+    .map_err(backend)?
+    .ok_or(StoreError::NotFound)?;
+    Ok((
+        EnvironmentId(row.uuid("environment_id")?),
+        UserId(row.uuid("owner")?),
+    ))
 }
 
 pub(crate) async fn delete(db: &Db, id: WorkspaceId) -> StoreResult<()> {

@@ -32,6 +32,39 @@ pub enum StoreError {
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// A change of state, told to the observer the services gave the store (see
+/// [`Store::observe`]) once the change is stored, with the owner it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    SessionStatus {
+        session: SessionId,
+        environment: EnvironmentId,
+        owner: UserId,
+        status: SessionStatus,
+    },
+    EnvironmentStatus {
+        environment: EnvironmentId,
+        owner: UserId,
+        status: EnvironmentStatus,
+        error: Option<String>,
+    },
+    WorkspaceStatus {
+        workspace: WorkspaceId,
+        environment: EnvironmentId,
+        owner: UserId,
+        status: WorkspaceStatus,
+    },
+    DeploymentStatus {
+        deployment: DeploymentId,
+        environment: EnvironmentId,
+        owner: UserId,
+        status: DeploymentStatus,
+    },
+}
+
+/// What is told of each [`Change`]; it must not block.
+pub type Observer = std::sync::Arc<dyn Fn(Change) + Send + Sync>;
+
 /// Everything the services need from a database. Implementations keep the rules that the
 /// database itself can keep (uniqueness, cascades, atomic rotation), so that callers cannot
 /// forget them.
@@ -39,6 +72,11 @@ pub enum StoreError {
 pub trait Store: Send + Sync + 'static {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Tells `observer` every change of a session's, environment's, workspace's or
+    /// deployment's status from now on (the owner read in the same statement as the change).
+    /// One observer per store: a second call replaces the first.
+    fn observe(&self, observer: Observer);
 
     /// Which backend this is (`sqlite` or `postgres`), for logs and `/metrics`.
     fn backend(&self) -> &'static str;

@@ -2,8 +2,9 @@
 //! a terminal works while a command runs and is idle at its prompt; a fake Claude Code that
 //! fires the real hooks' formats through the image's `craftastic-hook` moves its session
 //! through working, permission and idle at once, a dialog on its screen makes it
-//! `permission` without a hook, and its exit makes it `exited`. Each test prints how long a
-//! change took to reach the stream. Another user's stream stays silent.
+//! `permission` without a hook, and its exit makes it `exited`; the statuses of sessions,
+//! workspaces and environments are pushed too. Each test prints how long a change took to
+//! reach the stream. Another user's stream stays silent.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -107,6 +108,22 @@ impl Events {
                 Ok(Err(e)) => panic!("reading the event stream failed: {e}"),
                 Err(_) => return None,
             }
+        }
+    }
+
+    /// Waits for an event named `name` whose data `matches`.
+    async fn wait(&mut self, name: &str, matches: impl Fn(&Value) -> bool) {
+        let deadline = Instant::now() + WAIT;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Some((got, data)) = self.next(left).await else {
+                panic!("no {name} event came within {WAIT:?}; the stream had {seen:?}");
+            };
+            if got == name && matches(&data) {
+                return;
+            }
+            seen.push(format!("{got} {data}"));
         }
     }
 
@@ -223,6 +240,34 @@ async fn a_terminal_is_working_while_a_command_runs_and_idle_at_its_prompt() {
         envs["environments"][0]["sessions"][0]["activity"]["state"], "idle",
         "{envs}"
     );
+
+    // Statuses are pushed too: the shell's end, then the environment stopped.
+    f.type_keys(&session, &["exit", "Enter"]);
+    events
+        .wait("session.status", |d| {
+            d["sessionId"] == id && d["status"] == "dead"
+        })
+        .await;
+    let (status, _) = f
+        .server
+        .call(
+            "POST",
+            &format!("/api/environments/{}/stop", f.env),
+            Some(&f.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    events
+        .wait("workspace.status", |d| {
+            d["environmentId"] == f.env && d["status"] == "stopped"
+        })
+        .await;
+    events
+        .wait("environment.status", |d| {
+            d["environmentId"] == f.env && d["status"] == "stopped"
+        })
+        .await;
 }
 
 #[tokio::test]

@@ -38,6 +38,7 @@ on_both_backends!(
     agent_credentials_are_set_replaced_and_removed_with_the_agent,
     deleting_an_agent_leaves_its_sessions_without_one,
     workspace_disk_is_recorded_without_touching_its_state,
+    status_changes_are_told_to_the_observer_with_their_owner,
 );
 
 /// Sign-in liveness, usage counts and per-user limits.
@@ -1393,4 +1394,78 @@ async fn workspace_disk_is_recorded_without_touching_its_state(backend: Backend)
     s.set_workspace_disk(WorkspaceId::new(), later)
         .await
         .expect("a workspace that is gone is skipped");
+}
+
+async fn status_changes_are_told_to_the_observer_with_their_owner(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let (user, here) = user_with_place(s).await;
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = told.clone();
+    s.observe(std::sync::Arc::new(move |change| {
+        sink.lock().unwrap().push(change)
+    }));
+    let now = micros(Utc::now());
+    let session = s
+        .create_session(new_session(&here, "dev", now))
+        .await
+        .unwrap();
+    s.set_session_status(session.id, SessionStatus::Dead, now)
+        .await
+        .unwrap();
+    s.set_environment_status(here.env, EnvironmentStatus::Error, Some("no disk"))
+        .await
+        .unwrap();
+    s.set_workspace_state(here.workspace, WorkspaceStatus::Stopped, None, None)
+        .await
+        .unwrap();
+    let deployment = s
+        .create_deployment(new_deployment(here.env, "app1", now))
+        .await
+        .unwrap();
+    s.update_deployment(
+        deployment.id,
+        DeploymentUpdate {
+            status: DeploymentStatus::Finished,
+            coolify_deployment_id: None,
+            metadata: json!({}),
+            now,
+        },
+    )
+    .await
+    .unwrap();
+    // A change of something that is not there is not told.
+    let missing = s
+        .set_session_status(SessionId::new(), SessionStatus::Dead, now)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert_eq!(
+        *told.lock().unwrap(),
+        [
+            Change::SessionStatus {
+                session: session.id,
+                environment: here.env,
+                owner: user,
+                status: SessionStatus::Dead,
+            },
+            Change::EnvironmentStatus {
+                environment: here.env,
+                owner: user,
+                status: EnvironmentStatus::Error,
+                error: Some("no disk".into()),
+            },
+            Change::WorkspaceStatus {
+                workspace: here.workspace,
+                environment: here.env,
+                owner: user,
+                status: WorkspaceStatus::Stopped,
+            },
+            Change::DeploymentStatus {
+                deployment: deployment.id,
+                environment: here.env,
+                owner: user,
+                status: DeploymentStatus::Finished,
+            },
+        ]
+    );
 }
