@@ -314,6 +314,7 @@ async fn a_users_requests_read_through_indexes_on_postgres() {
         .unwrap();
     check(&SqlStore {
         db: Db::Postgres(pool.clone()),
+        observer: Default::default(),
     })
     .await;
     pool.close().await;
