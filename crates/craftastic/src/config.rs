@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// Whether anyone may create an account (`true`/`false`). The first account is admin.
     #[arg(long, env = "ALLOW_REGISTRATION", default_value = "true")]
     pub allow_registration: String,
+    /// Whether notification webhooks may reach loopback and link-local addresses
+    /// (`true`/`false`), for a notification service on this machine.
+    #[arg(long, env = "NOTIFY_LOCAL_WEBHOOKS", default_value = "false")]
+    pub notify_local_webhooks: String,
     /// An extra browser origin allowed to call the API, e.g. http://localhost:5173.
     #[arg(long, env = "CORS_ORIGIN")]
     pub cors_origin: Option<String>,
@@ -141,6 +145,7 @@ fn default_data_dir() -> Option<PathBuf> {
 pub struct ServeConfig {
     pub addr: SocketAddr,
     pub allow_registration: bool,
+    pub notify_local_webhooks: bool,
     pub cors_origin: Option<axum::http::HeaderValue>,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
@@ -166,6 +171,12 @@ impl ServeArgs {
                 self.allow_registration
             ))
         })?;
+        let notify_local_webhooks = parse_bool(&self.notify_local_webhooks).ok_or_else(|| {
+            bad(format!(
+                "NOTIFY_LOCAL_WEBHOOKS must be true or false, not {:?}",
+                self.notify_local_webhooks
+            ))
+        })?;
         let cors_origin = self
             .cors_origin
             .as_deref()
@@ -188,6 +199,7 @@ impl ServeArgs {
         Ok(ServeConfig {
             addr: SocketAddr::new(ip, port),
             allow_registration,
+            notify_local_webhooks,
             cors_origin,
             access_ttl: Duration::from_secs(access_ttl),
             refresh_ttl: Duration::from_secs(refresh_days * 86_400),

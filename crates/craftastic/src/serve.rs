@@ -133,6 +133,9 @@ pub(crate) async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<(
         github,
         coolify,
         limits.quotas,
+        craftastic_service::notifications::NotifySettings {
+            allow_local_webhooks: config.notify_local_webhooks,
+        },
     );
     let resumed = services
         .deployments

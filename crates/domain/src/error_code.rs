@@ -82,6 +82,8 @@ pub enum ErrorCode {
     OutputTooLarge,
     /// The session's shell has ended.
     SessionEnded,
+    /// The caller has not set a notification webhook.
+    WebhookNotSet,
 
     // 413
     /// The body is larger than the limit.
@@ -151,6 +153,7 @@ impl ErrorCode {
         Self::GitFailed,
         Self::OutputTooLarge,
         Self::SessionEnded,
+        Self::WebhookNotSet,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::InvalidInput,
@@ -196,6 +199,7 @@ impl ErrorCode {
             Self::GitFailed => "git_failed",
             Self::OutputTooLarge => "output_too_large",
             Self::SessionEnded => "session_ended",
+            Self::WebhookNotSet => "webhook_not_set",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidInput => "invalid_input",

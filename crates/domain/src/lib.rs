@@ -11,6 +11,7 @@ mod error_code;
 mod git;
 mod ids;
 mod limit;
+mod notify;
 mod session;
 
 pub use account::{Email, Password, UserName};
@@ -23,6 +24,7 @@ pub use error_code::ErrorCode;
 pub use git::{CommitMessage, RemoteName, RepoPath};
 pub use ids::{AgentId, DeploymentId, EnvironmentId, SessionId, UserId, WorkspaceId};
 pub use limit::LimitValue;
+pub use notify::WebhookUrl;
 pub use session::{SessionName, WorkingDirectory};
 
 /// Why a value was refused: the field it came from and one sentence a person can act on.

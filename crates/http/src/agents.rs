@@ -9,7 +9,7 @@ use craftastic_domain::{
 };
 use craftastic_service::agents::{CredentialUpdate, NewAgentRequest};
 use craftastic_store::Agent;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{ApiResult, ErrorBody, all_valid};
-use crate::extract::{Caller, Json, path_id};
+use crate::extract::{Caller, Json, path_id, present};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -176,14 +176,6 @@ pub struct UpdateAgentRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<CredentialInput>, nullable)]
     pub credential: Option<Option<CredentialInput>>,
-}
-
-/// A field that is there, `null` or not: `Some(None)` for `null`, and (with
-/// `#[serde(default)]`) `None` when it is left out.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Rename an agent, or set, replace (`credential: {...}`) or remove (`credential: null`) its

@@ -77,3 +77,11 @@ impl FromRequestParts<AppState> for Caller {
 pub fn path_id<T: std::str::FromStr>(raw: &str, what: &'static str) -> ApiResult<T> {
     raw.parse().map_err(|_| ServiceError::NotFound(what).into())
 }
+
+/// For `#[serde(default, deserialize_with = "present")]`: a field that is there, `null` or
+/// not, is `Some(None)` for `null`; one left out stays `None`.
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

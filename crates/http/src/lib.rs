@@ -15,6 +15,7 @@ pub mod git;
 pub mod github;
 mod health;
 mod metrics;
+mod notifications;
 pub mod sessions;
 pub mod terminal;
 pub mod users;
@@ -78,6 +79,7 @@ pub struct HttpSettings {
         (name = "auth", description = "Accounts and tokens"),
         (name = "environments", description = "Repositories with per-branch workspaces"),
         (name = "sessions", description = "tmux sessions in the workspaces of branches"),
+        (name = "notifications", description = "Being told when an agent needs you"),
         (name = "events", description = "The caller's changes, pushed as server-sent events"),
         (name = "terminal", description = "The browser terminal of a session (WebSocket)"),
         (name = "git", description = "Status, diff, log, commit and push inside a workspace"),
@@ -114,6 +116,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(environments::router())
         .merge(sessions::router())
         .merge(events::router())
+        .merge(notifications::router())
         .merge(terminal::router())
         .merge(git::router())
         .merge(deployments::router())

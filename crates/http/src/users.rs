@@ -7,14 +7,14 @@ use axum::http::StatusCode;
 use craftastic_domain::{LimitValue, UserId, ValidationError};
 use craftastic_service::limits::{LimitPatch, LimitReport, PerQuota, Quota};
 use craftastic_service::users::MAX_PAGE;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Caller, Json, path_id};
+use crate::extract::{Caller, Json, path_id, present};
 use crate::views::UserView;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -142,11 +142,6 @@ pub struct LimitsPatchRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<i64>)]
     pub deployments_in_flight: Option<Option<i64>>,
-}
-
-/// A field that is present, `null` included (absent stays `None` through `default`).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
-    Option::<i64>::deserialize(d).map(Some)
 }
 
 impl LimitsPatchRequest {

@@ -13,6 +13,7 @@ use craftastic_store::{Change, Observer};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::notifications::Notice;
 use crate::{ServiceError, ServiceResult};
 
 /// How many events a listener may fall behind before it is told to read everything again.
@@ -65,6 +66,8 @@ pub enum Event {
         environment_id: EnvironmentId,
         status: &'static str,
     },
+    /// An agent needs the user (see `notifications`).
+    Notification(Notice),
 }
 
 impl Event {
@@ -75,6 +78,7 @@ impl Event {
             Self::EnvironmentStatus { .. } => "environment.status",
             Self::WorkspaceStatus { .. } => "workspace.status",
             Self::DeploymentStatus { .. } => "deployment.status",
+            Self::Notification(_) => "notification",
         }
     }
 }

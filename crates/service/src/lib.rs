@@ -24,6 +24,7 @@ mod keyed_lock;
 pub mod limits;
 pub mod logging;
 pub mod networks;
+pub mod notifications;
 mod passwords;
 pub mod ratelimit;
 pub mod reconcile;
@@ -54,6 +55,8 @@ pub struct Services {
     pub events: events::Events,
     /// What each session is doing.
     pub activities: activity::Activities,
+    /// Telling users when an agent needs them.
+    pub notifications: notifications::Notifications,
     pub environments: environments::Environments,
     pub github: github::Github,
     pub agents: agents::Agents,
@@ -86,6 +89,7 @@ impl Services {
         github: github::GithubSettings,
         coolify: Option<deployments::CoolifySettings>,
         limits: limits::LimitSettings,
+        notify: notifications::NotifySettings,
     ) -> Self {
         let limits = limits::Limits::new(store.clone(), limits);
         let deployments = deployments::Deployments::new(store.clone(), coolify, limits.clone());
@@ -118,7 +122,13 @@ impl Services {
         let agents = agents::Agents::new(store.clone(), cipher.clone());
         let events = events::Events::default();
         store.observe(events.observer());
-        let activities = activity::Activities::new(events.clone());
+        let notifications = notifications::Notifications::new(
+            store.clone(),
+            cipher.clone(),
+            events.clone(),
+            notify.allow_local_webhooks,
+        );
+        let activities = activity::Activities::new(events.clone(), Some(notifications.clone()));
         let sessions = sessions::Sessions::new(
             store.clone(),
             runtime.clone(),
@@ -159,9 +169,12 @@ impl Services {
             environments.clone(),
             limits.clone(),
         );
+        let viewing = terminal.clone();
+        notifications.set_viewed(Arc::new(move |session| viewing.is_viewed(session)));
         Self {
             events,
             activities,
+            notifications,
             limits,
             users,
             git,

@@ -241,6 +241,11 @@ impl Terminal {
         self.live.lock().expect("live viewers").len()
     }
 
+    /// Whether somebody has the session's terminal open.
+    pub fn is_viewed(&self, session: SessionId) -> bool {
+        self.clients.lock().expect("clients").contains_key(&session)
+    }
+
     /// A single-use ticket for opening the session's terminal, valid for [`TICKET_TTL`], so
     /// that long-lived tokens stay out of URLs.
     /// Fails: the session is not the caller's → 404.

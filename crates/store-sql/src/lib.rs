@@ -32,6 +32,7 @@ mod deployments;
 mod environments;
 mod limits;
 mod migrate;
+mod notifications;
 #[cfg(test)]
 mod plans;
 mod refresh;
@@ -380,6 +381,19 @@ impl Store for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Session> {
         sessions::rename(&self.db, id, name, now).await
+    }
+
+    async fn get_notification_settings(&self, user: UserId) -> StoreResult<NotificationSettings> {
+        notifications::get(&self.db, user).await
+    }
+
+    async fn set_notification_settings(
+        &self,
+        user: UserId,
+        settings: &NotificationSettings,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        notifications::set(&self.db, user, settings, now).await
     }
 
     async fn set_session_status(

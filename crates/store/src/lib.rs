@@ -226,6 +226,18 @@ pub trait Store: Send + Sync + 'static {
     /// that is gone is skipped.
     async fn set_workspace_disk(&self, id: WorkspaceId, usage: DiskUsage) -> StoreResult<()>;
 
+    // Notifications.
+
+    /// The user's notification settings, or the defaults when they never changed them.
+    async fn get_notification_settings(&self, user: UserId) -> StoreResult<NotificationSettings>;
+    /// Replaces the user's notification settings. Fails with `NotFound` when the user is gone.
+    async fn set_notification_settings(
+        &self,
+        user: UserId,
+        settings: &NotificationSettings,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
     // Sessions.
 
     /// Creates a session in status `active`. Fails with `Conflict("session name")` when the

@@ -417,3 +417,12 @@ pub struct AgentUpdate {
     pub credential: CredentialChange,
     pub now: DateTime<Utc>,
 }
+
+/// A user's notification settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationSettings {
+    /// Whether their browser shows notifications.
+    pub browser: bool,
+    /// The webhook URL, sealed by the service's cipher; never the plain URL.
+    pub webhook_sealed: Option<String>,
+}

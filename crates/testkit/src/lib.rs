@@ -2,6 +2,7 @@
 //! port 0 against it. PostgreSQL comes from `TEST_DATABASE_URL` (the README's test command
 //! starts a throwaway server); without it the PostgreSQL tests fail, they never skip.
 
+pub mod activity;
 pub mod fake_coolify;
 pub mod fake_github;
 pub mod faults;
@@ -318,6 +319,10 @@ impl TestServer {
             options.github,
             options.coolify,
             options.limits,
+            // The tests' webhook servers listen on loopback.
+            craftastic_service::notifications::NotifySettings {
+                allow_local_webhooks: true,
+            },
         );
         let disk_watch = options
             .disk_check_interval

@@ -6,150 +6,15 @@
 //! workspaces and environments are pushed too. Each test prints how long a change took to
 //! reach the stream. Another user's stream stays silent.
 
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use craftastic_testkit::activity::{Events, WAIT, fake_claude_image};
 use craftastic_testkit::{
     Backend, SANDBOX_IMAGE, ServerOptions, TestServer, docker_cli, fixture_repo,
 };
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
-
-/// A fake `claude`: on each cue typed into its terminal, it does what Claude Code does at
-/// that moment, calling `craftastic-hook` the way the hooks Craftastic configures do, with
-/// the JSON Claude Code gives hooks.
-const FAKE_CLAUDE: &str = r#"#!/bin/sh
-echo "fake-claude: ready"
-while read -r cue; do
-    case $cue in
-    prompt) echo '{"hook_event_name":"UserPromptSubmit","prompt":"hello"}' | craftastic-hook claude UserPromptSubmit ;;
-    permission) echo '{"hook_event_name":"Notification","notification_type":"permission_prompt","message":"Claude needs your permission to use Bash"}' | craftastic-hook claude Notification ;;
-    stop) echo '{"hook_event_name":"Stop","stop_hook_active":false}' | craftastic-hook claude Stop ;;
-    dialog) clear; printf 'Bash command\n\n  rm -rf build\n\nDo you want to proceed?\n> 1. Yes\n  2. No\n' ;;
-    clear) clear ;;
-    exit) exit 3 ;;
-    esac
-done
-"#;
-
-fn fake_claude_image() -> &'static str {
-    static IMAGE: OnceLock<String> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        let tag = "craftastic/sandbox-fake-hooks:test".to_owned();
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("claude"), FAKE_CLAUDE).unwrap();
-        std::fs::write(
-            dir.path().join("Dockerfile"),
-            format!(
-                "FROM {SANDBOX_IMAGE}\nUSER root\nRUN rm -f /usr/local/bin/claude\n\
-                 COPY claude /usr/local/bin/claude\nRUN chmod 755 /usr/local/bin/claude\nUSER dev\n"
-            ),
-        )
-        .unwrap();
-        docker_cli(&["build", "-q", "-t", &tag, &dir.path().display().to_string()]);
-        tag
-    })
-}
-
-/// A reader of one `GET /api/events` stream.
-struct Events {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-impl Events {
-    async fn open(server: &TestServer, token: &str) -> Self {
-        let response = server
-            .http
-            .get(server.url("/api/events"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(
-            response.headers()["content-type"].to_str().unwrap(),
-            "text/event-stream"
-        );
-        let mut events = Self {
-            response,
-            buffer: String::new(),
-        };
-        let (name, _) = events.next(Duration::from_secs(5)).await.expect("ready");
-        assert_eq!(name, "ready");
-        events
-    }
-
-    /// The next event, or `None` when none comes within `wait`.
-    async fn next(&mut self, wait: Duration) -> Option<(String, Value)> {
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut name = String::new();
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event: ") {
-                        name = v.to_owned();
-                    } else if let Some(v) = line.strip_prefix("data: ") {
-                        data.push_str(v);
-                    }
-                }
-                if name.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return Some((name, serde_json::from_str(&data).unwrap()));
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await;
-            match chunk {
-                Ok(Ok(Some(bytes))) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
-                Ok(Ok(None)) => panic!("the event stream ended"),
-                Ok(Err(e)) => panic!("reading the event stream failed: {e}"),
-                Err(_) => return None,
-            }
-        }
-    }
-
-    /// Waits for an event named `name` whose data `matches`.
-    async fn wait(&mut self, name: &str, matches: impl Fn(&Value) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Some((got, data)) = self.next(left).await else {
-                panic!("no {name} event came within {WAIT:?}; the stream had {seen:?}");
-            };
-            if got == name && matches(&data) {
-                return;
-            }
-            seen.push(format!("{got} {data}"));
-        }
-    }
-
-    /// Waits for the session's activity to become `state`; returns the activity and how
-    /// long it took.
-    async fn activity(&mut self, session: &str, state: &str, wait: Duration) -> (Value, Duration) {
-        let started = Instant::now();
-        let deadline = started + wait;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Some((name, data)) = self.next(left).await else {
-                panic!(
-                    "session {session} did not become {state} within {wait:?}; the stream had {seen:?}"
-                );
-            };
-            seen.push(format!("{name} {data}"));
-            if name == "session.activity"
-                && data["sessionId"] == session
-                && data["activity"]["state"] == state
-            {
-                return (data["activity"].clone(), started.elapsed());
-            }
-        }
-    }
-}
 
 struct Fixture {
     server: TestServer,
@@ -206,8 +71,6 @@ impl Fixture {
         docker_cli(&args);
     }
 }
-
-const WAIT: Duration = Duration::from_secs(15);
 
 #[tokio::test]
 async fn a_terminal_is_working_while_a_command_runs_and_idle_at_its_prompt() {

@@ -326,7 +326,7 @@ async fn no_watcher_process_outlives_the_servers_drop_of_it() {
         store,
         runtime,
         every_second(),
-        Activities::new(Events::default()),
+        Activities::new(Events::default(), None),
     );
     let place = Place {
         environment: env_id.parse().unwrap(),

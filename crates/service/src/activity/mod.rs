@@ -27,6 +27,7 @@ use tokio::time::Instant;
 
 pub use crate::events::Activity;
 use crate::events::{Event, Events};
+use crate::notifications::{Notifications, Transition};
 
 /// How long a state suggested by the screen or the clock must hold before it is shown.
 pub const DEBOUNCE: Duration = Duration::from_millis(1500);
@@ -86,13 +87,26 @@ enum Source {
 pub struct Activities {
     sessions: Arc<Mutex<HashMap<SessionId, Tracked>>>,
     events: Events,
+    notifications: Option<Notifications>,
+}
+
+/// A change of a session's shown activity.
+struct Changed {
+    session: SessionId,
+    owner: UserId,
+    environment: EnvironmentId,
+    agent: bool,
+    previous: Option<Activity>,
+    activity: Activity,
 }
 
 impl Activities {
-    pub fn new(events: Events) -> Self {
+    /// Publishes changes to `events`, and gives agents' changes to `notifications`.
+    pub fn new(events: Events, notifications: Option<Notifications>) -> Self {
         Self {
             sessions: Arc::default(),
             events,
+            notifications,
         }
     }
 
@@ -156,8 +170,8 @@ impl Activities {
                         .and_then(|agent| rules::classify(agent, screen));
                     tracked.screen_changed = Some(now);
                 }
-                if let Some(activity) = step(tracked, now) {
-                    changed.push((*id, tracked.owner, tracked.environment, activity));
+                if let Some(change) = changed_by(*id, tracked, now) {
+                    changed.push(change);
                 }
             }
         }
@@ -172,9 +186,9 @@ impl Activities {
             let mut sessions = self.sessions();
             for id in ids {
                 if let Some(tracked) = sessions.get_mut(&id)
-                    && let Some(activity) = step(tracked, now)
+                    && let Some(change) = changed_by(id, tracked, now)
                 {
-                    changed.push((id, tracked.owner, tracked.environment, activity));
+                    changed.push(change);
                 }
             }
         }
@@ -187,18 +201,43 @@ impl Activities {
         self.sessions().remove(&id);
     }
 
-    fn publish(&self, changed: Vec<(SessionId, UserId, EnvironmentId, Activity)>) {
-        for (session_id, owner, environment_id, activity) in changed {
+    fn publish(&self, changed: Vec<Changed>) {
+        for c in changed {
+            if c.agent
+                && let Some(notifications) = &self.notifications
+            {
+                notifications.consider(Transition {
+                    session: c.session,
+                    environment: c.environment,
+                    owner: c.owner,
+                    previous: c.previous,
+                    now: c.activity.clone(),
+                });
+            }
             self.events.publish(
-                owner,
+                c.owner,
                 Event::SessionActivity {
-                    session_id,
-                    environment_id,
-                    activity,
+                    session_id: c.session,
+                    environment_id: c.environment,
+                    activity: c.activity,
                 },
             );
         }
     }
+}
+
+/// Steps the session; what changed, if its shown activity did.
+fn changed_by(session: SessionId, tracked: &mut Tracked, now: Instant) -> Option<Changed> {
+    let previous = tracked.shown.clone();
+    let activity = step(tracked, now)?;
+    Some(Changed {
+        session,
+        owner: tracked.owner,
+        environment: tracked.environment,
+        agent: tracked.pane.agent.is_some(),
+        previous,
+        activity,
+    })
 }
 
 /// Evaluates the session now; returns its activity when the shown one changed.
