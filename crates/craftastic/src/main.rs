@@ -429,7 +429,7 @@ const SANDBOX_FILES: [(&str, &str); 4] = [
 /// The npm packages `craftastic image build` installs unless told otherwise (the
 /// Dockerfile's own default is the same list, for a plain `docker build`).
 const DEFAULT_AGENT_CLIS: &str =
-    "@anthropic-ai/claude-code @google/gemini-cli @qwen-code/qwen-code";
+    "@anthropic-ai/claude-code @google/gemini-cli @qwen-code/qwen-code @openai/codex opencode-ai";
 
 /// An npm package name, optionally with `@version`: what may go into the build's shell.
 fn is_npm_package_spec(spec: &str) -> bool {

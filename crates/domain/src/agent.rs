@@ -58,14 +58,18 @@ pub enum AgentType {
     GeminiCli,
     QwenCoder,
     CursorCli,
+    Codex,
+    OpenCode,
 }
 
 impl AgentType {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::ClaudeCode,
         Self::GeminiCli,
         Self::QwenCoder,
         Self::CursorCli,
+        Self::Codex,
+        Self::OpenCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +78,8 @@ impl AgentType {
             Self::GeminiCli => "gemini-cli",
             Self::QwenCoder => "qwen-coder",
             Self::CursorCli => "cursor-cli",
+            Self::Codex => "codex",
+            Self::OpenCode => "opencode",
         }
     }
 
@@ -93,14 +99,17 @@ impl AgentType {
             })
     }
 
-    /// Whether this agent's CLI can be given a credential of `kind`: Cursor's CLI reads
-    /// only an API key (`CURSOR_API_KEY`); its login keeps no file that could be filled in.
-    pub fn accepts(self, kind: CredentialType) -> Result<(), ValidationError> {
-        match (self, kind) {
+    /// Whether this agent's CLI can be given `credential`: Cursor's CLI reads only an API
+    /// key (`CURSOR_API_KEY`), its login keeps no file that could be filled in; OpenCode
+    /// keeps keys per provider, so its API key must say which one (see
+    /// [`AgentCredential::provider_key`]).
+    pub fn accepts(self, credential: &AgentCredential) -> Result<(), ValidationError> {
+        match (self, credential.kind()) {
             (Self::CursorCli, CredentialType::OAuth) => Err(ValidationError::new(
                 "credential.type",
                 "cursor-cli takes only an api-key credential (its CLI reads CURSOR_API_KEY); log in with `cursor-agent login` in the session instead",
             )),
+            (Self::OpenCode, CredentialType::ApiKey) => credential.provider_key().map(|_| ()),
             _ => Ok(()),
         }
     }
@@ -224,6 +233,29 @@ impl AgentCredential {
     pub fn expose(&self) -> &str {
         &self.value
     }
+
+    /// An OpenCode API key split into its provider and the key: `anthropic:sk-ant-…`
+    /// gives `("anthropic", "sk-ant-…")`. The provider is OpenCode's id of it (as in
+    /// `opencode auth login` and models.dev): lower-case letters, digits, `.`, `_` and `-`.
+    pub fn provider_key(&self) -> Result<(&str, &str), ValidationError> {
+        let bad = || {
+            ValidationError::new(
+                "credential.value",
+                "an opencode api-key names its provider before the key, as provider:key, e.g. anthropic:sk-ant-… or openai:sk-…",
+            )
+        };
+        let (provider, key) = self.value.split_once(':').ok_or_else(bad)?;
+        let valid = !provider.is_empty()
+            && provider.len() <= 64
+            && provider.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && provider.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+            });
+        if !valid || key.is_empty() {
+            return Err(bad());
+        }
+        Ok((provider, key))
+    }
 }
 
 impl fmt::Debug for AgentCredential {
@@ -258,15 +290,15 @@ mod tests {
     }
 
     #[test]
-    fn agent_types_are_exactly_four_and_errors_name_them() {
+    fn agent_types_are_exactly_six_and_errors_name_them() {
         for t in AgentType::ALL {
             assert_eq!(AgentType::parse(t.as_str()), Ok(t));
         }
-        let e = AgentType::parse("codex").unwrap_err();
+        let e = AgentType::parse("aider").unwrap_err();
         assert_eq!(e.field, "type");
         assert!(
             e.message
-                .contains("claude-code, gemini-cli, qwen-coder, cursor-cli"),
+                .contains("claude-code, gemini-cli, qwen-coder, cursor-cli, codex, opencode"),
             "{}",
             e.message
         );
@@ -291,7 +323,26 @@ mod tests {
         let big = "k".repeat(AgentCredential::MAX_BYTES + 1);
         let e = AgentCredential::parse(CredentialType::ApiKey, big).unwrap_err();
         assert!(e.message.contains("at most 32 KiB"), "{}", e.message);
-        assert!(AgentType::CursorCli.accepts(CredentialType::OAuth).is_err());
-        assert!(AgentType::ClaudeCode.accepts(CredentialType::OAuth).is_ok());
+        let oauth = AgentCredential::parse(CredentialType::OAuth, "{}".into()).unwrap();
+        assert!(AgentType::CursorCli.accepts(&oauth).is_err());
+        assert!(AgentType::ClaudeCode.accepts(&oauth).is_ok());
+        assert!(AgentType::OpenCode.accepts(&oauth).is_ok());
+    }
+
+    #[test]
+    fn an_opencode_api_key_names_its_provider() {
+        let key = |v: &str| AgentCredential::parse(CredentialType::ApiKey, v.into()).unwrap();
+        assert_eq!(
+            key("anthropic:sk-ant-1:x").provider_key().unwrap(),
+            ("anthropic", "sk-ant-1:x")
+        );
+        assert!(AgentType::OpenCode.accepts(&key("openai:sk-1")).is_ok());
+        for bad in ["sk-1", ":sk-1", "openai:", "OpenAI:sk-1", "-x:sk", "a/b:sk"] {
+            let e = AgentType::OpenCode.accepts(&key(bad)).unwrap_err();
+            assert_eq!(e.field, "credential.value", "{bad}");
+            assert!(e.message.contains("provider:key"), "{}", e.message);
+            assert!(!e.message.contains("sk-1"), "the key is not repeated");
+        }
+        assert!(AgentType::Codex.accepts(&key("sk-1")).is_ok());
     }
 }

@@ -31,7 +31,7 @@ pub struct AgentBody {
     pub id: Uuid,
     pub user_id: Uuid,
     pub name: String,
-    /// `claude-code`, `gemini-cli`, `qwen-coder` or `cursor-cli`.
+    /// `claude-code`, `gemini-cli`, `qwen-coder`, `cursor-cli`, `codex` or `opencode`.
     #[serde(rename = "type")]
     #[schema(example = "claude-code")]
     pub agent_type: String,
@@ -96,7 +96,7 @@ impl CredentialInput {
 pub struct CreateAgentRequest {
     /// Unique among the caller's agents; letters, digits, `.`, `_` and `-`.
     pub name: String,
-    /// `claude-code`, `gemini-cli`, `qwen-coder` or `cursor-cli`.
+    /// `claude-code`, `gemini-cli`, `qwen-coder`, `cursor-cli`, `codex` or `opencode`.
     #[serde(rename = "type")]
     #[schema(example = "claude-code")]
     pub agent_type: String,

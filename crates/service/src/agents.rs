@@ -1,5 +1,5 @@
 //! Agents: a user's named coding-agent configurations (`claude-code`, `gemini-cli`,
-//! `qwen-coder`, `cursor-cli`), each with at most one credential. The credential is sealed
+//! `qwen-coder`, `cursor-cli`, `codex`, `opencode`), each with at most one credential. The credential is sealed
 //! before it is stored (invariant I4), never answered, and opened only to start the agent's
 //! CLI in a session, where [`LaunchPlan`] says how that CLI expects to find it.
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use craftastic_domain::{
-    AgentCredential, AgentId, AgentName, AgentType, CredentialType, ErrorCode, SessionId, UserId,
+    AgentCredential, AgentId, AgentName, AgentType, CredentialType, ErrorCode, UserId,
 };
 use craftastic_store::{
     Agent, AgentUpdate, CredentialChange, NewAgent, SealedCredential, Store, StoreError,
@@ -17,6 +17,12 @@ use serde_json::json;
 use crate::crypto::Cipher;
 use crate::tokens::Principal;
 use crate::{ServiceError, ServiceResult, access};
+
+mod launch;
+
+pub use launch::{
+    CREDENTIAL_FILES, ENV_FILE, LaunchPlan, Place, PrivateFile, STATE_ROOT, session_dir, state_dir,
+};
 
 /// What creating an agent asks for; every field already validated.
 #[derive(Debug, Clone)]
@@ -61,7 +67,7 @@ impl Agents {
     /// account is gone → 404.
     pub async fn create(&self, who: Principal, req: NewAgentRequest) -> ServiceResult<Agent> {
         if let Some(credential) = &req.credential {
-            req.agent_type.accepts(credential.kind())?;
+            req.agent_type.accepts(credential)?;
         }
         let id = AgentId::new();
         let agent = self
@@ -108,7 +114,7 @@ impl Agents {
     ) -> ServiceResult<Agent> {
         let agent = access::agent(self.store.as_ref(), who, id).await?;
         if let CredentialUpdate::Set(c) = &credential {
-            agent.agent_type.accepts(c.kind())?;
+            agent.agent_type.accepts(c)?;
         }
         let name = name.filter(|n| *n != agent.name);
         if name.is_none() && matches!(credential, CredentialUpdate::Keep) {
@@ -250,211 +256,5 @@ fn name_taken(name: &AgentName) -> ServiceError {
     ServiceError::Conflict {
         code: ErrorCode::NameTaken,
         message: format!("you already have an agent named {name}; choose another name"),
-    }
-}
-
-/// The folder of an agent session's private files, relative to the container user's home:
-/// the env file the session's shell sources, and the CLI's own config folder when the
-/// credential is a file. It is made mode 0700 and removed with the session.
-pub fn session_dir(session: SessionId) -> String {
-    format!(".craftastic/agents/{}", session.0)
-}
-
-/// A file to write in the session's folder before the CLI starts.
-pub struct PrivateFile {
-    /// Relative to [`session_dir`].
-    pub path: &'static str,
-    pub content: Vec<u8>,
-}
-
-impl std::fmt::Debug for PrivateFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PrivateFile")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
-}
-
-/// How one agent session starts its CLI. Built only from the agent's type and credential:
-/// the secret travels in [`PrivateFile`]s (written through an exec's standard input, mode
-/// 0600), never in an argument list; what goes on command lines is in `command` and
-/// `notice`.
-#[derive(Debug)]
-pub struct LaunchPlan {
-    /// The CLI's command, looked up on `PATH` in the container.
-    pub command: &'static str,
-    /// The agent type, for messages.
-    pub kind: &'static str,
-    /// A line the terminal shows before the CLI starts, when there is something to say.
-    pub notice: String,
-    /// `env` first (sourced by the shell that starts the CLI), then the CLI's own files.
-    pub files: Vec<PrivateFile>,
-}
-
-/// The name of the env file in the session's folder.
-pub const ENV_FILE: &str = "env";
-
-impl LaunchPlan {
-    /// Where each CLI expects its credential, as its documentation says:
-    /// - claude-code (`claude`): an API key in `ANTHROPIC_API_KEY`, or a long-lived token
-    ///   from `claude setup-token` (`sk-ant-oat…`) in `CLAUDE_CODE_OAUTH_TOKEN`; an OAuth
-    ///   document in `$CLAUDE_CONFIG_DIR/.credentials.json`.
-    /// - gemini-cli (`gemini`): `GEMINI_API_KEY`; OAuth in
-    ///   `$GEMINI_CLI_HOME/.gemini/oauth_creds.json`.
-    /// - qwen-coder (`qwen`): an OpenAI-compatible key in `OPENAI_API_KEY`; Qwen OAuth in
-    ///   `$QWEN_HOME/oauth_creds.json`.
-    /// - cursor-cli (`cursor-agent`): `CURSOR_API_KEY`.
-    ///
-    /// A config folder variable points into the session's own folder, so that sessions of
-    /// different agents in one workspace never share or overwrite each other's file.
-    pub fn new(
-        session: SessionId,
-        agent_type: AgentType,
-        agent_name: &AgentName,
-        credential: Option<&AgentCredential>,
-    ) -> Self {
-        let (command, key_var, oauth) = match agent_type {
-            AgentType::ClaudeCode => (
-                "claude",
-                "ANTHROPIC_API_KEY",
-                Some(("CLAUDE_CONFIG_DIR", "claude", "claude/.credentials.json")),
-            ),
-            AgentType::GeminiCli => (
-                "gemini",
-                "GEMINI_API_KEY",
-                Some((
-                    "GEMINI_CLI_HOME",
-                    "gemini",
-                    "gemini/.gemini/oauth_creds.json",
-                )),
-            ),
-            AgentType::QwenCoder => (
-                "qwen",
-                "OPENAI_API_KEY",
-                Some(("QWEN_HOME", "qwen", "qwen/oauth_creds.json")),
-            ),
-            AgentType::CursorCli => ("cursor-agent", "CURSOR_API_KEY", None),
-        };
-        let mut env = String::from(
-            "# Written by Craftastic for one agent session; removed with the session.\n",
-        );
-        let mut files = Vec::new();
-        let mut notice = String::new();
-        match credential {
-            None => {
-                notice = format!(
-                    "craftastic: the agent {agent_name} has no credential; {command} may ask you to log in. Add one to the agent and start this session again to skip that."
-                );
-            }
-            Some(c) if c.kind() == CredentialType::ApiKey => {
-                let var = if agent_type == AgentType::ClaudeCode
-                    && c.expose().starts_with("sk-ant-oat")
-                {
-                    "CLAUDE_CODE_OAUTH_TOKEN"
-                } else {
-                    key_var
-                };
-                env.push_str(&format!("export {var}={}\n", shell_quote(c.expose())));
-            }
-            Some(c) => match oauth {
-                Some((var, folder, path)) => {
-                    env.push_str(&format!(
-                        "export {var}=\"$HOME/{}/{folder}\"\n",
-                        session_dir(session)
-                    ));
-                    files.push(PrivateFile {
-                        path,
-                        content: c.expose().as_bytes().to_vec(),
-                    });
-                }
-                None => {
-                    notice = format!(
-                        "craftastic: {} cannot use an oauth credential; {command} starts without one.",
-                        agent_type.as_str()
-                    );
-                }
-            },
-        }
-        files.insert(
-            0,
-            PrivateFile {
-                path: ENV_FILE,
-                content: env.into_bytes(),
-            },
-        );
-        Self {
-            command,
-            kind: agent_type.as_str(),
-            notice,
-            files,
-        }
-    }
-}
-
-/// `value` in single quotes for a POSIX shell.
-fn shell_quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(t: AgentType, c: Option<(CredentialType, &str)>) -> LaunchPlan {
-        let credential = c.map(|(k, v)| AgentCredential::from_trusted(k, v.to_owned()));
-        LaunchPlan::new(
-            SessionId(uuid::Uuid::nil()),
-            t,
-            &AgentName::parse("a").unwrap(),
-            credential.as_ref(),
-        )
-    }
-
-    fn env_of(p: &LaunchPlan) -> String {
-        assert_eq!(p.files[0].path, ENV_FILE);
-        String::from_utf8(p.files[0].content.clone()).unwrap()
-    }
-
-    #[test]
-    fn api_keys_go_to_each_clis_documented_variable() {
-        for (t, var) in [
-            (AgentType::ClaudeCode, "ANTHROPIC_API_KEY"),
-            (AgentType::GeminiCli, "GEMINI_API_KEY"),
-            (AgentType::QwenCoder, "OPENAI_API_KEY"),
-            (AgentType::CursorCli, "CURSOR_API_KEY"),
-        ] {
-            let p = plan(t, Some((CredentialType::ApiKey, "k'1")));
-            assert!(
-                env_of(&p).contains(&format!("export {var}='k'\\''1'\n")),
-                "{}",
-                env_of(&p)
-            );
-            assert_eq!(p.files.len(), 1);
-            assert!(!p.notice.contains("k'1") && !p.command.contains("k'1"));
-        }
-        let token = plan(
-            AgentType::ClaudeCode,
-            Some((CredentialType::ApiKey, "sk-ant-oat01-x")),
-        );
-        assert!(env_of(&token).contains("export CLAUDE_CODE_OAUTH_TOKEN='sk-ant-oat01-x'"));
-    }
-
-    #[test]
-    fn oauth_documents_go_to_the_clis_file_in_the_sessions_own_folder() {
-        let p = plan(AgentType::GeminiCli, Some((CredentialType::OAuth, "{}")));
-        assert_eq!(p.command, "gemini");
-        assert_eq!(p.files[1].path, "gemini/.gemini/oauth_creds.json");
-        assert_eq!(p.files[1].content, b"{}");
-        assert!(!env_of(&p).contains("{}"));
-        assert!(
-            env_of(&p).contains(
-                "export GEMINI_CLI_HOME=\"$HOME/.craftastic/agents/00000000-0000-0000-0000-000000000000/gemini\"\n"
-            ),
-            "{}",
-            env_of(&p)
-        );
-        let none = plan(AgentType::QwenCoder, None);
-        assert!(none.notice.contains("no credential"), "{}", none.notice);
-        assert_eq!(none.files.len(), 1);
     }
 }

@@ -3,15 +3,18 @@
 
 use std::sync::Arc;
 
-use craftastic_domain::{BranchName, EgressPolicy, EnvironmentId, WorkspaceId};
+use craftastic_domain::{BranchName, EgressPolicy, EnvironmentId, SessionId, WorkspaceId};
 use craftastic_runtime::{ExecSpec, Runtime, RuntimeError};
-use craftastic_store::{Environment, SessionStatus, Store, StoreError, Workspace, WorkspaceStatus};
+use craftastic_store::{
+    Environment, SessionStatus, SessionType, Store, StoreError, Workspace, WorkspaceStatus,
+};
 
 use crate::egress::EgressProxy;
 use crate::keyed_lock::{KeyedGuard, KeyedLocks};
 use crate::limits::{Limits, Quota};
 use crate::networks::{NetKind, Networks};
 use crate::sandbox::{self, Attachment, SandboxSettings};
+use crate::sessions::agent_files;
 use crate::{ServiceError, ServiceResult, untrusted};
 
 /// Makes the worktree of a branch (`sh -c`); see the script's head.
@@ -202,24 +205,49 @@ impl Workspaces {
         };
         self.runtime.start(&id).await?;
         drop(_network_guard);
-        self.forget_agent_files(&id).await?;
+        self.forget_agent_files(env, ws, &id).await?;
         self.make_worktree(env, ws, &id).await?;
         Ok(id)
     }
 
-    /// Removes every agent session's private folder (credentials included) from a container
-    /// that just started: no tmux session runs in it yet, so each folder is left from before
-    /// it stopped, perhaps by a session deleted meanwhile, which could not remove its own.
-    /// Sessions started again write theirs anew.
-    async fn forget_agent_files(&self, container: &str) -> ServiceResult<()> {
+    /// Clears a container that just started of what agent sessions left: every private
+    /// folder and every credentials file (no tmux session runs in it yet, so each is left
+    /// from before it stopped), and the state folders (conversations) of sessions deleted
+    /// meanwhile, or whose agent was, which could not remove their own. The state of the
+    /// branch's other agent sessions stays, for them to continue. Sessions started again
+    /// write their credentials anew.
+    /// Fails: the store or the engine fails → 500 / 502.
+    async fn forget_agent_files(
+        &self,
+        env: &Environment,
+        ws: &Workspace,
+        container: &str,
+    ) -> ServiceResult<()> {
+        let keep: Vec<SessionId> = self
+            .store
+            .list_sessions(Some(env.id))
+            .await?
+            .into_iter()
+            .filter(|s| {
+                s.git_branch == ws.branch
+                    && s.session_type == SessionType::Agent
+                    && s.agent_id.is_some()
+            })
+            .map(|s| s.id)
+            .collect();
+        let mut cmd = vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            agent_files::FORGET.to_owned(),
+            "craftastic-forget".to_owned(),
+        ];
+        cmd.extend(agent_files::forget_args(&keep));
         let out = self
             .runtime
             .exec(
                 container,
                 ExecSpec {
-                    cmd: ["sh", "-c", r#"rm -rf -- "$HOME/.craftastic/agents""#]
-                        .map(str::to_owned)
-                        .into(),
+                    cmd,
                     ..Default::default()
                 },
             )

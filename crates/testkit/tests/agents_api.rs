@@ -15,39 +15,81 @@ use craftastic_testkit::{
 };
 use serde_json::{Value, json};
 
+#[path = "agents_api/state.rs"]
+mod state;
+
 const PASSWORD: &str = "correct horse battery";
 const SEEN: Duration = Duration::from_secs(20);
 
-/// What the fake CLI prints: each place a credential can reach it, and the mode of the
-/// credentials file. It then waits for a line, so that it stays running while the test
-/// looks at the processes.
+/// What the fake CLIs print: each place a credential can reach them, the mode of the
+/// credentials file, the arguments they got (a resume flag) and how many turns of an
+/// earlier conversation they found where the real CLI keeps it; then they add a turn there
+/// and wait for a line, so that they stay running while the test looks at the processes.
 const FAKE_CLAUDE: &str = r#"#!/bin/sh
+echo "fake-claude: args=[$*]"
 echo "fake-claude: ANTHROPIC_API_KEY=${ANTHROPIC_API_KEY:-unset}"
 echo "fake-claude: CLAUDE_CODE_OAUTH_TOKEN=${CLAUDE_CODE_OAUTH_TOKEN:-unset}"
-if [ -n "${CLAUDE_CONFIG_DIR:-}" ]; then
-    file="$CLAUDE_CONFIG_DIR/.credentials.json"
+file="$CLAUDE_CONFIG_DIR/.credentials.json"
+if [ -f "$file" ]; then
     echo "fake-claude: credentials file $file mode $(stat -c %a "$file") holds $(cat "$file")"
 fi
+chat="$CLAUDE_CONFIG_DIR/projects/-workspace/1.jsonl"
+echo "fake-claude: earlier turns $(cat "$chat" 2>/dev/null | wc -l)"
+mkdir -p "$(dirname "$chat")" && echo turn >>"$chat"
 echo "fake-claude: waiting"
 read -r line
 "#;
 
-/// The test image: the sandbox with the fake `claude` in place of any real one. Built once
-/// per test run (the engine's cache makes a rebuild instant).
+const FAKE_CODEX: &str = r#"#!/bin/sh
+echo "fake-codex: args=[$*]"
+echo "fake-codex: OPENAI_API_KEY=${OPENAI_API_KEY:-unset}"
+file="$CODEX_HOME/auth.json"
+if [ -f "$file" ]; then
+    echo "fake-codex: auth file $file mode $(stat -c %a "$file") holds $(cat "$file")"
+fi
+chat="$CODEX_HOME/sessions/2026/01/02/rollout-2026-01-02T10-00-00-1.jsonl"
+echo "fake-codex: earlier turns $(cat "$chat" 2>/dev/null | wc -l)"
+mkdir -p "$(dirname "$chat")" && echo turn >>"$chat"
+echo "fake-codex: waiting"
+read -r line
+"#;
+
+const FAKE_OPENCODE: &str = r#"#!/bin/sh
+echo "fake-opencode: args=[$*]"
+echo "fake-opencode: ANTHROPIC_API_KEY=${ANTHROPIC_API_KEY:-unset}"
+file="$XDG_DATA_HOME/opencode/auth.json"
+if [ -f "$file" ]; then
+    echo "fake-opencode: auth file $file mode $(stat -c %a "$file") holds $(cat "$file")"
+fi
+chat="$XDG_DATA_HOME/opencode/storage/session/global/ses_1.json"
+echo "fake-opencode: earlier turns $(cat "$chat" 2>/dev/null | wc -l)"
+mkdir -p "$(dirname "$chat")" && echo turn >>"$chat"
+echo "fake-opencode: waiting"
+read -r line
+"#;
+
+/// The test image: the sandbox with the fake `claude`, `codex` and `opencode` in place of
+/// any real ones. Built once per test run (the engine's cache makes a rebuild instant).
 fn fake_agent_image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE.get_or_init(|| {
         let tag = "craftastic/sandbox-fake-agents:test".to_owned();
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("claude"), FAKE_CLAUDE).unwrap();
-        std::fs::write(
-            dir.path().join("Dockerfile"),
-            format!(
-                "FROM {SANDBOX_IMAGE}\nUSER root\nRUN rm -f /usr/local/bin/claude\n\
-                 COPY claude /usr/local/bin/claude\nRUN chmod 755 /usr/local/bin/claude\nUSER dev\n"
-            ),
-        )
-        .unwrap();
+        let fakes = [
+            ("claude", FAKE_CLAUDE),
+            ("codex", FAKE_CODEX),
+            ("opencode", FAKE_OPENCODE),
+        ];
+        let mut dockerfile = format!("FROM {SANDBOX_IMAGE}\nUSER root\n");
+        for (name, script) in fakes {
+            std::fs::write(dir.path().join(name), script).unwrap();
+            dockerfile.push_str(&format!(
+                "RUN rm -f /usr/local/bin/{name}\nCOPY {name} /usr/local/bin/{name}\n\
+                 RUN chmod 755 /usr/local/bin/{name}\n"
+            ));
+        }
+        dockerfile.push_str("USER dev\n");
+        std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
         docker_cli(&["build", "-q", "-t", &tag, &dir.path().display().to_string()]);
         tag
     })
@@ -270,11 +312,11 @@ async fn bad_agent_input_gets_clear_4xx_answers() {
         }
     };
 
-    let (code, e) = post(json!({"name": "x", "type": "codex"})).await;
+    let (code, e) = post(json!({"name": "x", "type": "aider"})).await;
     assert_eq!(code, 422, "{e}");
     assert_eq!(
         e["error"],
-        "type must be one of claude-code, gemini-cli, qwen-coder, cursor-cli; \"codex\" is not one of them"
+        "type must be one of claude-code, gemini-cli, qwen-coder, cursor-cli, codex, opencode; \"aider\" is not one of them"
     );
     assert!(e["details"]["fields"]["type"].is_string());
 
@@ -523,6 +565,11 @@ fn agent_dir(session: &Value) -> String {
     format!("$HOME/.craftastic/agents/{}", id(session))
 }
 
+/// Where the session's CLI keeps its state: in the worktree's volume.
+fn state_dir(session: &Value) -> String {
+    format!("/workspace/.craftastic-agents/{}", id(session))
+}
+
 #[tokio::test]
 async fn agent_sessions_get_their_credential_where_the_cli_reads_it_and_in_no_command_line() {
     let p = place().await;
@@ -550,8 +597,13 @@ async fn agent_sessions_get_their_credential_where_the_cli_reads_it_and_in_no_co
     stop.store(true, Ordering::Relaxed);
     let host = host.join().unwrap();
 
-    // The API key reached the CLI in ANTHROPIC_API_KEY, from the session's env file.
+    // The API key reached the CLI in ANTHROPIC_API_KEY, from the session's env file; a
+    // first start has no conversation to continue.
     let shown = screen(&container, &keyed);
+    assert!(
+        shown.contains("fake-claude: args=[]") && shown.contains("fake-claude: earlier turns 0"),
+        "{shown}"
+    );
     assert!(
         shown.contains(&format!("fake-claude: ANTHROPIC_API_KEY={key}")),
         "{shown}"
@@ -574,10 +626,7 @@ async fn agent_sessions_get_their_credential_where_the_cli_reads_it_and_in_no_co
         shown.contains("fake-claude: ANTHROPIC_API_KEY=unset"),
         "{shown}"
     );
-    let file = format!(
-        "/home/dev/.craftastic/agents/{}/claude/.credentials.json",
-        id(&logged_in)
-    );
+    let file = format!("{}/claude/.credentials.json", state_dir(&logged_in));
     assert!(
         shown.contains(&format!("credentials file {file} mode 600 holds {oauth}")),
         "{shown}"
@@ -623,6 +672,12 @@ async fn agent_sessions_get_their_credential_where_the_cli_reads_it_and_in_no_co
         shown.contains(&format!("ANTHROPIC_API_KEY={key}")),
         "{shown}"
     );
+    // ... and continues the conversation it had.
+    assert!(
+        shown.contains("fake-claude: args=[--continue]")
+            && shown.contains("fake-claude: earlier turns 1"),
+        "{shown}"
+    );
 
     // When the CLI exits, the session stays, as a shell.
     let tmux = keyed["tmuxSessionName"].as_str().unwrap();
@@ -637,11 +692,15 @@ async fn agent_sessions_get_their_credential_where_the_cli_reads_it_and_in_no_co
     ]);
     wait_for_screen(&container, &keyed, "craftastic: claude exited (status 0)").await;
 
-    // Deleting a session removes its credential from the workspace.
+    // Deleting a session removes its credential and its conversations from the workspace.
     for session in [&keyed, &logged_in] {
         let dir = agent_dir(session);
+        let state = state_dir(session);
         assert_eq!(
-            sh(&container, &format!("test -d {dir} && echo here")),
+            sh(
+                &container,
+                &format!("test -d {dir} && test -d {state} && echo here")
+            ),
             "here\n"
         );
         let (code, answer) = p
@@ -649,7 +708,10 @@ async fn agent_sessions_get_their_credential_where_the_cli_reads_it_and_in_no_co
             .await;
         assert_eq!(code, 204, "{answer}");
         assert_eq!(
-            sh(&container, &format!("test -e {dir} || echo gone")),
+            sh(
+                &container,
+                &format!("test -e {dir} || test -e {state} || echo gone")
+            ),
             "gone\n"
         );
     }
@@ -804,6 +866,11 @@ async fn a_stopped_environment_brings_agent_sessions_back_with_their_credential_
     assert_eq!(code, 200, "{started}");
     let container = p.container().await;
     assert_eq!(
+        sh(&container, "ls -A /workspace/.craftastic-agents"),
+        format!(".gitignore\n{}\n", id(&kept)),
+        "the state of the session deleted meanwhile went when its container started"
+    );
+    assert_eq!(
         sh(&container, "ls -A $HOME/.craftastic/agents 2>&1; true"),
         "ls: cannot access '/home/dev/.craftastic/agents': No such file or directory\n",
         "a container that starts keeps no agent folder from before"
@@ -824,6 +891,11 @@ async fn a_stopped_environment_brings_agent_sessions_back_with_their_credential_
     assert!(
         shown.contains(&format!("fake-claude: ANTHROPIC_API_KEY={key}")),
         "{shown}"
+    );
+    assert!(
+        shown.contains("fake-claude: args=[--continue]")
+            && shown.contains("fake-claude: earlier turns 1"),
+        "the stopped workspace's session continues its conversation: {shown}"
     );
     assert_eq!(
         sh(&container, "ls -A $HOME/.craftastic/agents"),

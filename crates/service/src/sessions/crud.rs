@@ -12,6 +12,7 @@ use craftastic_store::{
 };
 use serde_json::json;
 
+use super::agent_files::Removal;
 use super::tmux::tmux_name;
 use super::{BranchCheck, Deleted, Liveness, NewSessionRequest, Sessions};
 use crate::limits::Quota;
@@ -216,7 +217,8 @@ impl Sessions {
                     self.kill_tmux(&container, &session.tmux_session_name)
                         .await?;
                     if session.session_type == SessionType::Agent {
-                        self.remove_agent_files(&container, session.id).await?;
+                        self.remove_agent_files(&container, session.id, Removal::Credentials)
+                            .await?;
                     }
                 }
                 self.store
@@ -330,7 +332,8 @@ impl Sessions {
             self.kill_tmux(container, &session.tmux_session_name)
                 .await?;
             if session.session_type == SessionType::Agent {
-                self.remove_agent_files(container, session.id).await?;
+                self.remove_agent_files(container, session.id, Removal::All)
+                    .await?;
             }
         }
         self.store.delete_session(id).await?;

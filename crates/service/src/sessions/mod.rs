@@ -7,7 +7,7 @@
 //! each container with active sessions, which notices tmux sessions that ended.
 
 mod activity;
-mod agent_files;
+pub(crate) mod agent_files;
 mod crud;
 mod tmux;
 mod watch;

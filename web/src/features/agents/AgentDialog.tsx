@@ -80,7 +80,7 @@ function AgentForm({ mode, onDone }: { mode: AgentDialogMode; onDone: () => void
   const wantsCredential = showsCredential && choice !== "none"
 
   const nameProblem = showsName ? agentNameProblem(name) : null
-  const valueProblem = wantsCredential ? credentialProblem(choice, value) : null
+  const valueProblem = wantsCredential ? credentialProblem(choice, value, agentType) : null
   const unchanged = mode.kind === "rename" && name.trim() === mode.agent.name
 
   const clearServer = (field: AgentField) => {

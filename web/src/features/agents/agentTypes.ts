@@ -1,8 +1,8 @@
-import { Asterisk, Bot, Hexagon, MousePointer2, Sparkle, type LucideIcon } from "lucide-react"
+import { Asterisk, Bot, Braces, CodeXml, Hexagon, MousePointer2, Sparkle, type LucideIcon } from "lucide-react"
 
 import type { AgentType } from "@/lib/api/types"
 
-/** What the UI says about each agent type: the server's four, in its order. */
+/** What the UI says about each agent type: the server's six, in its order. */
 export interface AgentKind {
   type: AgentType
   label: string
@@ -47,6 +47,22 @@ export const AGENT_KINDS: readonly AgentKind[] = [
     icon: MousePointer2,
     apiKeyHint: "A Cursor API key (CURSOR_API_KEY).",
     oauthHint: null,
+  },
+  {
+    type: "codex",
+    label: "Codex",
+    command: "codex",
+    icon: Braces,
+    apiKeyHint: "An OpenAI API key (OPENAI_API_KEY).",
+    oauthHint: "The content of ~/.codex/auth.json after signing in with ChatGPT (codex login).",
+  },
+  {
+    type: "opencode",
+    label: "OpenCode",
+    command: "opencode",
+    icon: CodeXml,
+    apiKeyHint: "The provider, a colon, then its API key: anthropic:sk-ant-… or openai:sk-….",
+    oauthHint: "The content of ~/.local/share/opencode/auth.json after opencode auth login.",
   },
 ]
 

@@ -16,6 +16,7 @@ describe("credentialProblem", () => {
     expect(credentialProblem("api-key", "   ")).toBe("Paste the API key.")
     expect(credentialProblem("api-key", "sk ant")).toMatch(/one token/)
     expect(credentialProblem("api-key", "sk-1\nsk-2")).toMatch(/line breaks/)
+    expect(credentialProblem("api-key", "sk-1", "codex")).toBeNull()
   })
 
   it("wants a JSON object for OAuth, and says why anything else is not one", () => {
@@ -42,6 +43,17 @@ describe("agentNameProblem", () => {
   })
 })
 
+describe("an OpenCode API key", () => {
+  it("names its provider before the key, as the server asks", () => {
+    expect(credentialProblem("api-key", "anthropic:sk-ant-1", "opencode")).toBeNull()
+    expect(credentialProblem("api-key", " openai:sk-1 ", "opencode")).toBeNull()
+    for (const bad of ["sk-ant-1", ":sk-1", "openai:", "OpenAI:sk-1", "-x:sk"]) {
+      expect(credentialProblem("api-key", bad, "opencode")).toMatch(/provider:key/)
+    }
+    expect(credentialProblem("oauth", '{"anthropic": {"type": "oauth"}}', "opencode")).toBeNull()
+  })
+})
+
 describe("agentFieldErrors", () => {
   it("puts the server's credential.* messages on the credential and a taken name on the name", () => {
     const invalid = new ApiError(422, "invalid_input", "x", {
@@ -63,10 +75,19 @@ describe("agentFieldErrors", () => {
 })
 
 describe("agent types", () => {
-  it("labels the server's four types, and shows an unknown one as it is", () => {
-    expect(AGENT_KINDS.map((k) => k.type)).toEqual(["claude-code", "gemini-cli", "qwen-coder", "cursor-cli"])
+  it("labels the server's six types, and shows an unknown one as it is", () => {
+    expect(AGENT_KINDS.map((k) => k.type)).toEqual([
+      "claude-code",
+      "gemini-cli",
+      "qwen-coder",
+      "cursor-cli",
+      "codex",
+      "opencode",
+    ])
     expect(agentLabel("gemini-cli")).toBe("Gemini CLI")
-    expect(agentLabel("codex")).toBe("codex")
+    expect(agentLabel("codex")).toBe("Codex")
+    expect(agentLabel("opencode")).toBe("OpenCode")
+    expect(agentLabel("aider")).toBe("aider")
   })
 
   it("says whether a credential is set and of which kind, never more", () => {

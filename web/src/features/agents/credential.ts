@@ -2,7 +2,7 @@
 // per-field answers mapped onto the agent form.
 
 import { ApiError } from "@/lib/api/errors"
-import type { Agent, CredentialType } from "@/lib/api/types"
+import type { Agent, AgentType, CredentialType } from "@/lib/api/types"
 
 /** The server refuses credentials over 32 KiB. */
 export const MAX_CREDENTIAL_BYTES = 32 * 1024
@@ -19,9 +19,13 @@ export function agentNameProblem(name: string): string | null {
   return null
 }
 
-/** Why the credential cannot be sent, or null: an API key is one token; an OAuth
- * credential is the CLI's credentials file, which must parse as a JSON object. */
-export function credentialProblem(type: CredentialType, value: string): string | null {
+/** An OpenCode API key names its provider (OpenCode's id of it) before the key. */
+const OPENCODE_KEY = /^[a-z0-9][a-z0-9._-]{0,63}:.+$/
+
+/** Why the credential cannot be sent, or null: an API key is one token (for OpenCode,
+ * `provider:key`); an OAuth credential is the CLI's credentials file, which must parse as
+ * a JSON object. */
+export function credentialProblem(type: CredentialType, value: string, agentType?: AgentType): string | null {
   if (new TextEncoder().encode(value).length > MAX_CREDENTIAL_BYTES) {
     return `A credential is at most ${MAX_CREDENTIAL_BYTES / 1024} KiB.`
   }
@@ -29,6 +33,9 @@ export function credentialProblem(type: CredentialType, value: string): string |
     const key = value.trim()
     if (key === "") return "Paste the API key."
     if (/\s/.test(key)) return "An API key is one token, without spaces or line breaks."
+    if (agentType === "opencode" && !OPENCODE_KEY.test(key)) {
+      return "Name the provider before the key, as provider:key, e.g. anthropic:sk-ant-… or openai:sk-…."
+    }
     return null
   }
   if (value.trim() === "") return "Paste the content of the CLI's credentials file."

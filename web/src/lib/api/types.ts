@@ -255,7 +255,7 @@ export interface GitHubRepositoryPage {
 
 // ---- agents ------------------------------------------------------------------------------
 
-export type AgentType = "claude-code" | "gemini-cli" | "qwen-coder" | "cursor-cli"
+export type AgentType = "claude-code" | "gemini-cli" | "qwen-coder" | "cursor-cli" | "codex" | "opencode"
 
 export type CredentialType = "api-key" | "oauth"
 
