@@ -25,7 +25,12 @@ const SEEN: Duration = Duration::from_secs(20);
 /// credentials file, the arguments they got (a resume flag) and how many turns of an
 /// earlier conversation they found where the real CLI keeps it; then they add a turn there
 /// and wait for a line, so that they stay running while the test looks at the processes.
+/// The option that sets a CLI's hooks comes first; they print it on a line of its own.
 const FAKE_CLAUDE: &str = r#"#!/bin/sh
+if [ "$1" = --settings ]; then
+    echo "fake-claude: hooks on $(printf '%s' "$2" | jq -r '.hooks | keys | join(",")')"
+    shift 2
+fi
 echo "fake-claude: args=[$*]"
 echo "fake-claude: ANTHROPIC_API_KEY=${ANTHROPIC_API_KEY:-unset}"
 echo "fake-claude: CLAUDE_CODE_OAUTH_TOKEN=${CLAUDE_CODE_OAUTH_TOKEN:-unset}"
@@ -41,6 +46,10 @@ read -r line
 "#;
 
 const FAKE_CODEX: &str = r#"#!/bin/sh
+if [ "$1" = -c ]; then
+    echo "fake-codex: config $2"
+    shift 2
+fi
 echo "fake-codex: args=[$*]"
 echo "fake-codex: OPENAI_API_KEY=${OPENAI_API_KEY:-unset}"
 file="$CODEX_HOME/auth.json"
@@ -601,7 +610,11 @@ async fn agent_sessions_get_their_credential_where_the_cli_reads_it_and_in_no_co
     // first start has no conversation to continue.
     let shown = screen(&container, &keyed);
     assert!(
-        shown.contains("fake-claude: args=[]") && shown.contains("fake-claude: earlier turns 0"),
+        shown.contains("fake-claude: args=[]")
+            && shown.contains("fake-claude: earlier turns 0")
+            && shown.contains(
+                "fake-claude: hooks on Notification,PostToolUse,PreToolUse,SessionEnd,SessionStart,Stop,UserPromptSubmit"
+            ),
         "{shown}"
     );
     assert!(

@@ -80,6 +80,10 @@ pub struct LaunchPlan {
     /// Patterns, relative to [`state_dir`], of the files the CLI keeps a conversation in:
     /// `resume` is given only when one matches, so that a first start starts afresh.
     pub history: &'static [&'static str],
+    /// An option and its value, given to the CLI before any other argument, that make its
+    /// hooks call `craftastic-hook` (see "What sessions are doing" in the README); empty
+    /// for a CLI whose hooks are set otherwise.
+    pub hooks: (&'static str, String),
 }
 
 /// The name of the env file in the session's folder.
@@ -96,6 +100,48 @@ struct Cli {
     credentials: Option<&'static str>,
     resume: &'static str,
     history: &'static [&'static str],
+}
+
+/// The Claude Code events `craftastic-hook` knows (see its head), each calling it.
+const CLAUDE_HOOK_EVENTS: [&str; 7] = [
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "Notification",
+    "Stop",
+    "SessionStart",
+    "SessionEnd",
+];
+
+/// Claude Code's `--settings` (added to the user's own settings): a hook on each event of
+/// [`CLAUDE_HOOK_EVENTS`] that tells Craftastic, and does nothing in an image without
+/// `craftastic-hook`.
+fn claude_hooks() -> String {
+    let hooks: serde_json::Map<String, serde_json::Value> = CLAUDE_HOOK_EVENTS
+        .iter()
+        .map(|event| {
+            let command = format!(
+                "command -v craftastic-hook >/dev/null 2>&1 && craftastic-hook claude {event} || true"
+            );
+            let group = serde_json::json!([{
+                "matcher": "*",
+                "hooks": [{"type": "command", "command": command, "timeout": 10}],
+            }]);
+            ((*event).to_owned(), group)
+        })
+        .collect();
+    serde_json::json!({ "hooks": hooks }).to_string()
+}
+
+/// How each CLI is told to call `craftastic-hook`: Claude Code through `--settings`, Codex
+/// through its `notify` program; Gemini CLI and Qwen Code read theirs from the image's
+/// system settings, and the others have none the image can set.
+fn hook_args(agent_type: AgentType) -> (&'static str, String) {
+    match agent_type {
+        AgentType::ClaudeCode => ("--settings", claude_hooks()),
+        AgentType::Codex => ("-c", r#"notify=["craftastic-hook","codex"]"#.to_owned()),
+        _ => ("", String::new()),
+    }
 }
 
 impl Cli {
@@ -255,6 +301,7 @@ impl LaunchPlan {
             state_folder: cli.home.map(|(_, folder)| folder),
             resume: cli.resume,
             history: cli.history,
+            hooks: hook_args(agent_type),
         }
     }
 }

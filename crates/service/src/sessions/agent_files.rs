@@ -50,7 +50,7 @@ impl Sessions {
         container: &str,
         owner: UserId,
         session: &Session,
-    ) -> ServiceResult<[String; 10]> {
+    ) -> ServiceResult<[String; 12]> {
         let launch = self.prepare_agent(container, owner, session).await?;
         Ok([
             "bash".into(),
@@ -63,6 +63,8 @@ impl Sessions {
             launch.notice,
             launch.resume,
             launch.history,
+            launch.hook_option,
+            launch.hook_value,
         ])
     }
 
@@ -173,6 +175,8 @@ impl Sessions {
             notice: plan.notice,
             resume: plan.resume.into(),
             history: history.join(" "),
+            hook_option: plan.hooks.0.into(),
+            hook_value: plan.hooks.1,
         })
     }
 
@@ -213,4 +217,6 @@ struct Launch {
     notice: String,
     resume: String,
     history: String,
+    hook_option: String,
+    hook_value: String,
 }

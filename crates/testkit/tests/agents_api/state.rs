@@ -79,6 +79,7 @@ async fn codex_and_opencode_get_their_credentials_without_argv_and_continue_thei
         format!("fake-codex: OPENAI_API_KEY={key}"),
         "fake-codex: args=[]".into(),
         "fake-codex: earlier turns 0".into(),
+        r#"fake-codex: config notify=["craftastic-hook","codex"]"#.into(),
     ] {
         assert!(shown.contains(&line), "no {line:?} in:\n{shown}");
     }
@@ -181,21 +182,13 @@ async fn codex_and_opencode_get_their_credentials_without_argv_and_continue_thei
     );
     // The other sessions' credentials were cleared when the new container started, and
     // come back when they start.
-    assert_eq!(
-        sh(
-            &recreated,
-            &format!(
-                "ls {}/codex {}/opencode/opencode",
-                state_dir(&signed_in),
-                state_dir(&oc)
-            )
-        ),
-        format!(
-            "{}/codex:\nsessions\n\n{}/opencode/opencode:\nstorage\n",
-            state_dir(&signed_in),
-            state_dir(&oc)
-        )
-    );
+    // `ls` of each folder alone: given several, it sorts them by name.
+    for (folder, kept) in [
+        (format!("{}/codex", state_dir(&signed_in)), "sessions\n"),
+        (format!("{}/opencode/opencode", state_dir(&oc)), "storage\n"),
+    ] {
+        assert_eq!(sh(&recreated, &format!("ls {folder}")), kept, "{folder}");
+    }
 
     // Deleting the agent, then starting its session again, removes its conversations.
     let (code, _) = p

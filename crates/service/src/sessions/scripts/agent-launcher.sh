@@ -6,8 +6,11 @@
 # file, which holds the credential, starts the CLI if the image has it (with $5 when a
 # file matches $6, so that a first start starts afresh), and stays a login shell
 # afterwards, so the session outlives the CLI. No secret is ever an argument here: the
-# command line names only folders.
+# command line names only folders. $7 and $8, when $7 is not empty, are an option and its
+# value given to the CLI first: they set its hooks to call craftastic-hook.
 dir=$HOME/$1 cli=$2 kind=$3 notice=$4 resume=$5 history=$6
+hooks=()
+if [ -n "${7:-}" ]; then hooks=("$7" "${8:-}"); fi
 # The session watcher reads the agent's screen, with the rules of this agent type.
 tmux set-option @craftastic_agent "$kind" 2>/dev/null
 # The env file is written by the server for this session (see write-private.sh).
@@ -29,7 +32,7 @@ fi
 if [ -z "$cli" ]; then
     :
 elif command -v -- "$cli" >/dev/null 2>&1; then
-    "$cli" "${args[@]}"
+    "$cli" "${hooks[@]}" "${args[@]}"
     status=$?
     tmux set-option -p @craftastic_activity "exited $EPOCHREALTIME status $status" 2>/dev/null
     printf '
