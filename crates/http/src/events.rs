@@ -1,6 +1,8 @@
 //! `GET /api/events`: the caller's changes as server-sent events, pushed as they happen:
 //! `session.activity`, `session.status`, `environment.status`, `workspace.status` and
-//! `deployment.status`, each with a JSON object of ids and the new state. A `resync` event
+//! `deployment.status`, each with a JSON object of ids and the new state, and
+//! `notification` when an agent needs the caller and they turned browser notifications on
+//! (see `notifications`). A `resync` event
 //! says that changes were lost (the client fell behind) and everything should be read
 //! again. A comment every 15 s keeps proxies from closing an idle stream. The stream ends
 //! when the caller signs out or the server shuts down; clients reconnect (EventSource does
@@ -28,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/events", tag = "events",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A stream of events named `session.activity`, `session.status`, `environment.status`, `workspace.status`, `deployment.status` or `resync`, each with a JSON object", content_type = "text/event-stream", body = String),
+        (status = 200, description = "A stream of events named `session.activity`, `session.status`, `environment.status`, `workspace.status`, `deployment.status`, `notification` or `resync`, each with a JSON object", content_type = "text/event-stream", body = String),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 429, description = "Too many event streams open for this account", body = ErrorBody),
     ))]
