@@ -82,6 +82,8 @@ pub enum ErrorCode {
     OutputTooLarge,
     /// The session's shell has ended.
     SessionEnded,
+    /// The session has no recording (recordings are off, or its image cannot record).
+    NotRecorded,
 
     // 413
     /// The body is larger than the limit.
@@ -151,6 +153,7 @@ impl ErrorCode {
         Self::GitFailed,
         Self::OutputTooLarge,
         Self::SessionEnded,
+        Self::NotRecorded,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::InvalidInput,
@@ -196,6 +199,7 @@ impl ErrorCode {
             Self::GitFailed => "git_failed",
             Self::OutputTooLarge => "output_too_large",
             Self::SessionEnded => "session_ended",
+            Self::NotRecorded => "not_recorded",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidInput => "invalid_input",

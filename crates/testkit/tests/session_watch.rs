@@ -320,7 +320,7 @@ async fn no_watcher_process_outlives_the_servers_drop_of_it() {
     f.watchers().stop(&container);
     let store: Arc<dyn Store> = f.server.db.store.clone();
     let runtime: Arc<dyn Runtime> = Arc::new(craftastic_testkit::docker().await);
-    let own = Watchers::new(store, runtime, every_second());
+    let own = Watchers::new(store, runtime, every_second(), 0);
     own.ensure(&container, WorkspaceId::new());
     wait_until("the watcher process", Duration::from_secs(10), async || {
         own.is_fresh(&container) && watcher_processes(&container).len() == 1

@@ -18,6 +18,9 @@
 //! one watcher at a time; at start-up the reconciler ends marked processes in containers
 //! where it starts none ([`Watchers::end_strays`]).
 //!
+//! When it starts, a watcher also records the container's tmux sessions that run
+//! unrecorded (those that ran before the server started; see [`super::recordings`]).
+//!
 //! A report is trusted only if it began after every tmux session the server started in
 //! the container: starting one takes an [`Expecting`] guard, which raises the token a
 //! report must carry; when the last guard goes, the server writes that token to the
@@ -46,8 +49,11 @@ mod report;
 pub(crate) use report::Report;
 use report::{Budget, Reader};
 
-/// The script a watcher runs.
-pub const SCRIPT: &str = include_str!("scripts/watch.sh");
+/// The script a watcher runs, after the `record` function it calls.
+pub const SCRIPT: &str = concat!(
+    include_str!("recordings/record.sh"),
+    include_str!("scripts/watch.sh")
+);
 const END_WATCHERS: &str = include_str!("scripts/end-watchers.sh");
 /// The environment variable that marks a watcher's processes.
 const MARKER: &str = "CRAFTASTIC_WATCHER";
@@ -157,6 +163,8 @@ struct Inner {
     store: Arc<dyn Store>,
     runtime: Arc<dyn Runtime>,
     settings: WatchSettings,
+    /// Bytes of recording kept per session (see [`super::recordings`]).
+    recording_limit: u64,
     watchers: Mutex<HashMap<String, Entry>>,
     generations: AtomicU64,
 }
@@ -169,12 +177,18 @@ pub struct Watchers {
 }
 
 impl Watchers {
-    pub fn new(store: Arc<dyn Store>, runtime: Arc<dyn Runtime>, settings: WatchSettings) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<dyn Runtime>,
+        settings: WatchSettings,
+        recording_limit: u64,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 runtime,
                 settings,
+                recording_limit,
                 watchers: Mutex::default(),
                 generations: AtomicU64::new(0),
             }),
@@ -240,6 +254,7 @@ impl Watchers {
             store: self.inner.store.clone(),
             runtime: self.inner.runtime.clone(),
             settings: self.inner.settings.clone(),
+            recording_limit: self.inner.recording_limit,
             registry: Arc::downgrade(&self.inner),
         };
         let task = rt.spawn(task.run()).abort_handle();
@@ -336,6 +351,7 @@ struct Task {
     store: Arc<dyn Store>,
     runtime: Arc<dyn Runtime>,
     settings: WatchSettings,
+    recording_limit: u64,
     registry: Weak<Inner>,
 }
 
@@ -388,6 +404,8 @@ impl Task {
                 "watch".into(),
                 period.as_secs().max(1).to_string(),
                 token.to_string(),
+                self.recording_limit.to_string(),
+                super::recordings::RECORDER.to_owned(),
             ],
             env: vec![format!("{MARKER}={marker}")],
             deadline: Some(START_DEADLINE),
