@@ -84,7 +84,7 @@ fn parts(output: &[u8]) -> Vec<(Part, &[u8])> {
         let Some(len) = len
             .parse::<usize>()
             .ok()
-            .filter(|l| *l <= rest.len() - end - 1)
+            .filter(|l| *l < rest.len() - end)
         else {
             break;
         };
