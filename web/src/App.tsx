@@ -12,14 +12,15 @@ import { AppShell } from "@/features/layout/AppShell"
 import { NotFoundPage } from "@/features/layout/NotFoundPage"
 import { SettingsPage } from "@/features/settings/SettingsPage"
 
-// xterm.js and its addons load only with the terminal page.
+// xterm.js and its addons load only with the terminal and replay pages.
 const TerminalPage = lazy(() => import("@/features/terminal/TerminalPage"))
+const ReplayPage = lazy(() => import("@/features/replay/ReplayPage"))
 
-function TerminalFallback() {
+function TerminalFallback({ what = "the terminal" }: { what?: string }) {
   return (
     <div className="text-muted-foreground flex h-dvh items-center justify-center gap-2 text-sm" role="status">
       <LoaderCircle className="size-4 animate-spin" aria-hidden />
-      Loading the terminal…
+      Loading {what}…
     </div>
   )
 }
@@ -43,6 +44,14 @@ export function App() {
           element={
             <Suspense fallback={<TerminalFallback />}>
               <TerminalPage />
+            </Suspense>
+          }
+        />
+        <Route
+          path="/environments/:envId/replay/:sessionId"
+          element={
+            <Suspense fallback={<TerminalFallback what="the replay" />}>
+              <ReplayPage />
             </Suspense>
           }
         />

@@ -98,6 +98,9 @@ pub(crate) async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<(
             period: sandbox.watch_interval,
             ..Default::default()
         },
+        recording: craftastic_service::sessions::RecordingSettings {
+            limit: sandbox.recording_limit,
+        },
     };
     let egress_proxy_port = sandbox.egress_proxy_port;
     sandbox_settings.limits.disk_bytes = disk_cap_mechanism(

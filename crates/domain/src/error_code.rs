@@ -84,6 +84,8 @@ pub enum ErrorCode {
     SessionEnded,
     /// The caller has not set a notification webhook.
     WebhookNotSet,
+    /// The session has no recording (recordings are off, or its image cannot record).
+    NotRecorded,
 
     // 413
     /// The body is larger than the limit.
@@ -154,6 +156,7 @@ impl ErrorCode {
         Self::OutputTooLarge,
         Self::SessionEnded,
         Self::WebhookNotSet,
+        Self::NotRecorded,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::InvalidInput,
@@ -200,6 +203,7 @@ impl ErrorCode {
             Self::OutputTooLarge => "output_too_large",
             Self::SessionEnded => "session_ended",
             Self::WebhookNotSet => "webhook_not_set",
+            Self::NotRecorded => "not_recorded",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidInput => "invalid_input",

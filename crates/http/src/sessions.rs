@@ -1,7 +1,7 @@
 //! `/api/sessions/*`: tmux sessions in the workspaces of an environment's branches.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use craftastic_domain::{BranchName, EnvironmentId, SessionId, SessionName, WorkingDirectory};
@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list))
         .routes(routes!(get, update, delete))
         .routes(routes!(status))
+        .routes(routes!(recording))
         .routes(routes!(check_name))
         .routes(routes!(check_branch))
 }
@@ -269,6 +270,37 @@ async fn status(
         container_running: l.container_running,
         last_activity: l.last_activity,
     }))
+}
+
+/// The session's recording: its output as asciicast v2 (asciinema's format), a header line
+/// then one `[time, "o", text]` or `[time, "r", "WxH"]` event a line, times in seconds from
+/// the first event. It holds the newest output, up to `SESSION_RECORDING_LIMIT` bytes; input
+/// is not recorded. The recording is kept in the workspace, which must be running.
+#[utoipa::path(get, path = "/api/sessions/{id}/recording", tag = "sessions",
+    params(("id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The recording", content_type = "application/x-asciicast", body = String),
+        (status = 404, description = "No such session", body = ErrorBody),
+        (status = 409, description = "The workspace is not running (`not_running`), the session has no recording (`not_recorded`), or the workspace gave more than a recording holds (`output_too_large`)", body = ErrorBody),
+        (status = 502, description = "The container engine failed", body = ErrorBody),
+        (status = 503, description = "Too many recordings are being read; see `Retry-After`", body = ErrorBody),
+    ))]
+async fn recording(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id: SessionId = path_id(&id, "session")?;
+    let recording = state.services.sessions.recording(who, id).await?;
+    let mut response = recording.text.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-asciicast"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// Whether a session name is valid and not yet used in the environment.

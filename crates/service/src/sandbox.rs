@@ -44,6 +44,8 @@ pub struct SandboxSettings {
     pub egress_proxy_port: u16,
     /// The session watchers of running workspaces.
     pub watch: crate::sessions::WatchSettings,
+    /// How sessions' output is recorded.
+    pub recording: crate::sessions::RecordingSettings,
 }
 
 impl SandboxSettings {

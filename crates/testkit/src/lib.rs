@@ -26,7 +26,7 @@ use craftastic_service::limits::LimitSettings;
 use craftastic_service::networks::Pool;
 use craftastic_service::ratelimit::RateLimit;
 use craftastic_service::sandbox::{SandboxSettings, VOLUME_PREFIX, labels};
-use craftastic_service::sessions::WatchSettings;
+use craftastic_service::sessions::{RecordingSettings, WatchSettings};
 use craftastic_service::tokens::TokenKeys;
 use craftastic_store::{Migrations, Store};
 use craftastic_store_sql::SqlStore;
@@ -197,6 +197,8 @@ pub struct ServerOptions {
     /// The session watchers: every second, running their real script, unless a test plays
     /// a hostile container.
     pub watch: WatchSettings,
+    /// Bytes of recording kept per session: the server's default.
+    pub recording: RecordingSettings,
 }
 
 impl Default for ServerOptions {
@@ -222,6 +224,7 @@ impl Default for ServerOptions {
                 period: Duration::from_secs(1),
                 ..WatchSettings::default()
             },
+            recording: RecordingSettings::default(),
         }
     }
 }
@@ -301,6 +304,7 @@ impl TestServer {
             network_pool: Pool::parse(TEST_NETWORK_POOL).expect("the test network pool"),
             egress_proxy_port: options.egress_proxy_port,
             watch: options.watch,
+            recording: options.recording,
         };
         let services = Services::new(
             store.clone(),

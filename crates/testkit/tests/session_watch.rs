@@ -327,6 +327,7 @@ async fn no_watcher_process_outlives_the_servers_drop_of_it() {
         runtime,
         every_second(),
         Activities::new(Events::default(), None),
+        0,
     );
     let place = Place {
         environment: env_id.parse().unwrap(),

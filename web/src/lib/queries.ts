@@ -11,6 +11,7 @@ export const queryKeys = {
   environments: ["environments"] as const,
   environment: (id: string) => ["environments", id] as const,
   session: (id: string) => ["sessions", id] as const,
+  recording: (sessionId: string) => ["sessions", sessionId, "recording"] as const,
   checkEnvironmentName: ["check", "environment-name"] as const,
   checkSessionName: (environmentId: string) => ["check", "session-name", environmentId] as const,
   checkBranch: (environmentId: string) => ["check", "branch", environmentId] as const,

@@ -39,6 +39,10 @@ pub struct SandboxArgs {
     /// about one to two of them.
     #[arg(long, env = "SESSION_WATCH_INTERVAL", default_value = "5")]
     pub session_watch_interval: String,
+    /// Bytes of each session's output kept as its recording (the newest), e.g. 8m; 0 turns
+    /// recording off.
+    #[arg(long, env = "SESSION_RECORDING_LIMIT", default_value = "8m")]
+    pub session_recording_limit: String,
     /// The uid of the image's `dev` user, which must own the bare clones. Default: 1000
     /// when the server runs as root, else the server's own uid (`image build` builds the
     /// image to match).
@@ -70,6 +74,8 @@ pub struct Sandbox {
     pub disk_limit: Option<i64>,
     pub disk_check_interval: Duration,
     pub watch_interval: Duration,
+    /// 0: recording off.
+    pub recording_limit: u64,
     pub uid: Option<u32>,
     pub policy: craftastic_domain::RepoPolicy,
     pub clone_timeout: Duration,
@@ -122,6 +128,7 @@ impl SandboxArgs {
                 self.session_watch_interval
             ))
         })?;
+        let recording_limit = parse_recording_limit(&self.session_recording_limit)?;
         let uid = match self
             .sandbox_uid
             .as_deref()
@@ -190,6 +197,7 @@ impl SandboxArgs {
             disk_limit,
             disk_check_interval: Duration::from_secs(disk_check_interval),
             watch_interval: Duration::from_secs(watch_interval),
+            recording_limit,
             uid,
             policy: craftastic_domain::RepoPolicy {
                 schemes,
@@ -216,9 +224,36 @@ fn parse_disk_limit(raw: &str) -> Result<Option<i64>, ConfigError> {
         })
 }
 
+/// `SESSION_RECORDING_LIMIT`: a size from 128k to 256m, or `0` for no recording.
+fn parse_recording_limit(raw: &str) -> Result<u64, ConfigError> {
+    use craftastic_service::sessions::recordings::{MAX_LIMIT, MIN_LIMIT};
+    parse_bytes(raw)
+        .and_then(|b| u64::try_from(b).ok())
+        .filter(|b| *b == 0 || (MIN_LIMIT..=MAX_LIMIT).contains(b))
+        .ok_or_else(|| {
+            bad(format!(
+                "SESSION_RECORDING_LIMIT must be a size from 128k to 256m such as 8m, or 0 to record nothing, not {raw:?}"
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_disk_limit;
+    use super::{parse_disk_limit, parse_recording_limit};
+
+    #[test]
+    fn recording_limits() {
+        assert_eq!(parse_recording_limit("8m").unwrap(), 8 << 20);
+        assert_eq!(parse_recording_limit(" 128K ").unwrap(), 128 << 10);
+        assert_eq!(parse_recording_limit("0").unwrap(), 0);
+        for wrong in ["", "lots", "64k", "1g", "-1m"] {
+            let e = parse_recording_limit(wrong).unwrap_err().0;
+            assert!(
+                e.starts_with("SESSION_RECORDING_LIMIT must be a size"),
+                "{e}"
+            );
+        }
+    }
 
     #[test]
     fn disk_limits() {

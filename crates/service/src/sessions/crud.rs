@@ -214,7 +214,7 @@ impl Sessions {
             }
             Some(SessionStatus::Dead) => {
                 if let Some(container) = self.running_container_of(&env, &session).await? {
-                    self.kill_tmux(&container, &session.tmux_session_name)
+                    self.kill_tmux(&container, &session.tmux_session_name, false)
                         .await?;
                     if session.session_type == SessionType::Agent {
                         self.remove_agent_files(&container, session.id, Removal::Credentials)
@@ -285,7 +285,7 @@ impl Sessions {
     }
 
     /// The container of the session's workspace if it runs.
-    async fn running_container_of(
+    pub(super) async fn running_container_of(
         &self,
         env: &Environment,
         session: &Session,
@@ -312,8 +312,8 @@ impl Sessions {
             .map(|c| c.id))
     }
 
-    /// Ends the session's tmux session and deletes it; an agent session's private folder
-    /// (its credential) goes with it. When it was the last session of a branch other than
+    /// Ends the session's tmux session and deletes it; its recording and an agent
+    /// session's private folder (its credential) go with it. When it was the last session of a branch other than
     /// the environment's, the branch's workspace goes too, unless its worktree has
     /// uncommitted changes: then it stays, and the answer says so.
     /// Fails: the engine fails → 502 (the session stays).
@@ -329,7 +329,7 @@ impl Sessions {
             None => None,
         };
         if let Some(container) = &container {
-            self.kill_tmux(container, &session.tmux_session_name)
+            self.kill_tmux(container, &session.tmux_session_name, true)
                 .await?;
             if session.session_type == SessionType::Agent {
                 self.remove_agent_files(container, session.id, Removal::All)

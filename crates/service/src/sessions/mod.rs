@@ -4,11 +4,13 @@
 //! [`crud`] creates, reads, changes and deletes sessions; [`tmux`] drives the tmux sessions
 //! in the workspace container; [`agent_files`] writes what an agent session needs there;
 //! [`activity`] batches terminal activity into the database; [`watch`] runs a watcher in
-//! each container with active sessions, which notices tmux sessions that ended.
+//! each container with active sessions, which notices tmux sessions that ended;
+//! [`recordings`] records every session's output in its container and reads it back.
 
 mod activity;
 pub(crate) mod agent_files;
 mod crud;
+pub mod recordings;
 mod tmux;
 mod watch;
 
@@ -28,6 +30,7 @@ use crate::limits::Limits;
 use crate::sandbox::SandboxSettings;
 use crate::workspaces::Workspaces;
 pub use activity::Activity;
+pub use recordings::{Recording, RecordingSettings};
 pub use watch::{Place, WatchSettings, Watchers};
 
 /// What a session request asks for; every field already validated.
@@ -78,6 +81,7 @@ pub struct Sessions {
     activity: Arc<Activity>,
     limits: Limits,
     watchers: Watchers,
+    readers: recordings::Readers,
 }
 
 impl Sessions {
@@ -98,6 +102,7 @@ impl Sessions {
             runtime.clone(),
             settings.watch.clone(),
             activities,
+            settings.recording.limit,
         );
         Self {
             store,
@@ -109,6 +114,7 @@ impl Sessions {
             activity: Arc::default(),
             limits,
             watchers,
+            readers: Default::default(),
         }
     }
 

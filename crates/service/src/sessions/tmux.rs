@@ -6,10 +6,15 @@ use std::collections::HashSet;
 use craftastic_domain::{SessionId, SessionName, UserId};
 use craftastic_store::{Session, SessionType};
 
+use super::recordings::RECORDER;
 use super::{Sessions, last_line};
 use crate::{ServiceError, ServiceResult};
 
-const START: &str = include_str!("scripts/start.sh");
+/// `start.sh`, after the `record` function it calls.
+const START: &str = concat!(
+    include_str!("recordings/record.sh"),
+    include_str!("scripts/start.sh")
+);
 const ALIVE: &str = include_str!("scripts/alive.sh");
 const RENAME: &str = include_str!("scripts/rename.sh");
 const KILL: &str = include_str!("scripts/kill.sh");
@@ -32,7 +37,8 @@ pub(super) fn session_of(tmux: &str) -> Option<SessionId> {
 }
 
 impl Sessions {
-    /// Starts the session's tmux session unless it runs. An agent session gets its private
+    /// Starts the session's tmux session unless it runs, recorded (see
+    /// [`super::recordings`]). An agent session gets its private
     /// folder written first and runs the agent's launcher (see [`Self::agent_command`]).
     pub(super) async fn start_tmux(
         &self,
@@ -44,6 +50,8 @@ impl Sessions {
             session.tmux_session_name.clone(),
             session.working_directory.to_string(),
             session.name.to_string(),
+            self.settings.recording.limit.to_string(),
+            RECORDER.to_owned(),
         ];
         // Until the tmux session runs, no watcher report of the container is trusted: one
         // begun earlier would take the session for ended.
@@ -101,9 +109,18 @@ impl Sessions {
         Ok(())
     }
 
-    /// Ends the tmux session, if it runs.
-    pub(super) async fn kill_tmux(&self, container: &str, tmux: &str) -> ServiceResult<()> {
-        self.shell(container, KILL, &[tmux]).await?;
+    /// Ends the tmux session, if it runs; `forget` removes its recording too.
+    pub(super) async fn kill_tmux(
+        &self,
+        container: &str,
+        tmux: &str,
+        forget: bool,
+    ) -> ServiceResult<()> {
+        let mut args = vec![tmux];
+        if forget {
+            args.push("forget");
+        }
+        self.shell(container, KILL, &args).await?;
         Ok(())
     }
 

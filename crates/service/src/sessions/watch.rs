@@ -18,6 +18,9 @@
 //! one watcher at a time; at start-up the reconciler ends marked processes in containers
 //! where it starts none ([`Watchers::end_strays`]).
 //!
+//! When it starts, a watcher also records the container's tmux sessions that run
+//! unrecorded (those that ran before the server started; see [`super::recordings`]).
+//!
 //! A report is trusted only if it began after every tmux session the server started in
 //! the container: starting one takes an [`Expecting`] guard, which raises the token a
 //! report must carry; when the last guard goes, the server writes that token to the
@@ -47,8 +50,11 @@ mod report;
 pub(crate) use report::Report;
 use report::{Budget, Reader};
 
-/// The script a watcher runs.
-pub const SCRIPT: &str = include_str!("scripts/watch.sh");
+/// The script a watcher runs, after the `record` function it calls.
+pub const SCRIPT: &str = concat!(
+    include_str!("recordings/record.sh"),
+    include_str!("scripts/watch.sh")
+);
 const END_WATCHERS: &str = include_str!("scripts/end-watchers.sh");
 /// The environment variable that marks a watcher's processes.
 const MARKER: &str = "CRAFTASTIC_WATCHER";
@@ -171,6 +177,8 @@ struct Inner {
     runtime: Arc<dyn Runtime>,
     settings: WatchSettings,
     activities: Activities,
+    /// Bytes of recording kept per session (see [`super::recordings`]).
+    recording_limit: u64,
     watchers: Mutex<HashMap<String, Entry>>,
     generations: AtomicU64,
 }
@@ -188,6 +196,7 @@ impl Watchers {
         runtime: Arc<dyn Runtime>,
         settings: WatchSettings,
         activities: Activities,
+        recording_limit: u64,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -195,6 +204,7 @@ impl Watchers {
                 runtime,
                 settings,
                 activities,
+                recording_limit,
                 watchers: Mutex::default(),
                 generations: AtomicU64::new(0),
             }),
@@ -264,6 +274,7 @@ impl Watchers {
             settings: self.inner.settings.clone(),
             activities: self.inner.activities.clone(),
             tracked: HashSet::new(),
+            recording_limit: self.inner.recording_limit,
             registry: Arc::downgrade(&self.inner),
         };
         let task = rt.spawn(task.run()).abort_handle();
@@ -365,6 +376,7 @@ struct Task {
     activities: Activities,
     /// The sessions whose activity this watcher's reports gave.
     tracked: HashSet<SessionId>,
+    recording_limit: u64,
     registry: Weak<Inner>,
 }
 
@@ -440,6 +452,8 @@ impl Task {
                 period.as_secs().max(1).to_string(),
                 token.to_string(),
                 format!("{:.3}", self.settings.tick.min(period).as_secs_f64()),
+                self.recording_limit.to_string(),
+                super::recordings::RECORDER.to_owned(),
             ],
             env: vec![format!("{MARKER}={marker}")],
             deadline: Some(START_DEADLINE),

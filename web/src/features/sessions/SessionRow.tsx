@@ -1,4 +1,4 @@
-import { FolderOpen, Pencil, RotateCcw, SquareTerminal, Trash2 } from "lucide-react"
+import { Film, FolderOpen, Pencil, RotateCcw, SquareTerminal, Trash2 } from "lucide-react"
 import { useState } from "react"
 import { Link } from "react-router"
 import { toast } from "sonner"
@@ -7,6 +7,7 @@ import { ConfirmDialog } from "@/components/ConfirmDialog"
 import { IconButton } from "@/components/IconButton"
 import { SessionStatusBadge } from "@/components/StatusBadge"
 import { Button } from "@/components/ui/button"
+import { Tooltip, TooltipContent, TooltipTrigger } from "@/components/ui/tooltip"
 import { describeError } from "@/lib/api/errors"
 import type { Environment, Session, SessionDeleted } from "@/lib/api/types"
 import { formatDateTime, timeAgo } from "@/lib/format"
@@ -27,6 +28,7 @@ export function SessionRow({ environment, session, lastOnBranch, onWorkspaceKept
   const update = useUpdateSession()
   const remove = useDeleteSession()
   const terminalPath = `/environments/${environment.id}/terminal/${session.id}`
+  const replayPath = `/environments/${environment.id}/replay/${session.id}`
   const dead = session.status === "dead"
   const removesWorkspace = lastOnBranch && session.gitBranch !== environment.branch
 
@@ -90,6 +92,16 @@ export function SessionRow({ environment, session, lastOnBranch, onWorkspaceKept
             Open
           </Link>
         </Button>
+        <Tooltip>
+          <TooltipTrigger asChild>
+            <Button variant="ghost" size="icon-sm" className="text-muted-foreground" asChild>
+              <Link to={replayPath} aria-label="Replay" data-testid="replay-session-link">
+                <Film aria-hidden />
+              </Link>
+            </Button>
+          </TooltipTrigger>
+          <TooltipContent>Replay</TooltipContent>
+        </Tooltip>
         <IconButton
           label="Rename"
           testId="rename-session-button"

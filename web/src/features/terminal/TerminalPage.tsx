@@ -1,4 +1,4 @@
-import { ArrowLeft, Bot, Plus, Search, SearchX, X } from "lucide-react"
+import { ArrowLeft, Bot, Film, Plus, Search, SearchX, X } from "lucide-react"
 import { useCallback, useEffect, useRef, useState } from "react"
 import { Link, useNavigate, useParams } from "react-router"
 
@@ -233,6 +233,20 @@ function TerminalWorkspace({ environmentId, sessionId }: { environmentId: string
               </Button>
             </TooltipTrigger>
             <TooltipContent>Find ({shortcutLabel("search", isMac)})</TooltipContent>
+          </Tooltip>
+          <Tooltip>
+            <TooltipTrigger asChild>
+              <Button variant="ghost" size="icon-sm" asChild>
+                <Link
+                  to={`/environments/${environmentId}/replay/${sessionId}`}
+                  aria-label="Replay the recording"
+                  data-testid="terminal-replay-link"
+                >
+                  <Film aria-hidden />
+                </Link>
+              </Button>
+            </TooltipTrigger>
+            <TooltipContent>Replay the recording</TooltipContent>
           </Tooltip>
           <ThemeToggle size="icon-sm" />
         </div>

@@ -203,6 +203,28 @@ export class ApiClient {
   }
 
   async requestRaw<T>(path: string, options: RequestOptions = {}): Promise<RawAnswer<T>> {
+    const response = await this.answered(path, options)
+    if (response.status === 204) return { status: 204, data: undefined }
+    const text = await response.text()
+    if (text === "") return { status: response.status, data: undefined }
+    try {
+      return { status: response.status, data: JSON.parse(text) as T }
+    } catch (cause) {
+      throw new ApiError(response.status, "invalid_response", "The server sent an answer that is not JSON.", {
+        cause,
+      })
+    }
+  }
+
+  /** Sends a request and returns its body as text, for the routes that do not answer JSON
+   * (a session's recording). Throws ApiError. */
+  async requestText(path: string, options: RequestOptions = {}): Promise<string> {
+    return (await this.answered(path, options)).text()
+  }
+
+  /** The successful answer to a request, the token refreshed and the request sent again
+   * once on a 401. Throws ApiError for any other answer. */
+  private async answered(path: string, options: RequestOptions): Promise<Response> {
     const auth = options.auth ?? true
     let token = auth ? await this.accessToken() : undefined
     let response = await this.send(path, options, token)
@@ -214,16 +236,7 @@ export class ApiClient {
       }
     }
     if (!response.ok) throw await errorFromResponse(response, this.now())
-    if (response.status === 204) return { status: 204, data: undefined }
-    const text = await response.text()
-    if (text === "") return { status: response.status, data: undefined }
-    try {
-      return { status: response.status, data: JSON.parse(text) as T }
-    } catch (cause) {
-      throw new ApiError(response.status, "invalid_response", "The server sent an answer that is not JSON.", {
-        cause,
-      })
-    }
+    return response
   }
 
   private async send(path: string, options: RequestOptions, token: string | undefined): Promise<Response> {

@@ -191,3 +191,15 @@ describe("deployment endpoints", () => {
     )
   })
 })
+
+describe("session recording", () => {
+  it("answers the asciicast text as it is, and a stopped workspace as its 409", async () => {
+    const cast = '{"version":2,"width":80,"height":24,"timestamp":1}\n[0,"o","hi"]\n'
+    const ok = calls(() => new Response(cast, { status: 200, headers: { "Content-Type": "application/x-asciicast" } }))
+    await expect(ok.api.sessionRecording("s 1")).resolves.toBe(cast)
+    expect(ok.seen[0]).toMatchObject({ url: "/api/sessions/s%201/recording", method: "GET" })
+
+    const stopped = calls(() => json(409, { error: "the workspace of main is not running", code: "not_running" }))
+    expect(await failure(stopped.api.sessionRecording("s1"))).toMatchObject({ status: 409, code: "not_running" })
+  })
+})

@@ -99,6 +99,9 @@ export function endpoints(client: ApiClient) {
       const answer = await client.requestRaw<SessionDeleted>(`/api/sessions/${seg(id)}`, { method: "DELETE" })
       return answer.status === 200 && answer.data?.workspaceKept ? answer.data : null
     },
+    /** The session's recording, asciicast v2 text; 409 `not_running` while its workspace is stopped. */
+    sessionRecording: (id: string, signal?: AbortSignal) =>
+      client.requestText(`/api/sessions/${seg(id)}/recording`, { signal }),
     checkSessionName: (environmentId: string, name: string, signal?: AbortSignal) =>
       client.request<Availability>(`/api/sessions/check-name/${seg(environmentId)}/${seg(name)}`, { signal }),
     checkBranch: (environmentId: string, branch: string, signal?: AbortSignal) =>

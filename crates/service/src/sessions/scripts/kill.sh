@@ -1,3 +1,5 @@
 # shellcheck shell=sh
-# Ends the tmux session $1, if it runs.
-tmux kill-session -t "=$1" 2>/dev/null; exit 0
+# Ends the tmux session $1, if it runs; with $2 `forget`, removes its recording too.
+tmux kill-session -t "=$1" 2>/dev/null
+if [ "${2:-}" = forget ]; then rm -rf -- "${HOME:?}/.craftastic/recordings/${1:?}"; fi
+exit 0

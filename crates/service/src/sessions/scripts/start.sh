@@ -2,13 +2,19 @@
 # Starts the tmux session $1 unless it runs, with its shell in $2, which must resolve
 # (symlinks followed) to a folder inside /workspace. The session's name $3 is a tmux option
 # (@craftastic_name) that the status bar shows, and CRAFTASTIC_SESSION for the prompt.
-# Arguments after $3, if any, are the command the session runs instead of a shell.
+# Its output is recorded (`record`, defined before this script: see record.sh) within $4
+# bytes by the recorder $5, which starts with it, or now if it runs unrecorded.
+# Arguments after $5, if any, are the command the session runs instead of a shell.
 # Exits 3 when the folder does not exist and 4 when it leads outside the worktree.
 set -u
-name=$1 dir=$2 session=$3
-shift 3
-if tmux has-session -t "=$name" 2>/dev/null; then exit 0; fi
+name=$1 dir=$2 session=$3 limit=$4 recorder=$5
+shift 5
+if tmux has-session -t "=$name" 2>/dev/null; then
+    record "$name" "$limit" "$recorder"
+    exit 0
+fi
 real=$(cd -- "$dir" 2>/dev/null && pwd -P) || exit 3
 case "$real/" in /workspace/*) ;; *) exit 4 ;; esac
 tmux new-session -d -s "$name" -c "$real" -x 120 -y 40 -e "CRAFTASTIC_SESSION=$session" "$@" &&
-tmux set-option -t "=$name:" @craftastic_name "$session"
+    tmux set-option -t "=$name:" @craftastic_name "$session" &&
+    record "$name" "$limit" "$recorder"

@@ -22,17 +22,27 @@
 # wrote to standard input ($2 at first), so the server can tell a report begun after it
 # wrote it.
 #
+# When it starts, it records the tmux sessions of the server's naming (cs-…) that run
+# unrecorded, such as those that ran before the server started: `record`, defined before
+# this script (see record.sh), with the limit $4 and the recorder $5. It looks every $3
+# seconds (1 by default).
+#
 # It ends when its standard input ends: the engine closes it when the server drops the
 # exec or goes away. Its environment carries CRAFTASTIC_WATCHER; it ends every other
 # process marked so in the container first (a watcher left by a server that crashed, or
 # that the server gave up on), so that a container has one watcher at a time.
-period=$1 token=$2 tick=${3:-1}
+period=$1 token=$2 tick=${3:-1} limit=${4:-0} recorder=${5:-}
 grep -sHoz '^CRAFTASTIC_WATCHER=[0-9a-f]*' /proc/[0-9]*/environ | tr '\0' '\n' |
     while IFS= read -r found; do
         [ "${found#*:}" = "CRAFTASTIC_WATCHER=$CRAFTASTIC_WATCHER" ] && continue
         pid=${found#/proc/}
         kill "${pid%%/*}" 2>/dev/null
     done
+if [ -n "$recorder" ]; then
+    tmux list-sessions -F '#{session_name}' 2>/dev/null | while IFS= read -r name; do
+        case $name in cs-*) record "$name" "$limit" "$recorder" ;; esac
+    done
+fi
 declare -A screens
 last='' sent=-1000000
 while :; do
