@@ -81,11 +81,7 @@ fn parts(output: &[u8]) -> Vec<(Part, &[u8])> {
             }
             _ => break,
         };
-        let Some(len) = len
-            .parse::<usize>()
-            .ok()
-            .filter(|l| *l < rest.len() - end)
-        else {
+        let Some(len) = len.parse::<usize>().ok().filter(|l| *l < rest.len() - end) else {
             break;
         };
         let body = &rest[end + 1..end + 1 + len];
