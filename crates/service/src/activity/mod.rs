@@ -282,7 +282,7 @@ fn target(t: &Tracked, now: Instant) -> (ActivityState, Option<String>, Source) 
         return (Exited, None, Source::Signal);
     }
     let hook = pane.hook.as_deref().and_then(parse_hook);
-    let Some(_agent) = &pane.agent else {
+    if pane.agent.is_none() {
         // A terminal: working while a foreground command runs or output streams.
         if !is_shell(&pane.command) {
             return (Working, Some(clean(&pane.command)), Source::Guess);
@@ -291,7 +291,7 @@ fn target(t: &Tracked, now: Instant) -> (ActivityState, Option<String>, Source) 
             Utc::now().timestamp().saturating_sub(at) < STREAMING.as_secs() as i64
         });
         return (if streaming { Working } else { Idle }, None, Source::Guess);
-    };
+    }
     let fresh = t
         .hook_changed
         .is_some_and(|at| now.duration_since(at) < DEBOUNCE);
