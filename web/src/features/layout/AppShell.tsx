@@ -64,7 +64,7 @@ export function AppShell() {
             </NavLink>
           </nav>
           <div className="ml-auto flex items-center gap-1 sm:gap-2">
-            <LiveIndicator />
+            <LiveIndicator quiet="narrow" />
             <AttentionCount />
             <ThemeToggle />
             <DropdownMenu>

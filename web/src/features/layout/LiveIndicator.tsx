@@ -25,9 +25,9 @@ function useSecondsUntil(at: number | null): number {
   return at === null ? 0 : Math.max(0, Math.ceil((at - now) / 1000))
 }
 
-/** Whether changes are pushed to this tab (the event stream), in words. `quiet`: shown only
- * when they are not. */
-export function LiveIndicator({ quiet = false, className }: { quiet?: boolean; className?: string }) {
+/** Whether changes are pushed to this tab (the event stream), in words. `quiet`: while they
+ * are, the words are left to screen readers (`narrow`: on narrow screens only). */
+export function LiveIndicator({ quiet = false, className }: { quiet?: boolean | "narrow"; className?: string }) {
   const { state, reconnectNow } = useLive()
   const seconds = useSecondsUntil(state.kind === "reconnecting" ? state.retryAt : null)
   const look = LOOK[state.kind]
@@ -46,7 +46,8 @@ export function LiveIndicator({ quiet = false, className }: { quiet?: boolean; c
         title={title}
         className={cn(
           "text-muted-foreground flex items-center gap-1.5 text-xs font-medium whitespace-nowrap",
-          quiet && state.kind === "live" && "sr-only",
+          state.kind === "live" && quiet === true && "sr-only",
+          state.kind === "live" && quiet === "narrow" && "max-sm:sr-only",
         )}
       >
         <span className={cn("size-2 rounded-full motion-reduce:animate-none", look.dot)} aria-hidden />

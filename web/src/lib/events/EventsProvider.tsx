@@ -13,7 +13,7 @@ const OFF: LiveState = { kind: "off" }
 export function EventsProvider({ children }: { children: ReactNode }) {
   const { signedIn } = useAuth()
   const queryClient = useQueryClient()
-  const [state, setState] = useState<LiveState>(OFF)
+  const [state, setState] = useState<LiveState>({ kind: "connecting" })
   const stream = useRef<EventStream | null>(null)
 
   useEffect(() => {
