@@ -3,6 +3,7 @@ import { lazy, Suspense } from "react"
 import { Route, Routes } from "react-router"
 
 import { AgentsPage } from "@/features/agents/AgentsPage"
+import { AttentionPage } from "@/features/attention/AttentionPage"
 import { PublicOnly, RequireAuth } from "@/features/auth/guards"
 import { RegisterPage } from "@/features/auth/RegisterPage"
 import { SignInPage } from "@/features/auth/SignInPage"
@@ -36,6 +37,7 @@ export function App() {
         <Route element={<AppShell />}>
           <Route index element={<DashboardPage />} />
           <Route path="/environments/:id" element={<EnvironmentPage />} />
+          <Route path="/attention" element={<AttentionPage />} />
           <Route path="/agents" element={<AgentsPage />} />
           <Route path="/settings" element={<SettingsPage />} />
         </Route>

@@ -7,6 +7,7 @@ import { App } from "@/App"
 import { Toaster } from "@/components/ui/sonner"
 import { TooltipProvider } from "@/components/ui/tooltip"
 import { AuthProvider } from "@/lib/auth/AuthProvider"
+import { EventsProvider } from "@/lib/events/EventsProvider"
 import { createQueryClient } from "@/lib/queries"
 import { ThemeProvider } from "@/lib/theme/ThemeProvider"
 import "@/index.css"
@@ -20,12 +21,14 @@ createRoot(root).render(
     <ThemeProvider>
       <QueryClientProvider client={queryClient}>
         <AuthProvider>
-          <TooltipProvider delayDuration={300}>
-            <BrowserRouter>
-              <App />
-            </BrowserRouter>
-            <Toaster richColors closeButton position="bottom-right" />
-          </TooltipProvider>
+          <EventsProvider>
+            <TooltipProvider delayDuration={300}>
+              <BrowserRouter>
+                <App />
+              </BrowserRouter>
+              <Toaster richColors closeButton position="bottom-right" />
+            </TooltipProvider>
+          </EventsProvider>
         </AuthProvider>
       </QueryClientProvider>
     </ThemeProvider>

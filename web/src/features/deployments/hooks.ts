@@ -3,31 +3,35 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 import { apiCalls } from "@/lib/api/endpoints"
 import { isNotFound, isUnavailable } from "@/lib/api/errors"
 import type { DeployInput, Deployment, DeploymentBinding } from "@/lib/api/types"
+import { useFallbackPoll, useIsLive } from "@/lib/events/live"
 import { queryKeys, shouldRetry } from "@/lib/queries"
 import { isFinal, withDeployment } from "@/features/deployments/deployments"
 
-/** A deployment under way is asked about this often (the server asks Coolify in turn). */
+/** While the event stream is down, a deployment under way is asked about this often (the
+ * server asks Coolify in turn); while it flows, `deployment.status` events say each change. */
 export const STATUS_POLL_MS = 2_000
-/** Deployments started elsewhere (another tab, the API) show up within this time. */
-export const LIST_POLL_MS = 30_000
+/** Bindings are not pushed: those an admin made elsewhere show up within this time. */
+export const BINDINGS_POLL_MS = 30_000
 
 /** 503 is "Coolify is not configured here": a second try will not pass. */
 const retry = (count: number, error: unknown) => !isUnavailable(error) && shouldRetry(count, error)
 
 export function useDeployments(environmentId: string) {
+  const fallback = useFallbackPoll()
   return useQuery({
     queryKey: queryKeys.deploymentList(environmentId),
     queryFn: ({ signal }) => apiCalls.listDeployments(environmentId, signal),
     retry,
     refetchInterval: (query) =>
-      isUnavailable(query.state.error) || isNotFound(query.state.error) ? false : LIST_POLL_MS,
+      isUnavailable(query.state.error) || isNotFound(query.state.error) ? false : fallback,
   })
 }
 
-/** Follows a deployment that has not ended: its status every 2 s, each answer also written
- * into the environment's list, until it is final. */
+/** Follows a deployment that has not ended: its status once, then every 2 s while no events
+ * are pushed, each answer also written into the environment's list, until it is final. */
 export function useFollowDeployment(deployment: Deployment) {
   const queryClient = useQueryClient()
+  const live = useIsLive()
   return useQuery({
     queryKey: queryKeys.deployment(deployment.environmentId, deployment.id),
     queryFn: async ({ signal }) => {
@@ -41,7 +45,7 @@ export function useFollowDeployment(deployment: Deployment) {
     retry,
     refetchInterval: (query) => {
       const { data, error } = query.state
-      if (data && isFinal(data.status)) return false
+      if (live || (data && isFinal(data.status))) return false
       return isNotFound(error) || isUnavailable(error) ? false : STATUS_POLL_MS
     },
   })
@@ -65,7 +69,7 @@ export function useDeploymentBindings(environmentId: string) {
   return useQuery({
     queryKey: queryKeys.deploymentBindings(environmentId),
     queryFn: ({ signal }) => apiCalls.listDeploymentBindings(environmentId, signal),
-    refetchInterval: (query) => (isNotFound(query.state.error) ? false : LIST_POLL_MS),
+    refetchInterval: (query) => (isNotFound(query.state.error) ? false : BINDINGS_POLL_MS),
   })
 }
 

@@ -3,36 +3,45 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 import { apiCalls } from "@/lib/api/endpoints"
 import { isNotFound } from "@/lib/api/errors"
 import type { CreateEnvironmentInput, EgressPolicy, Environment } from "@/lib/api/types"
+import { FALLBACK_POLL_MS, useIsLive } from "@/lib/events/live"
 import { queryKeys } from "@/lib/queries"
 
-/** Busy environments change by the second; settled ones are checked now and then. */
+/** While the event stream is down, busy environments are read again this often. */
 export const BUSY_POLL_MS = 2_000
-export const IDLE_POLL_MS = 10_000
 
 export function isBusy(status: string): boolean {
   return status === "creating" || status === "deleting"
 }
 
-export function pollInterval(environments: Environment[] | Environment | undefined): number {
-  if (!environments) return IDLE_POLL_MS
-  const list = Array.isArray(environments) ? environments : [environments]
-  return list.some((e) => isBusy(e.status)) ? BUSY_POLL_MS : IDLE_POLL_MS
+/**
+ * How often to read environments again. Pushed events keep them fresh, except that no event
+ * says an environment deleted elsewhere is gone: one being deleted is still polled. While
+ * the stream is down, busy ones are polled quickly and the rest slowly.
+ */
+export function pollInterval(environments: Environment[] | Environment | undefined, live: boolean): number | false {
+  const list = environments === undefined ? [] : Array.isArray(environments) ? environments : [environments]
+  if (live) return list.some((e) => e.status === "deleting") ? BUSY_POLL_MS : false
+  return list.some((e) => isBusy(e.status)) ? BUSY_POLL_MS : FALLBACK_POLL_MS
 }
 
 export function useEnvironments() {
+  const live = useIsLive()
   return useQuery({
     queryKey: queryKeys.environments,
     queryFn: ({ signal }) => apiCalls.listEnvironments(signal),
-    refetchInterval: (query) => pollInterval(query.state.data),
+    refetchInterval: (query) => pollInterval(query.state.data, live),
   })
 }
 
 export function useEnvironment(id: string) {
+  const live = useIsLive()
   return useQuery({
     queryKey: queryKeys.environment(id),
     queryFn: ({ signal }) => apiCalls.getEnvironment(id, signal),
-    // A deleted (404) environment is not asked for again; other failures keep polling.
-    refetchInterval: (query) => (isNotFound(query.state.error) ? false : pollInterval(query.state.data)),
+    // A deleted (404) environment is not asked for again; other failures keep polling. Its
+    // workspaces' disk use is measured now and then and not pushed: read it slowly.
+    refetchInterval: (query) =>
+      isNotFound(query.state.error) ? false : pollInterval(query.state.data, live) || FALLBACK_POLL_MS,
   })
 }
 

@@ -19,6 +19,7 @@ function session(id: string, name: string, gitBranch: string, status = "active")
     gitBranch,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
+    activity: { state: "idle", since: "2026-01-01T00:00:00Z" },
   }
 }
 

@@ -17,6 +17,7 @@ function session(id: string, gitBranch: string, status: string): Session {
     gitBranch,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
+    activity: { state: "idle", since: "2026-01-01T00:00:00Z" },
   }
 }
 

@@ -5,11 +5,14 @@ import { isNotFound } from "@/lib/api/errors"
 import type { CommitInput, GitLogPage, PushInput } from "@/lib/api/types"
 import { queryKeys } from "@/lib/queries"
 
-/** Files change as the user works in the terminal: the status is asked for again this often
- * while the page is visible (TanStack Query pauses intervals in hidden tabs). */
-export const STATUS_POLL_MS = 5_000
-/** Commits made in a terminal show up in the log within this time. */
-export const LOG_POLL_MS = 15_000
+/** Files change as the user works in the terminal. While events are pushed, the status and
+ * the log are read again when a session on the branch stops working (a command ended, an
+ * agent finished its turn: see `lib/events/cache.ts`), and besides this often, for an agent
+ * that edits for long; while they are not, this often. TanStack Query pauses intervals in
+ * hidden tabs. */
+export const STATUS_POLL_MS = 15_000
+/** Commits made in a terminal show up in the log within this time at worst. */
+export const LOG_POLL_MS = 60_000
 export const LOG_PAGE_SIZE = 20
 
 export function useGitStatus(sessionId: string) {

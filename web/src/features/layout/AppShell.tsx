@@ -14,6 +14,8 @@ import {
 } from "@/components/ui/dropdown-menu"
 import { useAuth } from "@/lib/auth/auth"
 import { cn } from "@/lib/utils"
+import { AttentionCount } from "@/features/attention/AttentionCount"
+import { LiveIndicator } from "@/features/layout/LiveIndicator"
 
 function initials(name: string | undefined): string {
   if (!name) return "?"
@@ -46,6 +48,14 @@ export function AppShell() {
             <NavLink to="/" end className={navClass} data-testid="environments-nav-link">
               Environments
             </NavLink>
+            {/* On narrow screens the count next to the account menu leads there. */}
+            <NavLink
+              to="/attention"
+              className={(state) => cn(navClass(state), "hidden sm:block")}
+              data-testid="attention-nav-link"
+            >
+              Attention
+            </NavLink>
             <NavLink to="/agents" className={navClass} data-testid="agents-nav-link">
               Agents
             </NavLink>
@@ -53,7 +63,9 @@ export function AppShell() {
               Settings
             </NavLink>
           </nav>
-          <div className="ml-auto flex items-center gap-1">
+          <div className="ml-auto flex items-center gap-1 sm:gap-2">
+            <LiveIndicator quiet="narrow" />
+            <AttentionCount />
             <ThemeToggle />
             <DropdownMenu>
               <DropdownMenuTrigger asChild>

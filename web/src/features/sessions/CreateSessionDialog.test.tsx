@@ -43,6 +43,7 @@ const session = (overrides: Partial<Session> = {}): Session => ({
   gitBranch: "main",
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:00Z",
+  activity: { state: "idle", since: "2026-01-01T00:00:00Z" },
   ...overrides,
 })
 

@@ -12,6 +12,7 @@ import { describeError } from "@/lib/api/errors"
 import type { Environment, Session, SessionDeleted } from "@/lib/api/types"
 import { formatDateTime, timeAgo } from "@/lib/format"
 import { AgentBadge } from "@/features/agents/AgentBadge"
+import { ActivityBadge } from "@/features/sessions/ActivityBadge"
 import { RenameSessionDialog } from "@/features/sessions/RenameSessionDialog"
 import { useDeleteSession, useUpdateSession } from "@/features/sessions/hooks"
 
@@ -61,6 +62,7 @@ export function SessionRow({ environment, session, lastOnBranch, onWorkspaceKept
             {session.name}
           </Link>
           <SessionStatusBadge status={session.status} data-testid="session-status" />
+          <ActivityBadge activity={session.activity} />
           {session.sessionType === "agent" && <AgentBadge agentId={session.agentId} />}
         </div>
         <div className="text-muted-foreground flex flex-wrap items-center gap-x-3 gap-y-0.5 text-xs">

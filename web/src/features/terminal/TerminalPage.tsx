@@ -21,7 +21,10 @@ import type { ConnectionState } from "@/lib/terminal/connection"
 import { isMacPlatform, shortcutLabel } from "@/lib/terminal/keys"
 import { readOpenTabs, withTab, withoutTab, writeOpenTabs } from "@/lib/terminal/tabs"
 import { cn } from "@/lib/utils"
+import { AttentionCount } from "@/features/attention/AttentionCount"
 import { useEnvironment } from "@/features/environments/hooks"
+import { LiveIndicator } from "@/features/layout/LiveIndicator"
+import { ActivityBadge } from "@/features/sessions/ActivityBadge"
 import { CreateSessionDialog } from "@/features/sessions/CreateSessionDialog"
 import { ConnectionIndicator, StateDot } from "@/features/terminal/ConnectionIndicator"
 import { TerminalView, type TerminalHandle } from "@/features/terminal/TerminalView"
@@ -154,6 +157,7 @@ function TerminalWorkspace({ environmentId, sessionId }: { environmentId: string
           {tabs.map((id) => {
             const selected = id === sessionId
             const name = nameOf(id)
+            const session = sessions.get(id)
             return (
               <div
                 key={id}
@@ -184,14 +188,15 @@ function TerminalWorkspace({ environmentId, sessionId }: { environmentId: string
                   onAuxClick={(e) => {
                     if (e.button === 1) close(id)
                   }}
-                  className="focus-visible:ring-ring/50 flex h-full max-w-44 items-center gap-2 rounded-l-md pr-1 pl-2.5 outline-none focus-visible:ring-[3px]"
-                  title={sessions.get(id) ? `${name} · ${sessions.get(id)?.gitBranch ?? ""}` : name}
+                  className="focus-visible:ring-ring/50 flex h-full max-w-72 items-center gap-2 rounded-l-md pr-1 pl-2.5 outline-none focus-visible:ring-[3px]"
+                  title={session ? `${name} · ${session.gitBranch}` : name}
                 >
                   <StateDot state={states[id] ?? (live.includes(id) ? CONNECTING : { kind: "closed" })} />
-                  {sessions.get(id)?.sessionType === "agent" && (
+                  {session?.sessionType === "agent" && (
                     <Bot className="size-3.5 shrink-0" aria-label="agent session" data-testid="terminal-tab-agent" />
                   )}
                   <span className="truncate">{name}</span>
+                  {session && <ActivityBadge activity={session.activity} className="h-4.5 px-1.5" />}
                 </button>
                 <button
                   type="button"
@@ -219,6 +224,8 @@ function TerminalWorkspace({ environmentId, sessionId }: { environmentId: string
         </div>
 
         <div className="flex shrink-0 items-center gap-1">
+          <LiveIndicator quiet />
+          <AttentionCount />
           <ConnectionIndicator state={activeState} onRetryNow={() => handles.current.get(sessionId)?.reconnectNow()} />
           <Tooltip>
             <TooltipTrigger asChild>
@@ -366,6 +373,7 @@ function AddTabMenu({
                 state={s.status === "active" ? { kind: "connected" } : s.status === "dead" ? { kind: "error", message: "", retryable: false } : { kind: "closed" }}
               />
               <span className="min-w-0 flex-1 truncate">{s.name}</span>
+              <ActivityBadge activity={s.activity} className="h-4.5 px-1.5" />
               <span className="text-muted-foreground max-w-24 truncate font-mono text-xs">{s.gitBranch}</span>
             </DropdownMenuItem>
           ))

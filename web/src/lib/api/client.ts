@@ -239,8 +239,29 @@ export class ApiClient {
     return response
   }
 
-  private async send(path: string, options: RequestOptions, token: string | undefined): Promise<Response> {
-    const headers: Record<string, string> = { Accept: "application/json" }
+  /**
+   * Opens a streamed answer (`text/event-stream`) with the access token, refreshed first when
+   * due and once more on a 401, and returns the response as it is: its status is the
+   * caller's to read. Throws AuthLostError when the sign-in is gone, ApiError(0) offline.
+   */
+  async openStream(path: string, signal: AbortSignal): Promise<Response> {
+    let token = await this.accessToken()
+    let response = await this.send(path, { signal }, token, "text/event-stream")
+    if (response.status === 401) {
+      await response.body?.cancel()
+      token = (await this.refresh(token)).accessToken
+      response = await this.send(path, { signal }, token, "text/event-stream")
+    }
+    return response
+  }
+
+  private async send(
+    path: string,
+    options: RequestOptions,
+    token: string | undefined,
+    accept = "application/json",
+  ): Promise<Response> {
+    const headers: Record<string, string> = { Accept: accept }
     if (options.body !== undefined) headers["Content-Type"] = "application/json"
     if (token !== undefined) headers.Authorization = `Bearer ${token}`
     try {

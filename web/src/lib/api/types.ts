@@ -40,6 +40,17 @@ export interface Workspace {
 
 export type SessionStatus = "active" | "inactive" | "dead"
 
+/** What a session is doing, from the one that needs the user most. */
+export type ActivityState = "permission" | "waiting" | "working" | "idle" | "exited" | "unknown"
+
+export interface SessionActivity {
+  state: ActivityState | (string & {})
+  /** When it went into this state (RFC 3339). */
+  since: string
+  /** What it waits for, runs, or how it ended, when known. */
+  detail?: string | null
+}
+
 export interface Session {
   id: string
   environmentId: string
@@ -53,6 +64,7 @@ export interface Session {
   createdAt: string
   updatedAt: string
   lastActivity?: string | null
+  activity: SessionActivity
 }
 
 /** Where an environment's workspaces may connect to: anywhere, nowhere, or listed hosts. */
