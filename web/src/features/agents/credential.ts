@@ -2,7 +2,7 @@
 // per-field answers mapped onto the agent form.
 
 import { ApiError } from "@/lib/api/errors"
-import type { Agent, AgentType, CredentialType } from "@/lib/api/types"
+import type { Agent, CredentialType } from "@/lib/api/types"
 
 /** The server refuses credentials over 32 KiB. */
 export const MAX_CREDENTIAL_BYTES = 32 * 1024
@@ -25,7 +25,7 @@ const OPENCODE_KEY = /^[a-z0-9][a-z0-9._-]{0,63}:.+$/
 /** Why the credential cannot be sent, or null: an API key is one token (for OpenCode,
  * `provider:key`); an OAuth credential is the CLI's credentials file, which must parse as
  * a JSON object. */
-export function credentialProblem(type: CredentialType, value: string, agentType?: AgentType): string | null {
+export function credentialProblem(type: CredentialType, value: string, agentType?: string): string | null {
   if (new TextEncoder().encode(value).length > MAX_CREDENTIAL_BYTES) {
     return `A credential is at most ${MAX_CREDENTIAL_BYTES / 1024} KiB.`
   }
