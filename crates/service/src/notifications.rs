@@ -140,9 +140,9 @@ impl Notifications {
     /// Sends a test notification to the caller's webhook.
     /// Fails: no webhook → 409; it refused or did not answer → 502 with why.
     pub async fn test(&self, who: Principal) -> ServiceResult<()> {
+        let settings = self.store.get_notification_settings(who.user_id).await?;
         let url = self
-            .webhook(who.user_id)
-            .await?
+            .webhook(who.user_id, &settings)?
             .ok_or(ServiceError::Conflict {
                 code: craftastic_domain::ErrorCode::WebhookNotSet,
                 message: "no webhook is set; set webhookUrl first".into(),
@@ -224,7 +224,7 @@ impl Notifications {
             self.events
                 .publish(t.owner, Event::Notification(notice.clone()));
         }
-        match self.webhook(t.owner).await {
+        match self.webhook(t.owner, &settings) {
             Ok(Some(url)) => {
                 if let Err(why) = post(&url, &notice, self.allow_local).await {
                     tracing::warn!(user = %t.owner, reason = %why, "a notification webhook failed");
@@ -237,14 +237,18 @@ impl Notifications {
         }
     }
 
-    async fn webhook(&self, user: UserId) -> ServiceResult<Option<WebhookUrl>> {
-        let s = self.store.get_notification_settings(user).await?;
-        let Some(sealed) = s.webhook_sealed else {
+    /// The user's webhook, opened from their `settings`.
+    fn webhook(
+        &self,
+        user: UserId,
+        settings: &NotificationSettings,
+    ) -> ServiceResult<Option<WebhookUrl>> {
+        let Some(sealed) = &settings.webhook_sealed else {
             return Ok(None);
         };
         let plain = self
             .cipher
-            .open(&sealed, &webhook_context(user))
+            .open(sealed, &webhook_context(user))
             .map_err(|e| ServiceError::Internal(format!("a sealed webhook does not open: {e}")))?;
         let url = String::from_utf8(plain)
             .map_err(|_| ServiceError::Internal("a sealed webhook is not text".into()))?;

@@ -108,20 +108,32 @@ impl Events {
         }
     }
 
-    /// Waits for an event named `name` whose data `matches`.
-    pub async fn wait(&mut self, name: &str, matches: impl Fn(&Value) -> bool) {
-        let deadline = Instant::now() + WAIT;
+    /// Waits at most `wait` for an event named `name` whose data `matches`; returns its
+    /// data and how long it took.
+    pub async fn wait_for(
+        &mut self,
+        name: &str,
+        matches: impl Fn(&Value) -> bool,
+        wait: Duration,
+    ) -> (Value, Duration) {
+        let started = Instant::now();
+        let deadline = started + wait;
         let mut seen = Vec::new();
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let Some((got, data)) = self.next(left).await else {
-                panic!("no {name} event came within {WAIT:?}; the stream had {seen:?}");
+                panic!("no matching {name} event came within {wait:?}; the stream had {seen:?}");
             };
             if got == name && matches(&data) {
-                return;
+                return (data, started.elapsed());
             }
             seen.push(format!("{got} {data}"));
         }
+    }
+
+    /// Waits at most [`WAIT`] for an event named `name` whose data `matches`.
+    pub async fn wait(&mut self, name: &str, matches: impl Fn(&Value) -> bool) {
+        self.wait_for(name, matches, WAIT).await;
     }
 
     /// Waits for the session's activity to become `state`; returns the activity and how
@@ -132,23 +144,13 @@ impl Events {
         state: &str,
         wait: Duration,
     ) -> (Value, Duration) {
-        let started = Instant::now();
-        let deadline = started + wait;
-        let mut seen = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Some((name, data)) = self.next(left).await else {
-                panic!(
-                    "session {session} did not become {state} within {wait:?}; the stream had {seen:?}"
-                );
-            };
-            seen.push(format!("{name} {data}"));
-            if name == "session.activity"
-                && data["sessionId"] == session
-                && data["activity"]["state"] == state
-            {
-                return (data["activity"].clone(), started.elapsed());
-            }
-        }
+        let (data, took) = self
+            .wait_for(
+                "session.activity",
+                |d| d["sessionId"] == session && d["activity"]["state"] == state,
+                wait,
+            )
+            .await;
+        (data["activity"].clone(), took)
     }
 }
