@@ -152,6 +152,7 @@ pub(crate) async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<(
         .disk
         .clone()
         .spawn_periodic(sandbox.disk_check_interval);
+    let _stopping_idle = services.idle.clone().spawn_periodic();
     let _recording_activity = services
         .sessions
         .spawn_activity_flusher(Duration::from_secs(5));

@@ -4,11 +4,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, RepositoryUrl, UserId,
-    ValidationError,
+    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, IdleStopMinutes, RepositoryUrl,
+    UserId, ValidationError,
 };
 use craftastic_service::activity::Activities;
-use craftastic_service::environments::EnvironmentView;
+use craftastic_service::environments::{EnvironmentSpec, EnvironmentView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiResult, ErrorBody, all_valid4};
+use crate::error::{ApiResult, ErrorBody, all_valid5};
 use crate::extract::{Caller, Json, path_id};
 use crate::views::{Availability, SessionBody, rfc3339};
 
@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stop))
         .routes(routes!(start))
         .routes(routes!(set_egress))
+        .routes(routes!(set_idle_stop))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,7 +41,8 @@ pub struct WorkspaceView {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
-    /// Why it is `stopped` or in `error`, when the server stopped it (e.g. over its disk cap).
+    /// Why it is `stopped` or in `error`, when the server stopped it (over its disk cap, or
+    /// idle for its environment's `idleStopMinutes`), and how to get it back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Bytes of disk it held when last measured: its worktree, the rest of its container and
@@ -78,6 +80,11 @@ pub struct EnvironmentBody {
     pub container_id: Option<String>,
     /// Where its workspaces may connect to outside the server.
     pub egress_policy: EgressPolicyBody,
+    /// Minutes without an open terminal, terminal input or a session at work after which
+    /// the server stops a workspace of it (opening one of its sessions starts it again);
+    /// 0: never.
+    #[schema(example = 60)]
+    pub idle_stop_minutes: u32,
     #[serde(serialize_with = "rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "rfc3339::serialize")]
@@ -102,6 +109,7 @@ impl EnvironmentBody {
             error: e.error,
             container_id,
             egress_policy: EgressPolicyBody::from(&e.egress),
+            idle_stop_minutes: e.idle_stop.minutes(),
             created_at: e.created_at,
             updated_at: e.updated_at,
             workspaces: v
@@ -198,6 +206,19 @@ pub struct CreateEnvironmentRequest {
     pub branch: Option<String>,
     /// Where its workspaces may connect to; `open` when left out.
     pub egress_policy: Option<EgressPolicyRequest>,
+    /// Minutes a workspace may be idle before the server stops it: 1 to 10080, or 0 for
+    /// never; 60 when left out.
+    #[schema(example = 60)]
+    pub idle_stop_minutes: Option<i64>,
+}
+
+/// How long an environment's workspaces may be idle.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdleStopRequest {
+    /// 1 to 10080 (a week), or 0 to never stop idle workspaces.
+    #[schema(example = 60)]
+    pub minutes: i64,
 }
 
 /// Create an environment. It answers at once with status `creating`; the clone and the
@@ -228,10 +249,23 @@ async fn create(
         .egress_policy
         .as_ref()
         .map_or(Ok(EgressPolicy::Open), EgressPolicyRequest::parse);
-    let (name, url, branch, egress) = all_valid4(name, url, branch, egress)?;
+    let idle_stop = body
+        .idle_stop_minutes
+        .map_or(Ok(IdleStopMinutes::DEFAULT), |m| {
+            IdleStopMinutes::parse("idleStopMinutes", m)
+        });
+    let (name, repository_url, branch, egress, idle_stop) =
+        all_valid5(name, url, branch, egress, idle_stop)?;
     // Start-up makes again the environments it finds `creating`: not this one as well.
     state.services.reconciler.resumed().await?;
-    let view = envs.create(who, name, url, branch, egress).await?;
+    let spec = EnvironmentSpec {
+        name,
+        repository_url,
+        branch,
+        egress,
+        idle_stop,
+    };
+    let view = envs.create(who, spec).await?;
     Ok((
         StatusCode::CREATED,
         Json(EnvironmentBody::new(view, &state.services.activities)),
@@ -403,6 +437,38 @@ async fn set_egress(
             .services
             .environments
             .set_egress(who, id, policy)
+            .await?,
+        &state.services.activities,
+    )))
+}
+
+/// Change how long the environment's workspaces may be idle before the server stops them
+/// (the owner or an admin). Idle means: no terminal of its sessions open, no terminal
+/// input, and no session at work (`working`). It applies from the next check, within a
+/// minute.
+#[utoipa::path(put, path = "/api/environments/{id}/idle-stop", tag = "environments",
+    params(("id" = Uuid, Path)),
+    request_body = IdleStopRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The environment with its new setting", body = EnvironmentBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+        (status = 409, description = "Being deleted", body = ErrorBody),
+        (status = 422, description = "Not a whole number of minutes from 0 to 10080", body = ErrorBody),
+    ))]
+async fn set_idle_stop(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<IdleStopRequest>,
+) -> ApiResult<Json<EnvironmentBody>> {
+    let id: EnvironmentId = path_id(&id, "environment")?;
+    let minutes = IdleStopMinutes::parse("minutes", body.minutes)?;
+    Ok(Json(EnvironmentBody::new(
+        state
+            .services
+            .environments
+            .set_idle_stop(who, id, minutes)
             .await?,
         &state.services.activities,
     )))

@@ -259,17 +259,18 @@ pub fn all_valid<A, B, C>(
     }
 }
 
-/// [`all_valid`] for four fields.
-pub fn all_valid4<A, B, C, D>(
+/// [`all_valid`] for five fields.
+pub fn all_valid5<A, B, C, D, E>(
     a: Result<A, ValidationError>,
     b: Result<B, ValidationError>,
     c: Result<C, ValidationError>,
     d: Result<D, ValidationError>,
-) -> ApiResult<(A, B, C, D)> {
-    match (a, b, c, d) {
-        (Ok(a), Ok(b), Ok(c), Ok(d)) => Ok((a, b, c, d)),
-        (a, b, c, d) => Err(ApiError::invalid_fields(
-            [a.err(), b.err(), c.err(), d.err()]
+    e: Result<E, ValidationError>,
+) -> ApiResult<(A, B, C, D, E)> {
+    match (a, b, c, d, e) {
+        (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => Ok((a, b, c, d, e)),
+        (a, b, c, d, e) => Err(ApiError::invalid_fields(
+            [a.err(), b.err(), c.err(), d.err(), e.err()]
                 .into_iter()
                 .flatten()
                 .collect(),

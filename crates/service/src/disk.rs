@@ -21,9 +21,8 @@ use std::time::Duration;
 use chrono::Utc;
 use craftastic_domain::WorkspaceId;
 use craftastic_runtime::{ExecSpec, Limits, Runtime, RuntimeError, StorageDriver};
-use craftastic_store::{DiskUsage, SessionStatus, Store, Workspace, WorkspaceStatus};
+use craftastic_store::{DiskUsage, Store, Workspace, WorkspaceStatus};
 use futures::StreamExt;
-use serde_json::json;
 
 use crate::ServiceResult;
 use crate::sandbox::{self, SandboxSettings};
@@ -348,58 +347,16 @@ impl DiskWatch {
         }
     }
 
-    /// Stops the workspace's container with `reason` as its error, and makes its active
-    /// sessions `inactive`, as stopping its environment would (they start again when opened).
+    /// Stops the workspace (see [`Workspaces::stop_for`]) with `reason` as its error.
     /// Returns false when the workspace changed meanwhile (stopped, recreated or deleted):
     /// then nothing is done. Fails: the engine or the database fails → tried again next pass.
     pub async fn stop_over_cap(&self, ws: &Workspace, reason: &str) -> ServiceResult<bool> {
-        let _guard = self.workspaces.lock(ws.environment_id, &ws.branch).await;
-        let current = self
-            .store
-            .get_workspace(ws.environment_id, &ws.branch)
+        let stopped = self
+            .workspaces
+            .stop_for(ws, reason, "workspaces.stop_over_disk_cap", |_| false)
             .await?;
-        let Some(current) = current.filter(|c| {
-            c.id == ws.id
-                && c.status == WorkspaceStatus::Running
-                && c.container_id == ws.container_id
-        }) else {
-            return Ok(false);
-        };
-        if let Some(id) = &current.container_id {
-            self.runtime.stop(id).await?;
-        }
-        self.store
-            .set_workspace_state(
-                ws.id,
-                WorkspaceStatus::Stopped,
-                current.container_id.as_deref(),
-                Some(reason),
-            )
-            .await?;
-        for session in self.store.list_sessions(Some(ws.environment_id)).await? {
-            if session.workspace_id == Some(ws.id) && session.status == SessionStatus::Active {
-                self.store
-                    .set_session_status(session.id, SessionStatus::Inactive, Utc::now())
-                    .await?;
-            }
-        }
         self.strikes.lock().expect("disk strikes").remove(&ws.id);
-        tracing::warn!(workspace = %ws.id, branch = %ws.branch, reason, "stopped a workspace");
-        let owner = self
-            .store
-            .get_environment(ws.environment_id)
-            .await?
-            .map(|e| e.user_id);
-        crate::audit::record(
-            self.store.as_ref(),
-            owner,
-            "workspaces.stop_over_disk_cap",
-            Some(ws.id.to_string()),
-            "ok",
-            json!({ "branch": ws.branch.to_string(), "reason": reason }),
-        )
-        .await;
-        Ok(true)
+        Ok(stopped)
     }
 
     /// Runs [`Self::run`] every `period` (the next pass starts `period` after one ends)

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use craftastic_domain::ErrorCode;
 use craftastic_domain::{
-    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, RepositoryKind, RepositoryUrl,
-    UserId, ValidationError,
+    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, IdleStopMinutes, RepositoryKind,
+    RepositoryUrl, UserId, ValidationError,
 };
 use craftastic_runtime::Runtime;
 use craftastic_store::{
@@ -45,6 +45,18 @@ pub struct Environments {
 /// An environment with the workspaces of its branches and their sessions.
 pub type EnvironmentView = EnvironmentContents;
 
+/// What a new environment is made of, parsed at the edge.
+#[derive(Debug, Clone)]
+pub struct EnvironmentSpec {
+    pub name: EnvironmentName,
+    /// `None`: an empty repository.
+    pub repository_url: Option<RepositoryUrl>,
+    /// `None`: the repository's default branch.
+    pub branch: Option<BranchName>,
+    pub egress: EgressPolicy,
+    pub idle_stop: IdleStopMinutes,
+}
+
 impl Environments {
     pub fn new(
         store: Arc<dyn Store>,
@@ -77,11 +89,15 @@ impl Environments {
     pub async fn create(
         &self,
         who: Principal,
-        name: EnvironmentName,
-        repository_url: Option<RepositoryUrl>,
-        branch: Option<BranchName>,
-        egress: EgressPolicy,
+        spec: EnvironmentSpec,
     ) -> ServiceResult<EnvironmentView> {
+        let EnvironmentSpec {
+            name,
+            repository_url,
+            branch,
+            egress,
+            idle_stop,
+        } = spec;
         if let Some(url) = &repository_url {
             self.refuse_own_clones(url)?;
         }
@@ -101,6 +117,7 @@ impl Environments {
                     .clone()
                     .unwrap_or_else(|| BranchName::from_trusted(DEFAULT_BRANCH.into())),
                 egress,
+                idle_stop,
                 now: Utc::now(),
             })
             .await
@@ -440,6 +457,43 @@ impl Environments {
         if moved > 0 {
             tracing::info!(environment = %env.id, workspaces = moved, "workspaces moved to the network of the new egress policy");
         }
+        self.view(updated.id).await
+    }
+
+    /// Replaces how long the environment's workspaces may be idle before the server stops
+    /// them (see [`crate::idle`]), and returns the environment. The owner or an admin may
+    /// change it; it applies from the next idle check.
+    /// Fails: no such environment, or another user's → 404; being deleted → 409 `not_ready`.
+    pub async fn set_idle_stop(
+        &self,
+        who: Principal,
+        id: EnvironmentId,
+        idle_stop: IdleStopMinutes,
+    ) -> ServiceResult<EnvironmentView> {
+        let env = access::environment(self.store.as_ref(), who, id).await?;
+        if env.status == EnvironmentStatus::Deleting {
+            return Err(ServiceError::Conflict {
+                code: ErrorCode::NotReady,
+                message: "the environment is being deleted; its settings no longer change".into(),
+            });
+        }
+        let updated = self
+            .store
+            .set_environment_idle_stop(env.id, idle_stop, Utc::now())
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ServiceError::NotFound("environment"),
+                other => other.into(),
+            })?;
+        crate::audit::record(
+            self.store.as_ref(),
+            Some(who.user_id),
+            "environments.idle_stop",
+            Some(env.id.to_string()),
+            "ok",
+            json!({ "minutes": idle_stop.minutes(), "previous": env.idle_stop.minutes() }),
+        )
+        .await;
         self.view(updated.id).await
     }
 

@@ -20,6 +20,7 @@ pub mod git;
 pub mod github;
 pub mod health;
 pub mod host_git;
+pub mod idle;
 mod keyed_lock;
 pub mod limits;
 pub mod logging;
@@ -71,6 +72,7 @@ pub struct Services {
     pub limits: limits::Limits,
     pub users: users::Users,
     pub disk: disk::DiskWatch,
+    pub idle: idle::IdleStop,
     pub admin: admin::Admin,
     pub health: health::Health,
     /// Seals every secret the services store.
@@ -151,6 +153,13 @@ impl Services {
             sandbox.clone(),
             workspaces.clone(),
         );
+        let idle = idle::IdleStop::new(
+            store.clone(),
+            workspaces.clone(),
+            sessions.clone(),
+            terminal.clone(),
+            activities.clone(),
+        );
         let health = health::Health::new(store.clone(), runtime.clone());
         let reconciler = reconcile::Reconciler::new(
             store.clone(),
@@ -190,6 +199,7 @@ impl Services {
             reconciler,
             deployments,
             disk,
+            idle,
             admin,
             health,
             cipher,

@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
+use chrono::Utc;
 use craftastic_domain::{BranchName, EgressPolicy, EnvironmentId, SessionId, WorkspaceId};
 use craftastic_runtime::{ExecSpec, Runtime, RuntimeError};
 use craftastic_store::{
-    Environment, SessionStatus, SessionType, Store, StoreError, Workspace, WorkspaceStatus,
+    Environment, Session, SessionStatus, SessionType, Store, StoreError, Workspace, WorkspaceStatus,
 };
+use serde_json::json;
 
 use crate::egress::EgressProxy;
 use crate::keyed_lock::{KeyedGuard, KeyedLocks};
@@ -394,6 +396,79 @@ impl Workspaces {
             )
             .await?;
         Ok(())
+    }
+
+    /// Stops a workspace on the server's own decision (over its disk cap, idle), with
+    /// `reason` as its error, which says how to get it back; its active sessions become
+    /// `inactive`, as stopping its environment would (they start again when opened). Under
+    /// the branch's lock, so that no session is opened meanwhile, the workspace is read
+    /// again: when it changed (stopped, recreated or deleted), or `keep` says so of its
+    /// sessions as they are now, nothing is done and the answer is false. `action` names it
+    /// in the audit log.
+    /// Fails: the engine or the database fails.
+    pub(crate) async fn stop_for(
+        &self,
+        ws: &Workspace,
+        reason: &str,
+        action: &'static str,
+        keep: impl FnOnce(&[Session]) -> bool,
+    ) -> ServiceResult<bool> {
+        let _guard = self.lock(ws.environment_id, &ws.branch).await;
+        let current = self
+            .store
+            .get_workspace(ws.environment_id, &ws.branch)
+            .await?;
+        let Some(current) = current.filter(|c| {
+            c.id == ws.id
+                && c.status == WorkspaceStatus::Running
+                && c.container_id == ws.container_id
+        }) else {
+            return Ok(false);
+        };
+        let sessions: Vec<Session> = self
+            .store
+            .list_sessions(Some(ws.environment_id))
+            .await?
+            .into_iter()
+            .filter(|s| s.workspace_id == Some(ws.id))
+            .collect();
+        if keep(&sessions) {
+            return Ok(false);
+        }
+        if let Some(id) = &current.container_id {
+            self.runtime.stop(id).await?;
+        }
+        self.store
+            .set_workspace_state(
+                ws.id,
+                WorkspaceStatus::Stopped,
+                current.container_id.as_deref(),
+                Some(reason),
+            )
+            .await?;
+        for session in sessions {
+            if session.status == SessionStatus::Active {
+                self.store
+                    .set_session_status(session.id, SessionStatus::Inactive, Utc::now())
+                    .await?;
+            }
+        }
+        tracing::warn!(workspace = %ws.id, branch = %ws.branch, reason, "stopped a workspace");
+        let owner = self
+            .store
+            .get_environment(ws.environment_id)
+            .await?
+            .map(|e| e.user_id);
+        crate::audit::record(
+            self.store.as_ref(),
+            owner,
+            action,
+            Some(ws.id.to_string()),
+            "ok",
+            json!({ "branch": ws.branch.to_string(), "reason": reason }),
+        )
+        .await;
+        Ok(true)
     }
 
     /// Removes the container and the worktree's volume, and the worktree's entry in the

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, RepositoryUrl, UserId,
+    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, IdleStopMinutes, RepositoryUrl,
+    UserId,
 };
 use craftastic_store::{
     Environment, EnvironmentContents, EnvironmentStatus, NewEnvironment, StoreError, StoreResult,
@@ -12,7 +13,7 @@ use crate::db::{Db, Row, backend, conflict, query};
 use crate::{sessions, workspaces};
 
 const COLUMNS: &str = "id, user_id, name, repository_url, branch, status, error, \
-     egress_mode, egress_hosts, created_at, updated_at";
+     egress_mode, egress_hosts, idle_stop_minutes, created_at, updated_at";
 
 fn from_row(row: &Row) -> StoreResult<Environment> {
     let status: String = row.get("status")?;
@@ -30,6 +31,7 @@ fn from_row(row: &Row) -> StoreResult<Environment> {
         error: row.get("error")?,
         egress: EgressPolicy::from_trusted(&mode, row.text_list("egress_hosts")?)
             .ok_or_else(|| StoreError::Corrupt(format!("egress mode {mode:?}")))?,
+        idle_stop: IdleStopMinutes::from_trusted(row.get("idle_stop_minutes")?),
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
@@ -46,8 +48,8 @@ fn egress_hosts(egress: &EgressPolicy) -> Vec<String> {
 pub(crate) async fn create(db: &Db, env: NewEnvironment) -> StoreResult<Environment> {
     let row = query(format!(
         "INSERT INTO environments (id, user_id, name, repository_url, branch, status,
-             egress_mode, egress_hosts, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'creating', $6, $7, $8, $8) RETURNING {COLUMNS}"
+             egress_mode, egress_hosts, idle_stop_minutes, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'creating', $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
     ))
     .bind(env.id)
     .bind(env.user_id)
@@ -56,6 +58,7 @@ pub(crate) async fn create(db: &Db, env: NewEnvironment) -> StoreResult<Environm
     .bind(env.branch.as_str())
     .bind(env.egress.mode())
     .bind(egress_hosts(&env.egress))
+    .bind(i64::from(env.idle_stop.minutes()))
     .bind(env.now)
     .fetch_one(db)
     .await
@@ -196,6 +199,26 @@ pub(crate) async fn set_egress(
     ))
     .bind(egress.mode())
     .bind(egress_hosts(egress))
+    .bind(now)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map_err(backend)?
+    .ok_or(StoreError::NotFound)?;
+    from_row(&row)
+}
+
+pub(crate) async fn set_idle_stop(
+    db: &Db,
+    id: EnvironmentId,
+    idle_stop: IdleStopMinutes,
+    now: DateTime<Utc>,
+) -> StoreResult<Environment> {
+    let row = query(format!(
+        "UPDATE environments SET idle_stop_minutes = $1, updated_at = $2
+         WHERE id = $3 RETURNING {COLUMNS}"
+    ))
+    .bind(i64::from(idle_stop.minutes()))
     .bind(now)
     .bind(id)
     .fetch_optional(db)

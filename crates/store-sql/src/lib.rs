@@ -17,8 +17,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    AgentId, BranchName, CoolifyAppId, DeploymentId, EgressPolicy, Email, EnvironmentId, SessionId,
-    SessionName, UserId, WorkspaceId,
+    AgentId, BranchName, CoolifyAppId, DeploymentId, EgressPolicy, Email, EnvironmentId,
+    IdleStopMinutes, SessionId, SessionName, UserId, WorkspaceId,
 };
 use craftastic_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -297,6 +297,15 @@ impl Store for SqlStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Environment> {
         environments::set_egress(&self.db, id, egress, now).await
+    }
+
+    async fn set_environment_idle_stop(
+        &self,
+        id: EnvironmentId,
+        idle_stop: IdleStopMinutes,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Environment> {
+        environments::set_idle_stop(&self.db, id, idle_stop, now).await
     }
 
     async fn delete_environment(&self, id: EnvironmentId) -> StoreResult<()> {

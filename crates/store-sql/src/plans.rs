@@ -95,6 +95,7 @@ async fn seed(s: &SqlStore, n: u32) -> Seeded {
             repository_url: None,
             branch: branch.clone(),
             egress: EgressPolicy::Open,
+            idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
             now,
         })
         .await

@@ -8,8 +8,8 @@ mod model;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    AgentId, BranchName, CoolifyAppId, DeploymentId, EgressPolicy, Email, EnvironmentId, SessionId,
-    SessionName, UserId, WorkspaceId,
+    AgentId, BranchName, CoolifyAppId, DeploymentId, EgressPolicy, Email, EnvironmentId,
+    IdleStopMinutes, SessionId, SessionName, UserId, WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -191,6 +191,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: EnvironmentId,
         egress: &EgressPolicy,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Environment>;
+    /// Replaces how long the environment's workspaces may be idle, bumps `updated_at` and
+    /// returns the environment. Fails with `NotFound` when the environment is gone.
+    async fn set_environment_idle_stop(
+        &self,
+        id: EnvironmentId,
+        idle_stop: IdleStopMinutes,
         now: DateTime<Utc>,
     ) -> StoreResult<Environment>;
     /// Deletes the environment and, by cascade, its workspaces, sessions, deployments and

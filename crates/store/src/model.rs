@@ -1,8 +1,8 @@
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
     AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId,
-    EgressPolicy, Email, EnvironmentId, EnvironmentName, RepositoryUrl, SessionId, SessionName,
-    UserId, UserName, WorkingDirectory, WorkspaceId,
+    EgressPolicy, Email, EnvironmentId, EnvironmentName, IdleStopMinutes, RepositoryUrl, SessionId,
+    SessionName, UserId, UserName, WorkingDirectory, WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -176,6 +176,8 @@ pub struct Environment {
     pub error: Option<String>,
     /// Where its workspaces may connect to outside the server.
     pub egress: EgressPolicy,
+    /// How long its workspaces may be idle before the server stops them.
+    pub idle_stop: IdleStopMinutes,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -207,6 +209,7 @@ pub struct NewEnvironment {
     pub repository_url: Option<RepositoryUrl>,
     pub branch: BranchName,
     pub egress: EgressPolicy,
+    pub idle_stop: IdleStopMinutes,
     pub now: DateTime<Utc>,
 }
 

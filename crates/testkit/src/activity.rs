@@ -11,10 +11,16 @@ use crate::{SANDBOX_IMAGE, TestServer, docker_cli};
 /// How long a test waits for an event.
 pub const WAIT: Duration = Duration::from_secs(15);
 
-/// A fake `claude`: on each cue typed into its terminal, it does what Claude Code does at
-/// that moment, calling `craftastic-hook` the way the hooks Craftastic configures do, with
-/// the JSON Claude Code gives hooks.
+/// A fake `claude`: it says which arguments it got besides its hooks (`--continue` when it
+/// continues a conversation) and adds a turn to its conversation where Claude Code keeps
+/// it; then, on each cue typed into its terminal, it does what Claude Code does at that
+/// moment, calling `craftastic-hook` the way the hooks Craftastic configures do, with the
+/// JSON Claude Code gives hooks.
 pub const FAKE_CLAUDE: &str = r#"#!/bin/sh
+[ "$1" = --settings ] && shift 2
+echo "fake-claude: args=[$*]"
+chat="$CLAUDE_CONFIG_DIR/projects/-workspace/1.jsonl"
+mkdir -p "$(dirname "$chat")" && echo turn >>"$chat"
 echo "fake-claude: ready"
 while read -r cue; do
     case $cue in

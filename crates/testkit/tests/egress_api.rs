@@ -33,6 +33,7 @@ async fn environment(s: &TestServer, owner: UserId, name: &str) -> EnvironmentId
             repository_url: None,
             branch: BranchName::parse("main").unwrap(),
             egress: EgressPolicy::Open,
+            idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
             now: Utc::now(),
         })
         .await

@@ -308,6 +308,7 @@ async fn recorded_environment(s: &TestServer, owner: &str) -> EnvironmentId {
             repository_url: None,
             branch: BranchName::parse("main").unwrap(),
             egress: craftastic_domain::EgressPolicy::Open,
+            idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
             now: Utc::now(),
         })
         .await

@@ -291,6 +291,7 @@ async fn creating_and_deleting_environments_wait_for_start_up_to_take_up_what_wa
             repository_url: None,
             branch: BranchName::parse("main").unwrap(),
             egress: craftastic_domain::EgressPolicy::Open,
+            idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
             now: chrono::Utc::now(),
         })
         .await

@@ -527,6 +527,7 @@ async fn place(s: &dyn Store, user: UserId, name: &str) -> Place {
             repository_url: None,
             branch: BranchName::parse("main").unwrap(),
             egress: EgressPolicy::Open,
+            idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
             now: Utc::now(),
         })
         .await

@@ -1,9 +1,10 @@
 //! Conformance stories of what the box holds, against both stores: an environment's egress
-//! policy and the Coolify applications bound to it.
+//! policy, how long its workspaces may be idle, and the Coolify applications bound to it.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use craftastic_domain::{
-    BranchName, CoolifyAppId, EgressPolicy, Email, EnvironmentId, EnvironmentName, UserId, UserName,
+    BranchName, CoolifyAppId, EgressPolicy, Email, EnvironmentId, EnvironmentName, IdleStopMinutes,
+    UserId, UserName,
 };
 use craftastic_store::*;
 use craftastic_testkit::{Backend, TestDb, on_both_backends};
@@ -11,6 +12,7 @@ use craftastic_testkit::{Backend, TestDb, on_both_backends};
 on_both_backends!(
     environments_keep_their_egress_policy,
     setting_the_egress_policy_replaces_it_and_bumps_updated_at,
+    the_idle_stop_is_kept_replaced_and_shown_with_the_contents,
     deployment_bindings_are_unique_scoped_and_listed_oldest_first,
     deployment_bindings_go_with_their_environment_and_outlive_their_admin,
     migration_3_goes_down_and_up_again,
@@ -38,6 +40,7 @@ fn new_environment(user: UserId, name: &str, egress: EgressPolicy) -> NewEnviron
         repository_url: None,
         branch: BranchName::parse("main").unwrap(),
         egress,
+        idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
         now: Utc::now(),
     }
 }
@@ -92,6 +95,56 @@ async fn environments_keep_their_egress_policy(backend: Backend) {
         .map(|e| e.egress)
         .collect();
     assert_eq!(listed, policies, "in the list too, hosts in their order");
+}
+
+async fn the_idle_stop_is_kept_replaced_and_shown_with_the_contents(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let ada = user(s, "ada@example.com").await;
+    let never = IdleStopMinutes::parse("minutes", 0).unwrap();
+    let env = s
+        .create_environment(NewEnvironment {
+            idle_stop: never,
+            ..new_environment(ada, "shop", EgressPolicy::Open)
+        })
+        .await
+        .unwrap();
+    assert_eq!(env.idle_stop, never);
+    let other = s
+        .create_environment(new_environment(ada, "blog", EgressPolicy::Open))
+        .await
+        .unwrap();
+    assert_eq!(other.idle_stop, IdleStopMinutes::DEFAULT);
+
+    let later = micros(env.updated_at + Duration::seconds(5));
+    let week = IdleStopMinutes::parse("minutes", 10_080).unwrap();
+    let changed = s
+        .set_environment_idle_stop(env.id, week, later)
+        .await
+        .unwrap();
+    assert_eq!((changed.idle_stop, changed.updated_at), (week, later));
+    assert_eq!(changed.egress, EgressPolicy::Open);
+    let contents = s.list_environment_contents(ada).await.unwrap();
+    let stops: Vec<_> = contents.iter().map(|c| c.environment.idle_stop).collect();
+    assert_eq!(
+        stops,
+        [week, IdleStopMinutes::DEFAULT],
+        "only the one changed"
+    );
+    assert_eq!(
+        s.get_environment_contents(env.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .environment
+            .idle_stop,
+        week
+    );
+    assert!(matches!(
+        s.set_environment_idle_stop(EnvironmentId::new(), week, later)
+            .await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn setting_the_egress_policy_replaces_it_and_bumps_updated_at(backend: Backend) {

@@ -2,7 +2,7 @@
 //! session whose tmux session ended is marked dead, one whose workspace stopped starts again
 //! when opened.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use craftastic_domain::{
     AgentId, BranchName, EnvironmentId, ErrorCode, SessionId, SessionName, WorkingDirectory,
 };
@@ -163,11 +163,15 @@ impl Sessions {
         Ok(self.fresh(session))
     }
 
+    /// When the session's terminal last had input, counting what is not written to the
+    /// database yet.
+    pub(crate) fn last_input(&self, session: &Session) -> Option<DateTime<Utc>> {
+        session.last_activity.max(self.activity.latest(session.id))
+    }
+
     /// The session with the activity not yet written to the database.
     fn fresh(&self, mut session: Session) -> Session {
-        if let Some(at) = self.activity.latest(session.id) {
-            session.last_activity = session.last_activity.max(Some(at));
-        }
+        session.last_activity = self.last_input(&session);
         session
     }
 
@@ -252,12 +256,24 @@ impl Sessions {
     ) -> ServiceResult<Option<String>> {
         require_running(env)?;
         let _guard = self.workspaces.lock(env.id, &session.git_branch).await;
+        // Read again under the lock: the workspace may have been stopped meanwhile (idle,
+        // over its disk cap), its sessions with it. `inactive` asked by the caller starts it
+        // whatever it was (a dead session revived).
+        let stored = self
+            .store
+            .get_session(session.id)
+            .await?
+            .ok_or(ServiceError::NotFound("session"))?;
+        let status = match session.status {
+            SessionStatus::Inactive => SessionStatus::Inactive,
+            _ => stored.status,
+        };
         let ws = self
             .workspaces
             .ensure_locked(env, &session.git_branch)
             .await?;
         let container = running_container(&ws)?;
-        match session.status {
+        match status {
             SessionStatus::Dead => Ok(None),
             SessionStatus::Inactive => {
                 self.start_tmux(&container, env.user_id, session).await?;

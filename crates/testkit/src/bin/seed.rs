@@ -62,6 +62,7 @@ async fn seed_user(store: &dyn Store, user: UserId) -> anyhow::Result<SessionId>
                 repository_url: None,
                 branch: BranchName::parse("main")?,
                 egress: EgressPolicy::Open,
+                idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
                 now,
             })
             .await?;

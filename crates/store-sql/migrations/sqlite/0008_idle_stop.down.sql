@@ -1,0 +1,1 @@
+ALTER TABLE environments DROP COLUMN idle_stop_minutes;
