@@ -36,6 +36,7 @@ function environment(sessions: Session[]): Environment {
     branch: "main",
     status: "running",
     egressPolicy: { mode: "open", hosts: [] },
+    idleStopMinutes: 60,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     workspaces: [],

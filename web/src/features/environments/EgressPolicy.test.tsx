@@ -14,6 +14,7 @@ const environment = (egressPolicy: EgressPolicy): Environment => ({
   branch: "main",
   status: "running",
   egressPolicy,
+  idleStopMinutes: 60,
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:00Z",
   workspaces: [],

@@ -10,6 +10,7 @@ import { isNotFound } from "@/lib/api/errors"
 import type { Environment } from "@/lib/api/types"
 import { formatDate, shortRepository } from "@/lib/format"
 import { EgressPolicySummary } from "@/features/environments/EgressPolicy"
+import { IdleStopSummary } from "@/features/environments/IdleStop"
 import { EnvironmentActions } from "@/features/environments/EnvironmentActions"
 import { EnvironmentSidebar } from "@/features/environments/EnvironmentSidebar"
 import { useEnvironment } from "@/features/environments/hooks"
@@ -122,6 +123,7 @@ function EnvironmentHeader({ environment: env, onDeleted }: { environment: Envir
               </dd>
             </div>
             <EgressPolicySummary environment={env} />
+            <IdleStopSummary environment={env} />
             <div className="flex items-center gap-1.5">
               <dt>Created</dt>
               <dd>{formatDate(env.createdAt)}</dd>

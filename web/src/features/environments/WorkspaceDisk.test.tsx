@@ -22,6 +22,7 @@ function environment(workspaces: Workspace[], status = "running"): Environment {
     workspaces,
     sessions: [],
     egressPolicy: { mode: "open", hosts: [] },
+    idleStopMinutes: 60,
   }
 }
 

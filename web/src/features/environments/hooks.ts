@@ -112,6 +112,16 @@ export function useSetEgressPolicy() {
   })
 }
 
+export function useSetIdleStop() {
+  const store = useStoreEnvironment()
+  return useMutation({
+    mutationFn: ({ id, minutes }: { id: string; minutes: number }) => apiCalls.setIdleStop(id, minutes),
+    onSuccess: (env) => {
+      store(env)
+    },
+  })
+}
+
 export function useDeleteEnvironment() {
   const queryClient = useQueryClient()
   const markStatus = useMarkStatus()

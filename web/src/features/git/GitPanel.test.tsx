@@ -34,6 +34,7 @@ function environment(sessions: Session[], status = "running"): Environment {
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     egressPolicy: { mode: "open", hosts: [] },
+    idleStopMinutes: 60,
     workspaces: [],
     sessions,
   }

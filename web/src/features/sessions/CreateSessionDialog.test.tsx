@@ -17,6 +17,7 @@ const environment: Environment = {
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:00Z",
   egressPolicy: { mode: "open", hosts: [] },
+  idleStopMinutes: 60,
   workspaces: [],
   sessions: [],
 }

@@ -81,6 +81,9 @@ export function endpoints(client: ApiClient) {
     /** 422 with `details.fields` (`egressPolicy.mode`, `egressPolicy.hosts`) naming the bad host. */
     setEgressPolicy: (id: string, policy: EgressPolicy) =>
       client.request<Environment>(`/api/environments/${seg(id)}/egress`, { method: "PUT", body: policy }),
+    /** 422 when `minutes` is not a whole number from 0 to 10080. */
+    setIdleStop: (id: string, minutes: number) =>
+      client.request<Environment>(`/api/environments/${seg(id)}/idle-stop`, { method: "PUT", body: { minutes } }),
 
     listSessions: async (environmentId: string, signal?: AbortSignal) =>
       (

@@ -87,6 +87,8 @@ export interface Environment {
   error?: string | null
   containerId?: string | null
   egressPolicy: EgressPolicy
+  /** Minutes a workspace may sit idle before the server stops it; 0: never. */
+  idleStopMinutes: number
   createdAt: string
   updatedAt: string
   workspaces: Workspace[]
@@ -123,6 +125,8 @@ export interface CreateEnvironmentInput {
   branch?: string
   /** `open` when left out. */
   egressPolicy?: EgressPolicy
+  /** 60 when left out; 0: never. */
+  idleStopMinutes?: number
 }
 
 export type SessionType = "terminal" | "agent"

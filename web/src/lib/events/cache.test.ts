@@ -29,6 +29,7 @@ function environment(id: string, sessions: Session[]): Environment {
     branch: "main",
     status: "running",
     egressPolicy: { mode: "open", hosts: [] },
+    idleStopMinutes: 60,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     workspaces: [{ id: "w1", branch: "main", status: "running" }],
