@@ -272,7 +272,7 @@ function WebhookSetting({ set }: { set: boolean }) {
           data-state="set"
           className="flex flex-wrap items-center gap-x-4 gap-y-2 rounded-lg border px-3 py-2"
         >
-          <span className="flex min-w-0 flex-1 items-center gap-2 text-sm">
+          <span className="flex min-w-40 flex-1 items-center gap-2 text-sm">
             <Webhook className="text-success size-4 shrink-0" aria-hidden />A webhook is set.
           </span>
           <div className="flex flex-wrap gap-2">
