@@ -262,6 +262,46 @@ export async function startFakeCoolify({ apps = {}, queuedMs = 1_500, finishedMs
 }
 
 /**
+ * A fake `claude`: on each cue typed into its terminal it calls `craftastic-hook` the way the
+ * hooks Craftastic configures for Claude Code do, with the JSON Claude Code gives them (the
+ * cues of the one in crates/testkit/src/activity.rs that the server's tests use).
+ */
+const FAKE_CLAUDE = `#!/bin/sh
+echo "fake-claude: ready"
+while read -r cue; do
+    case $cue in
+    prompt) echo '{"hook_event_name":"UserPromptSubmit","prompt":"hello"}' | craftastic-hook claude UserPromptSubmit ;;
+    permission) echo '{"hook_event_name":"Notification","notification_type":"permission_prompt","message":"Claude needs your permission to use Bash"}' | craftastic-hook claude Notification ;;
+    stop) echo '{"hook_event_name":"Stop","stop_hook_active":false}' | craftastic-hook claude Stop ;;
+    exit) exit 3 ;;
+    esac
+done
+`
+
+/**
+ * The sandbox image with {@link FAKE_CLAUDE} in place of the real `claude`, built on the
+ * sandbox image (the engine's cache makes a rebuild instant); start the server with
+ * `SANDBOX_IMAGE` set to it. Its own tag, so that it never replaces the image of a test run
+ * of the server's.
+ */
+export function fakeClaudeImage() {
+  const tag = "craftastic/sandbox-fake-hooks:e2e"
+  const base = process.env.SANDBOX_IMAGE ?? "craftastic/sandbox:latest"
+  const dir = mkdtempSync(path.join(tmpdir(), "craftastic-e2e-image-"))
+  try {
+    writeFileSync(path.join(dir, "claude"), FAKE_CLAUDE)
+    writeFileSync(
+      path.join(dir, "Dockerfile"),
+      `FROM ${base}\nUSER root\nRUN rm -f /usr/local/bin/claude\nCOPY claude /usr/local/bin/claude\nRUN chmod 755 /usr/local/bin/claude\nUSER dev\n`,
+    )
+    execFileSync("docker", ["build", "-q", "-t", tag, dir], { stdio: "pipe" })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return tag
+}
+
+/**
  * Starts the server; resolves once it prints its URL.
  *
  * `gitHttp`: also serve a bare copy of the fixture over HTTP (and let the server clone

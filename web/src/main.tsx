@@ -10,6 +10,7 @@ import { AuthProvider } from "@/lib/auth/AuthProvider"
 import { EventsProvider } from "@/lib/events/EventsProvider"
 import { createQueryClient } from "@/lib/queries"
 import { ThemeProvider } from "@/lib/theme/ThemeProvider"
+import { NoticeDispatcher } from "@/features/notifications/NoticeDispatcher"
 import "@/index.css"
 
 const queryClient = createQueryClient()
@@ -25,6 +26,7 @@ createRoot(root).render(
             <TooltipProvider delayDuration={300}>
               <BrowserRouter>
                 <App />
+                <NoticeDispatcher />
               </BrowserRouter>
               <Toaster richColors closeButton position="bottom-right" />
             </TooltipProvider>

@@ -8,6 +8,7 @@ export const queryKeys = {
   me: ["me"] as const,
   myLimits: ["me", "limits"] as const,
   adminUsers: ["admin", "users"] as const,
+  notificationSettings: ["notifications", "settings"] as const,
   environments: ["environments"] as const,
   environment: (id: string) => ["environments", id] as const,
   session: (id: string) => ["sessions", id] as const,

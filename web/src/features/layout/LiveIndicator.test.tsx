@@ -8,7 +8,7 @@ import { LiveIndicator } from "@/features/layout/LiveIndicator"
 
 function renderWith(state: LiveState, reconnectNow = vi.fn(), quiet = false) {
   render(
-    <LiveContext value={{ state, reconnectNow }}>
+    <LiveContext value={{ state, reconnectNow, subscribeNotices: () => () => undefined }}>
       <LiveIndicator quiet={quiet} />
     </LiveContext>,
   )

@@ -22,6 +22,7 @@ import { cn } from "@/lib/utils"
 import { useQuery } from "@tanstack/react-query"
 import { queryKeys } from "@/lib/queries"
 import { GitHubCard } from "@/features/github/GitHubCard"
+import { NotificationsCard } from "@/features/notifications/NotificationsCard"
 import { UsageCard } from "@/features/settings/UsageCard"
 import { UsersAdminCard } from "@/features/settings/UsersAdminCard"
 
@@ -34,7 +35,7 @@ export function SettingsPage() {
       <div className="space-y-1">
         <h1 className="text-2xl font-semibold tracking-tight">Settings</h1>
         <p className="text-muted-foreground text-sm">
-          Your account, usage, GitHub, password, sign-ins and appearance{isAdmin ? ", and the server's users" : ""}.
+          Your account, usage, GitHub, notifications, password, sign-ins and appearance{isAdmin ? ", and the server's users" : ""}.
         </p>
       </div>
       <Tabs defaultValue="account" className="gap-4">
@@ -52,6 +53,7 @@ export function SettingsPage() {
           <ProfileCard />
           <UsageCard />
           <GitHubCard />
+          <NotificationsCard />
         </TabsContent>
         <TabsContent value="security" className="space-y-6">
           <ChangePasswordCard />

@@ -26,6 +26,8 @@ import type {
   Fetched,
   Limits,
   LimitsPatch,
+  NotificationSettings,
+  NotificationSettingsPatch,
   PushInput,
   Pushed,
   Session,
@@ -63,6 +65,14 @@ export function endpoints(client: ApiClient) {
     /** 422 with `details.fields.<limit>` for a value out of range. */
     setUserLimits: (userId: string, patch: LimitsPatch) =>
       client.request<Limits>(`/api/admin/users/${seg(userId)}/limits`, { method: "PUT", body: patch }),
+
+    notificationSettings: (signal?: AbortSignal) =>
+      client.request<NotificationSettings>("/api/notifications/settings", { signal }),
+    /** 422 when the webhook's URL is not valid, saying why. */
+    updateNotificationSettings: (patch: NotificationSettingsPatch) =>
+      client.request<NotificationSettings>("/api/notifications/settings", { method: "PUT", body: patch }),
+    /** Sends a test to the webhook: 409 `webhook_not_set`; 502 with why the webhook refused it. */
+    testNotification: () => client.request<undefined>("/api/notifications/test", { method: "POST" }),
 
     listEnvironments: async (signal?: AbortSignal) =>
       (await client.request<{ environments: Environment[] }>("/api/environments", { signal })).environments,

@@ -398,3 +398,29 @@ export interface AdminUserList {
 
 /** A change of limits: a field left out stays, null brings back the default. */
 export type LimitsPatch = Partial<LimitOverrides>
+
+/** The user's notification settings; the webhook's URL is never answered back. */
+export interface NotificationSettings {
+  /** Whether the `notification` event reaches the browser. */
+  browser: boolean
+  /** Whether a webhook is set. */
+  webhook: boolean
+}
+
+/** A change of the notification settings: a field left out stays, `webhookUrl: null` removes it. */
+export interface NotificationSettingsPatch {
+  browser?: boolean
+  webhookUrl?: string | null
+}
+
+/** An agent that needs the user, as the `notification` event tells it. */
+export interface Notice {
+  sessionId: string
+  environmentId: string
+  state: ActivityState | (string & {})
+  /** The session's name and why ("api asks to approve an action"). */
+  title: string
+  /** One line with the environment's name too. */
+  text: string
+  detail?: string
+}

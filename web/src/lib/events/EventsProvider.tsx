@@ -1,7 +1,8 @@
 import { useQueryClient } from "@tanstack/react-query"
-import { useEffect, useMemo, useRef, useState, type ReactNode } from "react"
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from "react"
 
 import { api } from "@/lib/api/client"
+import type { Notice } from "@/lib/api/types"
 import { useAuth } from "@/lib/auth/auth"
 import { applyEvent, refetchEverything } from "@/lib/events/cache"
 import { LiveContext, type LiveContextValue } from "@/lib/events/live"
@@ -15,6 +16,7 @@ export function EventsProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient()
   const [state, setState] = useState<LiveState>({ kind: "connecting" })
   const stream = useRef<EventStream | null>(null)
+  const noticeListeners = useRef(new Set<(notice: Notice) => void>())
 
   useEffect(() => {
     if (!signedIn) return
@@ -22,6 +24,9 @@ export function EventsProvider({ children }: { children: ReactNode }) {
       open: (signal) => api.openStream("/api/events", signal),
       onEvent: (event) => {
         applyEvent(queryClient, event)
+        if (event.type === "notification") {
+          for (const listener of noticeListeners.current) listener(event.notice)
+        }
       },
       onReady: () => {
         refetchEverything(queryClient)
@@ -41,10 +46,18 @@ export function EventsProvider({ children }: { children: ReactNode }) {
     }
   }, [signedIn, queryClient])
 
+  const subscribeNotices = useCallback((listener: (notice: Notice) => void) => {
+    const listeners = noticeListeners.current
+    listeners.add(listener)
+    return () => {
+      listeners.delete(listener)
+    }
+  }, [])
+
   const shown = signedIn ? state : OFF
   const value = useMemo<LiveContextValue>(
-    () => ({ state: shown, reconnectNow: () => stream.current?.reconnectNow() }),
-    [shown],
+    () => ({ state: shown, reconnectNow: () => stream.current?.reconnectNow(), subscribeNotices }),
+    [shown, subscribeNotices],
   )
   return <LiveContext value={value}>{children}</LiveContext>
 }

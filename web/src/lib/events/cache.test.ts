@@ -127,6 +127,18 @@ describe("applyEvent", () => {
     expect(invalid(c, queryKeys.deploymentList("e1"))).toBe(true)
   })
 
+  it("leaves the cache as it is for a notification", () => {
+    const c = client()
+    const before = c.getQueryData<Environment>(queryKeys.environment("e1"))
+    applyEvent(c, {
+      type: "notification",
+      notice: { sessionId: "s1", environmentId: "e1", state: "waiting", title: "s1 waits for you", text: "s1 waits" },
+    })
+    expect(c.getQueryData<Environment>(queryKeys.environment("e1"))).toBe(before)
+    expect(invalid(c, queryKeys.environments)).toBe(false)
+    expect(invalid(c, queryKeys.gitStatus("s1"))).toBe(false)
+  })
+
   it("reads everything again on resync", () => {
     const c = client()
     applyEvent(c, { type: "resync" })

@@ -110,6 +110,10 @@ export function applyEvent(client: QueryClient, event: LiveEvent): void {
       void client.invalidateQueries({ queryKey: queryKeys.deploymentList(event.environmentId), exact: true })
       return
     }
+    case "notification":
+      // Told to the user (see features/notifications); the session's activity event
+      // carries the change itself.
+      return
   }
 }
 

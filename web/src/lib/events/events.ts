@@ -1,7 +1,7 @@
 // The events of `GET /api/events`, checked as they arrive: an event this version does not
 // know, or whose data is not what it should be, is dropped rather than written to the cache.
 
-import type { SessionActivity } from "@/lib/api/types"
+import type { Notice, SessionActivity } from "@/lib/api/types"
 import type { ServerSentEvent } from "@/lib/events/parser"
 
 export type LiveEvent =
@@ -12,6 +12,7 @@ export type LiveEvent =
   | { type: "environment.status"; environmentId: string; status: string; error?: string | null }
   | { type: "workspace.status"; workspaceId: string; environmentId: string; status: string }
   | { type: "deployment.status"; deploymentId: string; environmentId: string; status: string }
+  | { type: "notification"; notice: Notice }
 
 type Fields = Record<string, unknown>
 
@@ -77,6 +78,20 @@ export function decodeEvent(raw: ServerSentEvent): LiveEvent | null {
         deploymentId: d.deploymentId as string,
         environmentId: d.environmentId as string,
         status: d.status as string,
+      }
+    case "notification":
+      if (!strings(d, "sessionId", "environmentId", "state", "title", "text")) return null
+      if (d.detail !== undefined && d.detail !== null && !isString(d.detail)) return null
+      return {
+        type: raw.event,
+        notice: {
+          sessionId: d.sessionId as string,
+          environmentId: d.environmentId as string,
+          state: d.state as string,
+          title: d.title as string,
+          text: d.text as string,
+          ...(isString(d.detail) ? { detail: d.detail } : {}),
+        },
       }
     default:
       return null

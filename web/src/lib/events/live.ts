@@ -1,5 +1,6 @@
 import { createContext, useContext } from "react"
 
+import type { Notice } from "@/lib/api/types"
 import type { LiveState } from "@/lib/events/stream"
 
 /** While the event stream is down, lists are read again this often. */
@@ -9,11 +10,14 @@ export interface LiveContextValue {
   state: LiveState
   /** Tries again at once instead of waiting out the back-off. */
   reconnectNow: () => void
+  /** Calls `listener` with each `notification` event until the returned function is called. */
+  subscribeNotices: (listener: (notice: Notice) => void) => () => void
 }
 
 const OFF: LiveContextValue = {
   state: { kind: "off" },
   reconnectNow: () => undefined,
+  subscribeNotices: () => () => undefined,
 }
 
 export const LiveContext = createContext<LiveContextValue>(OFF)

@@ -69,6 +69,25 @@ describe("decodeEvent", () => {
     expect(decodeEvent({ event: "ready", data: "{}" })).toEqual({ type: "ready" })
   })
 
+  it("reads a notification, with or without its detail", () => {
+    const notice = {
+      sessionId: "s1",
+      environmentId: "e1",
+      state: "permission",
+      title: "api asks to approve an action",
+      text: "Craftastic: api in shop asks to approve an action: Bash",
+      detail: "Bash",
+    }
+    expect(decodeEvent({ event: "notification", data: JSON.stringify(notice) })).toEqual({ type: "notification", notice })
+    const { detail: _detail, ...without } = notice
+    expect(decodeEvent({ event: "notification", data: JSON.stringify(without) })).toEqual({
+      type: "notification",
+      notice: without,
+    })
+    expect(decodeEvent({ event: "notification", data: JSON.stringify({ ...notice, title: 1 }) })).toBeNull()
+    expect(decodeEvent({ event: "notification", data: JSON.stringify({ ...notice, detail: ["x"] }) })).toBeNull()
+  })
+
   it("ignores unknown events and malformed data", () => {
     expect(decodeEvent({ event: "session.renamed", data: '{"sessionId":"s1"}' })).toBeNull()
     expect(decodeEvent({ event: "message", data: "{}" })).toBeNull()
