@@ -60,7 +60,7 @@ impl ApiError {
             .iter()
             .map(|e| {
                 (
-                    e.field.to_owned(),
+                    e.field.to_string(),
                     serde_json::Value::String(e.message.clone()),
                 )
             })
@@ -86,6 +86,7 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Invalid(v) => v.into(),
+            ServiceError::InvalidFields(v) => Self::invalid_fields(v),
             ServiceError::Unauthorized { code, message } => {
                 Self::new(StatusCode::UNAUTHORIZED, code, message)
             }
@@ -259,21 +260,35 @@ pub fn all_valid<A, B, C>(
     }
 }
 
-/// [`all_valid`] for five fields.
-pub fn all_valid5<A, B, C, D, E>(
-    a: Result<A, ValidationError>,
-    b: Result<B, ValidationError>,
-    c: Result<C, ValidationError>,
-    d: Result<D, ValidationError>,
-    e: Result<E, ValidationError>,
-) -> ApiResult<(A, B, C, D, E)> {
-    match (a, b, c, d, e) {
-        (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => Ok((a, b, c, d, e)),
-        (a, b, c, d, e) => Err(ApiError::invalid_fields(
-            [a.err(), b.err(), c.err(), d.err(), e.err()]
-                .into_iter()
-                .flatten()
-                .collect(),
-        )),
+/// [`all_valid`] for six fields, each of which may find one bad field or several (a
+/// list, or a group of fields such as a size).
+pub fn all_valid6<A, B, C, D, E, F, EA, EB, EC, ED, EE, EF>(
+    a: Result<A, EA>,
+    b: Result<B, EB>,
+    c: Result<C, EC>,
+    d: Result<D, ED>,
+    e: Result<E, EE>,
+    f: Result<F, EF>,
+) -> ApiResult<(A, B, C, D, E, F)>
+where
+    EA: Into<Vec<ValidationError>>,
+    EB: Into<Vec<ValidationError>>,
+    EC: Into<Vec<ValidationError>>,
+    ED: Into<Vec<ValidationError>>,
+    EE: Into<Vec<ValidationError>>,
+    EF: Into<Vec<ValidationError>>,
+{
+    match (a, b, c, d, e, f) {
+        (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f)) => Ok((a, b, c, d, e, f)),
+        (a, b, c, d, e, f) => {
+            let mut errors = Vec::new();
+            errors.extend(a.err().map(Into::into).unwrap_or_default());
+            errors.extend(b.err().map(Into::into).unwrap_or_default());
+            errors.extend(c.err().map(Into::into).unwrap_or_default());
+            errors.extend(d.err().map(Into::into).unwrap_or_default());
+            errors.extend(e.err().map(Into::into).unwrap_or_default());
+            errors.extend(f.err().map(Into::into).unwrap_or_default());
+            Err(ApiError::invalid_fields(errors))
+        }
     }
 }

@@ -10,6 +10,10 @@ pub enum ServiceError {
     /// Input that parsed but broke a rule (422), with the field it came from.
     #[error("{0}")]
     Invalid(#[from] ValidationError),
+    /// Several fields that broke rules (422), each named, so that a form can show them all
+    /// (never empty).
+    #[error("{}", .0.first().map_or_else(String::new, ToString::to_string))]
+    InvalidFields(Vec<ValidationError>),
     /// Missing or bad credentials (401).
     #[error("{message}")]
     Unauthorized {
