@@ -60,6 +60,7 @@ pub(crate) async fn secret_key_ids(db: &Db) -> StoreResult<Vec<String>> {
     let rows = query(
         "SELECT github_token AS sealed FROM users WHERE github_token IS NOT NULL
          UNION SELECT sealed_value FROM agent_credentials
+         UNION SELECT sealed_value FROM environment_variables WHERE sealed_value IS NOT NULL
          UNION SELECT key_id || '.' FROM encryption_canaries",
     )
     .fetch_all(db)

@@ -77,13 +77,24 @@ const FIRST_USER_LOCK: i64 = 0x6372_6166_7431;
 impl Db {
     /// A scalar subquery that gathers `columns` of the rows `from` (a table and its `WHERE`)
     /// into one JSON text, an array of arrays in `order`; read it with [`Row::gathered`].
+    /// Each of the comma-separated `columns` is a column's name or `expression AS name`
+    /// (an expression without commas, which may refer to the parent's row).
     pub(crate) fn json_rows(&self, columns: &str, from: &str, order: &str) -> String {
         let (gather, array) = match self {
             Db::Sqlite(_) => ("json_group_array", "json_array"),
             Db::Postgres(_) => ("json_agg", "json_build_array"),
         };
+        let values: Vec<&str> = columns
+            .split(',')
+            .map(|c| {
+                c.split_once(" AS ")
+                    .map_or(c, |(expression, _)| expression)
+                    .trim()
+            })
+            .collect();
+        let values = values.join(", ");
         format!(
-            "(SELECT CAST(COALESCE({gather}({array}({columns}) ORDER BY {order}), '[]') AS TEXT) \
+            "(SELECT CAST(COALESCE({gather}({array}({values}) ORDER BY {order}), '[]') AS TEXT) \
              FROM {from})"
         )
     }

@@ -1,9 +1,9 @@
-//! Environments and their egress policies.
+//! Environments: their egress policies, idle stops and sizes.
 
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, IdleStopMinutes, RepositoryUrl,
-    UserId,
+    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, EnvironmentSize, IdleStopMinutes,
+    RepositoryUrl, UserId,
 };
 use craftastic_store::{
     Environment, EnvironmentContents, EnvironmentStatus, NewEnvironment, StoreError, StoreResult,
@@ -13,7 +13,8 @@ use crate::db::{Db, Row, backend, conflict, query};
 use crate::{sessions, workspaces};
 
 const COLUMNS: &str = "id, user_id, name, repository_url, branch, status, error, \
-     egress_mode, egress_hosts, idle_stop_minutes, created_at, updated_at";
+     egress_mode, egress_hosts, idle_stop_minutes, memory_bytes, nano_cpus, disk_bytes, \
+     variables_version, created_at, updated_at";
 
 fn from_row(row: &Row) -> StoreResult<Environment> {
     let status: String = row.get("status")?;
@@ -32,6 +33,12 @@ fn from_row(row: &Row) -> StoreResult<Environment> {
         egress: EgressPolicy::from_trusted(&mode, row.text_list("egress_hosts")?)
             .ok_or_else(|| StoreError::Corrupt(format!("egress mode {mode:?}")))?,
         idle_stop: IdleStopMinutes::from_trusted(row.get("idle_stop_minutes")?),
+        size: EnvironmentSize {
+            memory_bytes: row.get("memory_bytes")?,
+            nano_cpus: row.get("nano_cpus")?,
+            disk_bytes: row.get("disk_bytes")?,
+        },
+        variables_version: row.get("variables_version")?,
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
     })
@@ -48,8 +55,10 @@ fn egress_hosts(egress: &EgressPolicy) -> Vec<String> {
 pub(crate) async fn create(db: &Db, env: NewEnvironment) -> StoreResult<Environment> {
     let row = query(format!(
         "INSERT INTO environments (id, user_id, name, repository_url, branch, status,
-             egress_mode, egress_hosts, idle_stop_minutes, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 'creating', $6, $7, $8, $9, $9) RETURNING {COLUMNS}"
+             egress_mode, egress_hosts, idle_stop_minutes, memory_bytes, nano_cpus, disk_bytes,
+             created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, 'creating', $6, $7, $8, $9, $10, $11, $12, $12)
+         RETURNING {COLUMNS}"
     ))
     .bind(env.id)
     .bind(env.user_id)
@@ -59,6 +68,9 @@ pub(crate) async fn create(db: &Db, env: NewEnvironment) -> StoreResult<Environm
     .bind(env.egress.mode())
     .bind(egress_hosts(&env.egress))
     .bind(i64::from(env.idle_stop.minutes()))
+    .bind(env.size.memory_bytes)
+    .bind(env.size.nano_cpus)
+    .bind(env.size.disk_bytes)
     .bind(env.now)
     .fetch_one(db)
     .await
@@ -219,6 +231,29 @@ pub(crate) async fn set_idle_stop(
          WHERE id = $3 RETURNING {COLUMNS}"
     ))
     .bind(i64::from(idle_stop.minutes()))
+    .bind(now)
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map_err(backend)?
+    .ok_or(StoreError::NotFound)?;
+    from_row(&row)
+}
+
+pub(crate) async fn set_size(
+    db: &Db,
+    id: EnvironmentId,
+    size: EnvironmentSize,
+    now: DateTime<Utc>,
+) -> StoreResult<Environment> {
+    let row = query(format!(
+        "UPDATE environments SET memory_bytes = $1, nano_cpus = $2, disk_bytes = $3,
+             updated_at = $4
+         WHERE id = $5 RETURNING {COLUMNS}"
+    ))
+    .bind(size.memory_bytes)
+    .bind(size.nano_cpus)
+    .bind(size.disk_bytes)
     .bind(now)
     .bind(id)
     .fetch_optional(db)

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
     AgentId, BranchName, CoolifyAppId, DeploymentId, EgressPolicy, Email, EnvironmentId,
-    IdleStopMinutes, SessionId, SessionName, UserId, WorkspaceId,
+    EnvironmentSize, IdleStopMinutes, SessionId, SessionName, UserId, WorkspaceId,
 };
 use craftastic_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -38,6 +38,7 @@ mod plans;
 mod refresh;
 mod sessions;
 mod users;
+mod variables;
 mod workspaces;
 
 use db::{Db, backend, query};
@@ -308,6 +309,31 @@ impl Store for SqlStore {
         environments::set_idle_stop(&self.db, id, idle_stop, now).await
     }
 
+    async fn set_environment_size(
+        &self,
+        id: EnvironmentId,
+        size: EnvironmentSize,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Environment> {
+        environments::set_size(&self.db, id, size, now).await
+    }
+
+    async fn get_environment_variables(
+        &self,
+        id: EnvironmentId,
+    ) -> StoreResult<Option<EnvironmentVariables>> {
+        variables::get(&self.db, id).await
+    }
+
+    async fn set_environment_variables(
+        &self,
+        id: EnvironmentId,
+        variables: &[StoredVariable],
+        now: DateTime<Utc>,
+    ) -> StoreResult<EnvironmentVariables> {
+        variables::set(&self.db, id, variables, now).await
+    }
+
     async fn delete_environment(&self, id: EnvironmentId) -> StoreResult<()> {
         environments::delete(&self.db, id).await
     }
@@ -419,6 +445,10 @@ impl Store for SqlStore {
             status,
         });
         Ok(())
+    }
+
+    async fn set_session_variables_version(&self, id: SessionId, version: i64) -> StoreResult<()> {
+        sessions::set_variables_version(&self.db, id, version).await
     }
 
     async fn record_session_activity(

@@ -35,7 +35,7 @@ pub(crate) fn record(q: &Query) {
 }
 
 /// Tables whose size grows with the number of users.
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 12] = [
     "users",
     "refresh_tokens",
     "environments",
@@ -47,6 +47,7 @@ const TABLES: [&str; 11] = [
     "deployment_bindings",
     "audit_log",
     "user_limits",
+    "environment_variables",
 ];
 
 struct Seeded {
@@ -96,11 +97,15 @@ async fn seed(s: &SqlStore, n: u32) -> Seeded {
             branch: branch.clone(),
             egress: EgressPolicy::Open,
             idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
+            size: craftastic_domain::EnvironmentSize::default(),
             now,
         })
         .await
         .unwrap()
         .id;
+    s.set_environment_variables(env, &variables(), now)
+        .await
+        .unwrap();
     let workspace = s
         .create_workspace(env, &branch, WorkspaceId::new())
         .await
@@ -180,6 +185,20 @@ async fn seed(s: &SqlStore, n: u32) -> Seeded {
     }
 }
 
+/// A plain variable and a secret.
+fn variables() -> Vec<StoredVariable> {
+    vec![
+        StoredVariable {
+            name: craftastic_domain::VariableName::parse("PLAIN").unwrap(),
+            value: StoredValue::Plain("1".into()),
+        },
+        StoredVariable {
+            name: craftastic_domain::VariableName::parse("SECRET").unwrap(),
+            value: StoredValue::Sealed("key.sealed".into()),
+        },
+    ]
+}
+
 /// What the requests of one user ask of the store, recorded.
 async fn owner_statements(s: &SqlStore) -> Vec<Query> {
     seed(s, 1).await;
@@ -212,6 +231,16 @@ async fn owner_statements(s: &SqlStore) -> Vec<Query> {
         .await
         .unwrap();
     s.record_session_activity(&[(me.session, now)])
+        .await
+        .unwrap();
+    s.get_environment_variables(me.env).await.unwrap();
+    s.set_environment_variables(me.env, &variables(), now)
+        .await
+        .unwrap();
+    s.set_session_variables_version(me.session, 2)
+        .await
+        .unwrap();
+    s.set_environment_size(me.env, craftastic_domain::EnvironmentSize::default(), now)
         .await
         .unwrap();
     s.list_deployments(me.env).await.unwrap();

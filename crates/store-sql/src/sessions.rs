@@ -8,15 +8,20 @@ use craftastic_store::{NewSession, Session, SessionStatus, SessionType, StoreErr
 
 use crate::db::{Broken, Db, Row, backend, broken, found, query};
 
+/// A session's columns, and whether it runs with older variables than its environment's
+/// (1 or 0), read from its environment's row by its primary key.
 pub(crate) const COLUMNS: &str = "id, environment_id, workspace_id, name, tmux_session_name, \
      working_directory, status, session_type, agent_id, git_branch, created_at, updated_at, \
-     last_activity";
+     last_activity, CASE WHEN sessions.status = 'active' AND sessions.variables_version <> \
+     (SELECT e.variables_version FROM environments e WHERE e.id = sessions.environment_id) \
+     THEN 1 ELSE 0 END AS variables_outdated";
 
 /// [`COLUMNS`] but `environment_id`, for sessions gathered into their environment's row
-/// (which has it).
+/// (which has it, and the version of its variables).
 pub(crate) const GATHERED_COLUMNS: &str = "id, workspace_id, name, tmux_session_name, \
      working_directory, status, session_type, agent_id, git_branch, created_at, updated_at, \
-     last_activity";
+     last_activity, CASE WHEN sessions.status = 'active' AND sessions.variables_version <> \
+     environments.variables_version THEN 1 ELSE 0 END AS variables_outdated";
 
 pub(crate) fn from_row(row: &Row) -> StoreResult<Session> {
     let status: String = row.get("status")?;
@@ -37,6 +42,7 @@ pub(crate) fn from_row(row: &Row) -> StoreResult<Session> {
         created_at: row.time("created_at")?,
         updated_at: row.time("updated_at")?,
         last_activity: row.opt_time("last_activity")?,
+        variables_outdated: row.get::<i32>("variables_outdated")? != 0,
     })
 }
 
@@ -166,6 +172,16 @@ pub(crate) async fn set_status(
         EnvironmentId(row.uuid("environment_id")?),
         UserId(row.uuid("owner")?),
     ))
+}
+
+pub(crate) async fn set_variables_version(db: &Db, id: SessionId, version: i64) -> StoreResult<()> {
+    let changed = query("UPDATE sessions SET variables_version = $1 WHERE id = $2")
+        .bind(version)
+        .bind(id)
+        .execute(db)
+        .await
+        .map_err(backend)?;
+    found(changed)
 }
 
 pub(crate) async fn record_activity(

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
     AgentId, BranchName, CoolifyAppId, DeploymentId, EgressPolicy, Email, EnvironmentId,
-    IdleStopMinutes, SessionId, SessionName, UserId, WorkspaceId,
+    EnvironmentSize, IdleStopMinutes, SessionId, SessionName, UserId, WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -201,8 +201,32 @@ pub trait Store: Send + Sync + 'static {
         idle_stop: IdleStopMinutes,
         now: DateTime<Utc>,
     ) -> StoreResult<Environment>;
-    /// Deletes the environment and, by cascade, its workspaces, sessions, deployments and
-    /// deployment bindings.
+    /// Replaces the memory, CPUs and disk the environment's workspaces ask for, bumps
+    /// `updated_at` and returns the environment. Fails with `NotFound` when the environment
+    /// is gone.
+    async fn set_environment_size(
+        &self,
+        id: EnvironmentId,
+        size: EnvironmentSize,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Environment>;
+    /// The environment's variables and their version, read in one statement; `None` when
+    /// the environment is gone.
+    async fn get_environment_variables(
+        &self,
+        id: EnvironmentId,
+    ) -> StoreResult<Option<EnvironmentVariables>>;
+    /// Replaces the environment's variables with `variables` (names unique, in this order)
+    /// and raises their version by one, in one transaction; bumps `updated_at` and returns
+    /// the new set. Fails with `NotFound` when the environment is gone.
+    async fn set_environment_variables(
+        &self,
+        id: EnvironmentId,
+        variables: &[StoredVariable],
+        now: DateTime<Utc>,
+    ) -> StoreResult<EnvironmentVariables>;
+    /// Deletes the environment and, by cascade, its workspaces, sessions, deployments,
+    /// deployment bindings and variables.
     async fn delete_environment(&self, id: EnvironmentId) -> StoreResult<()>;
 
     // Workspaces.
@@ -274,6 +298,9 @@ pub trait Store: Send + Sync + 'static {
         status: SessionStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+    /// Records which version of its environment's variables the session's tmux session
+    /// started with. Fails with `NotFound`.
+    async fn set_session_variables_version(&self, id: SessionId, version: i64) -> StoreResult<()>;
     /// Sets `last_activity` of each session in one transaction; ids that are gone are
     /// skipped, and a time older than the stored one never replaces it.
     async fn record_session_activity(

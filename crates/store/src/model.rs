@@ -1,8 +1,9 @@
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
     AgentId, AgentName, AgentType, BranchName, CoolifyAppId, CredentialType, DeploymentId,
-    EgressPolicy, Email, EnvironmentId, EnvironmentName, IdleStopMinutes, RepositoryUrl, SessionId,
-    SessionName, UserId, UserName, WorkingDirectory, WorkspaceId,
+    EgressPolicy, Email, EnvironmentId, EnvironmentName, EnvironmentSize, IdleStopMinutes,
+    RepositoryUrl, SessionId, SessionName, UserId, UserName, VariableName, WorkingDirectory,
+    WorkspaceId,
 };
 use uuid::Uuid;
 
@@ -178,6 +179,11 @@ pub struct Environment {
     pub egress: EgressPolicy,
     /// How long its workspaces may be idle before the server stops them.
     pub idle_stop: IdleStopMinutes,
+    /// The memory, CPUs and disk its workspaces ask for (each `None`: the server's default).
+    pub size: EnvironmentSize,
+    /// Counts the changes of its variables (0 before the first), so that a session can tell
+    /// whether it started with the ones the environment has now.
+    pub variables_version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -210,6 +216,7 @@ pub struct NewEnvironment {
     pub branch: BranchName,
     pub egress: EgressPolicy,
     pub idle_stop: IdleStopMinutes,
+    pub size: EnvironmentSize,
     pub now: DateTime<Utc>,
 }
 
@@ -274,6 +281,9 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_activity: Option<DateTime<Utc>>,
+    /// Whether its tmux session runs (`active`) with another version of its environment's
+    /// variables than the environment has now: starting it again gives it the new ones.
+    pub variables_outdated: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -428,4 +438,35 @@ pub struct NotificationSettings {
     pub browser: bool,
     /// The webhook URL, sealed by the service's cipher; never the plain URL.
     pub webhook_sealed: Option<String>,
+}
+
+/// The value of one of an environment's variables as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredValue {
+    Plain(String),
+    /// A secret, sealed by the service's cipher; never the plain value.
+    Sealed(String),
+}
+
+impl std::fmt::Debug for StoredValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Plain(_) => "Plain(…)",
+            Self::Sealed(_) => "Sealed(…)",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVariable {
+    pub name: VariableName,
+    pub value: StoredValue,
+}
+
+/// An environment's variables, in the order they were given, and the version they make.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnvironmentVariables {
+    /// [`Environment::variables_version`] of this set.
+    pub version: i64,
+    pub variables: Vec<StoredVariable>,
 }

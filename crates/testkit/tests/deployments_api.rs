@@ -75,6 +75,7 @@ async fn environment(s: &TestServer, owner: UserId, name: &str) -> EnvironmentId
                 branch: BranchName::parse("main").unwrap(),
                 egress: EgressPolicy::Open,
                 idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
+                size: craftastic_domain::EnvironmentSize::default(),
                 now: Utc::now(),
             })
             .await

@@ -309,6 +309,7 @@ async fn recorded_environment(s: &TestServer, owner: &str) -> EnvironmentId {
             branch: BranchName::parse("main").unwrap(),
             egress: craftastic_domain::EgressPolicy::Open,
             idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
+            size: craftastic_domain::EnvironmentSize::default(),
             now: Utc::now(),
         })
         .await

@@ -292,6 +292,7 @@ async fn creating_and_deleting_environments_wait_for_start_up_to_take_up_what_wa
             branch: BranchName::parse("main").unwrap(),
             egress: craftastic_domain::EgressPolicy::Open,
             idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
+            size: craftastic_domain::EnvironmentSize::default(),
             now: chrono::Utc::now(),
         })
         .await

@@ -262,6 +262,7 @@ async fn a_ticket_of_an_ended_sign_in_opens_nothing(backend: Backend) {
                 branch: craftastic_domain::BranchName::parse("main").unwrap(),
                 egress: craftastic_domain::EgressPolicy::Open,
                 idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
+                size: craftastic_domain::EnvironmentSize::default(),
                 now: chrono::Utc::now(),
             })
             .await

@@ -528,6 +528,7 @@ async fn place(s: &dyn Store, user: UserId, name: &str) -> Place {
             branch: BranchName::parse("main").unwrap(),
             egress: EgressPolicy::Open,
             idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
+            size: craftastic_domain::EnvironmentSize::default(),
             now: Utc::now(),
         })
         .await

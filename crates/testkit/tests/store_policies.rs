@@ -1,10 +1,12 @@
 //! Conformance stories of what the box holds, against both stores: an environment's egress
-//! policy, how long its workspaces may be idle, and the Coolify applications bound to it.
+//! policy, how long its workspaces may be idle, their size, its variables (and which
+//! sessions run with older ones), and the Coolify applications bound to it.
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use craftastic_domain::{
-    BranchName, CoolifyAppId, EgressPolicy, Email, EnvironmentId, EnvironmentName, IdleStopMinutes,
-    UserId, UserName,
+    BranchName, CoolifyAppId, EgressPolicy, Email, EnvironmentId, EnvironmentName, EnvironmentSize,
+    IdleStopMinutes, SessionId, SessionName, UserId, UserName, VariableName, WorkingDirectory,
+    WorkspaceId,
 };
 use craftastic_store::*;
 use craftastic_testkit::{Backend, TestDb, on_both_backends};
@@ -13,6 +15,9 @@ on_both_backends!(
     environments_keep_their_egress_policy,
     setting_the_egress_policy_replaces_it_and_bumps_updated_at,
     the_idle_stop_is_kept_replaced_and_shown_with_the_contents,
+    the_size_is_kept_replaced_and_shown_with_the_contents,
+    variables_are_replaced_whole_in_order_with_a_version_and_go_with_their_environment,
+    sessions_tell_whether_they_run_with_older_variables,
     deployment_bindings_are_unique_scoped_and_listed_oldest_first,
     deployment_bindings_go_with_their_environment_and_outlive_their_admin,
     migration_3_goes_down_and_up_again,
@@ -41,6 +46,7 @@ fn new_environment(user: UserId, name: &str, egress: EgressPolicy) -> NewEnviron
         branch: BranchName::parse("main").unwrap(),
         egress,
         idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
+        size: craftastic_domain::EnvironmentSize::default(),
         now: Utc::now(),
     }
 }
@@ -143,6 +149,272 @@ async fn the_idle_stop_is_kept_replaced_and_shown_with_the_contents(backend: Bac
     assert!(matches!(
         s.set_environment_idle_stop(EnvironmentId::new(), week, later)
             .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn the_size_is_kept_replaced_and_shown_with_the_contents(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let ada = user(s, "ada@example.com").await;
+    let big = EnvironmentSize {
+        memory_bytes: Some(4 << 30),
+        nano_cpus: Some(1_500_000_000),
+        disk_bytes: Some(40 << 30),
+    };
+    let env = s
+        .create_environment(NewEnvironment {
+            size: big,
+            ..new_environment(ada, "shop", EgressPolicy::Open)
+        })
+        .await
+        .unwrap();
+    assert_eq!(env.size, big);
+    let other = s
+        .create_environment(new_environment(ada, "blog", EgressPolicy::Open))
+        .await
+        .unwrap();
+    assert_eq!(other.size, EnvironmentSize::default(), "all defaults");
+
+    let later = micros(env.updated_at + Duration::seconds(5));
+    let memory_only = EnvironmentSize {
+        memory_bytes: Some(1 << 30),
+        ..EnvironmentSize::default()
+    };
+    let changed = s
+        .set_environment_size(env.id, memory_only, later)
+        .await
+        .unwrap();
+    assert_eq!((changed.size, changed.updated_at), (memory_only, later));
+    assert_eq!(changed.idle_stop, IdleStopMinutes::DEFAULT);
+    let sizes: Vec<EnvironmentSize> = s
+        .list_environment_contents(ada)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.environment.size)
+        .collect();
+    assert_eq!(sizes, [memory_only, EnvironmentSize::default()]);
+    assert_eq!(
+        s.get_environment(env.id).await.unwrap().unwrap().size,
+        memory_only
+    );
+    assert!(matches!(
+        s.set_environment_size(EnvironmentId::new(), big, later)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+fn plain(name: &str, value: &str) -> StoredVariable {
+    StoredVariable {
+        name: VariableName::parse(name).unwrap(),
+        value: StoredValue::Plain(value.into()),
+    }
+}
+
+fn sealed(name: &str, sealed: &str) -> StoredVariable {
+    StoredVariable {
+        name: VariableName::parse(name).unwrap(),
+        value: StoredValue::Sealed(sealed.into()),
+    }
+}
+
+async fn variables_are_replaced_whole_in_order_with_a_version_and_go_with_their_environment(
+    backend: Backend,
+) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let ada = user(s, "ada@example.com").await;
+    let env = s
+        .create_environment(new_environment(ada, "shop", EgressPolicy::Open))
+        .await
+        .unwrap();
+    let other = s
+        .create_environment(new_environment(ada, "blog", EgressPolicy::Open))
+        .await
+        .unwrap();
+    assert_eq!(env.variables_version, 0);
+    assert_eq!(
+        s.get_environment_variables(env.id).await.unwrap(),
+        Some(EnvironmentVariables::default()),
+        "none before the first change"
+    );
+
+    let first = vec![
+        plain("ZED", "last\nline 'quoted' é"),
+        sealed("TOKEN", "k1.c2VhbGVk"),
+        plain("EMPTY", ""),
+    ];
+    let later = micros(env.updated_at + Duration::seconds(5));
+    let set = s
+        .set_environment_variables(env.id, &first, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        set,
+        EnvironmentVariables {
+            version: 1,
+            variables: first.clone()
+        }
+    );
+    assert_eq!(
+        s.get_environment_variables(env.id).await.unwrap(),
+        Some(set),
+        "in the order given, not by name"
+    );
+    let bumped = s.get_environment(env.id).await.unwrap().unwrap();
+    assert_eq!((bumped.variables_version, bumped.updated_at), (1, later));
+    assert!(
+        s.secret_key_ids().await.unwrap().contains(&"k1".to_owned()),
+        "a sealed variable's key is known to the start-up check"
+    );
+
+    let second = vec![sealed("TOKEN", "k1.b3RoZXI"), plain("NEW", "1")];
+    let replaced = s
+        .set_environment_variables(env.id, &second, later)
+        .await
+        .unwrap();
+    assert_eq!(replaced.version, 2);
+    assert_eq!(
+        s.get_environment_variables(env.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .variables,
+        second,
+        "the whole set is replaced"
+    );
+    assert_eq!(
+        s.get_environment_variables(other.id).await.unwrap(),
+        Some(EnvironmentVariables::default()),
+        "another environment's stay its own"
+    );
+    let emptied = s
+        .set_environment_variables(env.id, &[], later)
+        .await
+        .unwrap();
+    assert_eq!(emptied.version, 3, "removing them all is a change too");
+    s.set_environment_variables(env.id, &second, later)
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        s.set_environment_variables(EnvironmentId::new(), &first, later)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        s.get_environment_variables(EnvironmentId::new())
+            .await
+            .unwrap(),
+        None
+    );
+    s.delete_environment(env.id).await.unwrap();
+    assert_eq!(s.get_environment_variables(env.id).await.unwrap(), None);
+    assert!(
+        !s.secret_key_ids().await.unwrap().contains(&"k1".to_owned()),
+        "its secrets went with it"
+    );
+}
+
+async fn sessions_tell_whether_they_run_with_older_variables(backend: Backend) {
+    let db = TestDb::migrated(backend).await;
+    let s = &*db.store;
+    let ada = user(s, "ada@example.com").await;
+    let env = s
+        .create_environment(new_environment(ada, "shop", EgressPolicy::Open))
+        .await
+        .unwrap()
+        .id;
+    let main = BranchName::parse("main").unwrap();
+    let workspace = s
+        .create_workspace(env, &main, WorkspaceId::new())
+        .await
+        .unwrap()
+        .id;
+    let session = |name: &str| {
+        let id = SessionId::new();
+        NewSession {
+            id,
+            environment_id: env,
+            workspace_id: workspace,
+            name: SessionName::parse(name).unwrap(),
+            tmux_session_name: format!("ct-{id}"),
+            working_directory: WorkingDirectory::root(),
+            session_type: SessionType::Terminal,
+            agent_id: None,
+            git_branch: main.clone(),
+            now: Utc::now(),
+        }
+    };
+    let one = s.create_session(session("one")).await.unwrap();
+    let two = s.create_session(session("two")).await.unwrap();
+    assert!(!one.variables_outdated, "no variables, nothing outdated");
+
+    s.set_environment_variables(env, &[plain("A", "1")], Utc::now())
+        .await
+        .unwrap();
+    s.set_session_variables_version(two.id, 1).await.unwrap();
+    let outdated = |sessions: &[Session]| -> Vec<String> {
+        sessions
+            .iter()
+            .filter(|s| s.variables_outdated)
+            .map(|s| s.name.to_string())
+            .collect()
+    };
+    assert_eq!(
+        outdated(&s.list_sessions(Some(env)).await.unwrap()),
+        ["one"]
+    );
+    assert_eq!(outdated(&s.list_user_sessions(ada).await.unwrap()), ["one"]);
+    let contents = s.get_environment_contents(env).await.unwrap().unwrap();
+    assert_eq!(outdated(&contents.sessions), ["one"], "gathered the same");
+    assert_eq!(
+        outdated(&s.list_environment_contents(ada).await.unwrap()[0].sessions),
+        ["one"]
+    );
+    assert!(
+        s.get_session(one.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .variables_outdated
+    );
+    let renamed = s
+        .rename_session(one.id, &SessionName::parse("uno").unwrap(), Utc::now())
+        .await
+        .unwrap();
+    assert!(renamed.variables_outdated, "in a changed row's answer too");
+
+    // Only a running session holds old values: one that starts again gets the new ones.
+    s.set_session_status(one.id, SessionStatus::Inactive, Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        !s.get_session(one.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .variables_outdated
+    );
+    s.set_session_status(one.id, SessionStatus::Active, Utc::now())
+        .await
+        .unwrap();
+    s.set_session_variables_version(one.id, 1).await.unwrap();
+    assert_eq!(
+        outdated(&s.list_sessions(Some(env)).await.unwrap()),
+        Vec::<String>::new()
+    );
+    s.set_environment_variables(env, &[plain("A", "2")], Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        outdated(&s.list_sessions(Some(env)).await.unwrap()),
+        ["uno", "two"]
+    );
+    assert!(matches!(
+        s.set_session_variables_version(SessionId::new(), 1).await,
         Err(StoreError::NotFound)
     ));
 }

@@ -231,7 +231,8 @@ impl Row<'_> {
     }
 
     /// The child rows gathered into `column` by [`super::Db::json_rows`], each read by `read` as a
-    /// row of `columns` (a statement's comma-separated column list) and of `parent`, the
+    /// row of `columns` (a statement's comma-separated column list, each a name or
+    /// `expression AS name`) and of `parent`, the
     /// column that refers to this row and its value as text (which every child shares, so the
     /// statement leaves it out).
     pub(crate) fn gathered<T>(
@@ -248,7 +249,7 @@ impl Row<'_> {
             serde_json::from_str(text).map_err(|e| corrupt(column, e))?;
         let columns: Vec<&str> = columns
             .split(',')
-            .map(str::trim)
+            .map(|c| c.rsplit_once(" AS ").map_or(c, |(_, name)| name).trim())
             .chain([parent.0])
             .collect();
         rows.iter_mut()

@@ -63,6 +63,7 @@ async fn seed_user(store: &dyn Store, user: UserId) -> anyhow::Result<SessionId>
                 branch: BranchName::parse("main")?,
                 egress: EgressPolicy::Open,
                 idle_stop: craftastic_domain::IdleStopMinutes::DEFAULT,
+                size: craftastic_domain::EnvironmentSize::default(),
                 now,
             })
             .await?;

@@ -1,0 +1,6 @@
+-- The memory (bytes), CPUs (billionths) and disk cap (bytes) of an environment's
+-- workspaces; NULL takes the server's default (SANDBOX_MEMORY_LIMIT, SANDBOX_CPU_LIMIT,
+-- SANDBOX_DISK_LIMIT).
+ALTER TABLE environments ADD COLUMN memory_bytes BIGINT CHECK (memory_bytes > 0);
+ALTER TABLE environments ADD COLUMN nano_cpus BIGINT CHECK (nano_cpus > 0);
+ALTER TABLE environments ADD COLUMN disk_bytes BIGINT CHECK (disk_bytes > 0);
