@@ -7,8 +7,8 @@ use std::net::Ipv4Addr;
 use async_trait::async_trait;
 use bollard::Docker;
 use bollard::container::{
-    Config, CreateContainerOptions, ListContainersOptions, LogOutput, RemoveContainerOptions,
-    StopContainerOptions,
+    Config, CreateContainerOptions, ListContainersOptions, LogOutput, MemoryStatsStats,
+    RemoveContainerOptions, StatsOptions, StopContainerOptions, UpdateContainerOptions,
 };
 use bollard::errors::Error as BollardError;
 use bollard::exec::ResizeExecOptions;
@@ -535,5 +535,50 @@ impl Runtime for DockerRuntime {
             name: info.driver.unwrap_or_default(),
             backing_filesystem,
         })
+    }
+
+    async fn update_limits(
+        &self,
+        id: &str,
+        memory_bytes: i64,
+        nano_cpus: i64,
+    ) -> RuntimeResult<()> {
+        // The swap limit goes with the memory: the engine refuses a memory limit above the
+        // swap limit a container already has.
+        let options = UpdateContainerOptions::<String> {
+            memory: Some(memory_bytes),
+            memory_swap: Some(memory_bytes),
+            nano_cpus: Some(nano_cpus),
+            ..Default::default()
+        };
+        self.docker
+            .update_container(id, options)
+            .await
+            .map_err(engine)
+    }
+
+    async fn memory_usage(&self, id: &str) -> RuntimeResult<Option<MemoryUsage>> {
+        let options = StatsOptions {
+            stream: false,
+            one_shot: true,
+        };
+        let Some(stats) = self.docker.stats(id, Some(options)).next().await else {
+            return Ok(None);
+        };
+        let memory = stats.map_err(engine)?.memory_stats;
+        let (Some(usage), Some(limit)) = (memory.usage, memory.limit) else {
+            return Ok(None);
+        };
+        // As `docker stats` shows it: the inactive page cache does not count.
+        let cache = match memory.stats {
+            Some(MemoryStatsStats::V1(v1)) => v1.total_inactive_file,
+            Some(MemoryStatsStats::V2(v2)) => v2.inactive_file,
+            None => 0,
+        };
+        let bytes = usage.saturating_sub(cache);
+        Ok(Some(MemoryUsage {
+            bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+            limit_bytes: i64::try_from(limit).unwrap_or(i64::MAX),
+        }))
     }
 }

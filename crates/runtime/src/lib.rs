@@ -244,6 +244,23 @@ pub trait Runtime: Send + Sync + 'static {
     async fn writable_layer_bytes(&self, id: &str) -> RuntimeResult<Option<i64>>;
     /// The engine's storage driver and the filesystem under it (from `docker info`).
     async fn storage_driver(&self) -> RuntimeResult<StorageDriver>;
+    /// Changes a container's memory (no swap beyond it) and CPUs, running or not; a running
+    /// one gets them at once. Its pids limit and disk stay as made.
+    async fn update_limits(&self, id: &str, memory_bytes: i64, nano_cpus: i64)
+    -> RuntimeResult<()>;
+    /// What a running container's memory holds now and its limit, as one reading (no
+    /// stream); `None` when it does not run or the engine does not say.
+    async fn memory_usage(&self, id: &str) -> RuntimeResult<Option<MemoryUsage>>;
+}
+
+/// A container's memory as the engine reads it once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryUsage {
+    /// What its processes hold, without the page cache the kernel can take back (what
+    /// `docker stats` shows).
+    pub bytes: i64,
+    /// Its memory limit as the kernel applies it.
+    pub limit_bytes: i64,
 }
 
 /// Which storage driver keeps containers' writable layers, on what filesystem.

@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use craftastic_runtime::{
-    ContainerInfo, ContainerSpec, ExecOutput, ExecSpec, NetworkInfo, NetworkSpec, Runtime,
-    RuntimeError, RuntimeResult, StorageDriver, StreamExec, TtyExec,
+    ContainerInfo, ContainerSpec, ExecOutput, ExecSpec, MemoryUsage, NetworkInfo, NetworkSpec,
+    Runtime, RuntimeError, RuntimeResult, StorageDriver, StreamExec, TtyExec,
 };
 
 /// The methods of [`Runtime`].
@@ -46,6 +46,8 @@ pub enum Call {
     WritableLayerBytes,
     StorageDriver,
     BuildImage,
+    UpdateLimits,
+    MemoryUsage,
 }
 
 /// One call as a rule's predicate sees it.
@@ -344,6 +346,21 @@ impl Runtime for FaultyRuntime {
     async fn storage_driver(&self) -> RuntimeResult<StorageDriver> {
         self.faults.apply(Call::StorageDriver, "", &[]).await?;
         self.inner.storage_driver().await
+    }
+
+    async fn update_limits(
+        &self,
+        id: &str,
+        memory_bytes: i64,
+        nano_cpus: i64,
+    ) -> RuntimeResult<()> {
+        self.faults.apply(Call::UpdateLimits, id, &[]).await?;
+        self.inner.update_limits(id, memory_bytes, nano_cpus).await
+    }
+
+    async fn memory_usage(&self, id: &str) -> RuntimeResult<Option<MemoryUsage>> {
+        self.faults.apply(Call::MemoryUsage, id, &[]).await?;
+        self.inner.memory_usage(id).await
     }
 
     async fn build_image(
