@@ -61,6 +61,9 @@ pub struct SessionBody {
     )]
     pub last_activity: Option<DateTime<Utc>>,
     pub activity: ActivityBody,
+    /// Whether it runs with other values of its environment's variables than the
+    /// environment has now; starting it again (`dead`, then `active`) gives it the new ones.
+    pub variables_outdated: bool,
 }
 
 /// What the session is doing, and since when.
@@ -104,6 +107,7 @@ impl SessionBody {
             created_at: s.created_at,
             updated_at: s.updated_at,
             last_activity: s.last_activity,
+            variables_outdated: s.variables_outdated,
         }
     }
 }

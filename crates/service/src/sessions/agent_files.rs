@@ -43,14 +43,16 @@ pub(crate) fn forget_args(keep: &[SessionId]) -> Vec<String> {
 
 impl Sessions {
     /// The command an agent session's tmux session runs: [`LAUNCHER`] with the session's
-    /// folders, written first (see [`Self::prepare_agent`]).
+    /// folders, written first (see [`Self::prepare_agent`]), and its variables file under
+    /// `$HOME` (empty when the environment has no variables).
     /// Fails: as [`Self::prepare_agent`].
     pub(super) async fn agent_command(
         &self,
         container: &str,
         owner: UserId,
         session: &Session,
-    ) -> ServiceResult<[String; 12]> {
+        variables: &str,
+    ) -> ServiceResult<[String; 13]> {
         let launch = self.prepare_agent(container, owner, session).await?;
         Ok([
             "bash".into(),
@@ -65,6 +67,7 @@ impl Sessions {
             launch.history,
             launch.hook_option,
             launch.hook_value,
+            variables.to_owned(),
         ])
     }
 

@@ -28,6 +28,7 @@ use crate::agents::Agents;
 use crate::git::Git;
 use crate::limits::Limits;
 use crate::sandbox::SandboxSettings;
+use crate::variables::Variables;
 use crate::workspaces::Workspaces;
 pub use activity::Activity;
 pub use recordings::{Recording, RecordingSettings};
@@ -78,6 +79,7 @@ pub struct Sessions {
     workspaces: Workspaces,
     git: Git,
     agents: Agents,
+    variables: Variables,
     activity: Arc<Activity>,
     limits: Limits,
     watchers: Watchers,
@@ -94,6 +96,7 @@ impl Sessions {
         workspaces: Workspaces,
         git: Git,
         agents: Agents,
+        variables: Variables,
         limits: Limits,
         activities: Activities,
     ) -> Self {
@@ -111,6 +114,7 @@ impl Sessions {
             workspaces,
             git,
             agents,
+            variables,
             activity: Arc::default(),
             limits,
             watchers,
@@ -135,6 +139,19 @@ impl Sessions {
         script: &str,
         args: &[&str],
     ) -> ServiceResult<ExecOutput> {
+        self.shell_fed(container, script, args, None).await
+    }
+
+    /// [`Self::shell`] with `stdin` on the script's standard input: the one way a secret
+    /// reaches a container, since arguments and an exec's environment show in `ps` and in
+    /// the engine's records.
+    async fn shell_fed(
+        &self,
+        container: &str,
+        script: &str,
+        args: &[&str],
+        stdin: Option<Vec<u8>>,
+    ) -> ServiceResult<ExecOutput> {
         let mut cmd = vec!["sh".into(), "-c".into(), script.into(), "tmux".into()];
         cmd.extend(args.iter().map(|a| (*a).to_owned()));
         Ok(self
@@ -143,6 +160,7 @@ impl Sessions {
                 container,
                 ExecSpec {
                     cmd,
+                    stdin,
                     ..Default::default()
                 },
             )

@@ -15,6 +15,8 @@ const START: &str = concat!(
     include_str!("recordings/record.sh"),
     include_str!("scripts/start.sh")
 );
+/// What a terminal session runs when its environment has variables (`bash -c`).
+const SESSION_SHELL: &str = include_str!("scripts/session-shell.sh");
 const ALIVE: &str = include_str!("scripts/alive.sh");
 const RENAME: &str = include_str!("scripts/rename.sh");
 const KILL: &str = include_str!("scripts/kill.sh");
@@ -24,6 +26,13 @@ const LIST: &str = include_str!("scripts/list.sh");
 /// free of the characters tmux treats specially (`.` and `:`).
 pub(super) fn tmux_name(id: SessionId) -> String {
     format!("cs-{}", id.0.simple())
+}
+
+/// Where a session's variables wait for its shell, relative to the container user's home
+/// (`kill.sh` and `forget-agent-files.sh` know the folder too): written just before its
+/// tmux session starts and removed by its command once read.
+pub(super) fn variables_file(tmux: &str) -> String {
+    format!(".craftastic/variables/{tmux}")
 }
 
 /// The session a tmux name of the server's own naming stands for.
@@ -40,18 +49,27 @@ impl Sessions {
     /// Starts the session's tmux session unless it runs, recorded (see
     /// [`super::recordings`]). An agent session gets its private
     /// folder written first and runs the agent's launcher (see [`Self::agent_command`]).
+    /// When the environment has variables, they travel on the exec's standard input to the
+    /// session's variables file, which its command (the launcher, or [`SESSION_SHELL`])
+    /// reads and removes; a tmux session started anew records the version it got.
     pub(super) async fn start_tmux(
         &self,
         container: &str,
         owner: UserId,
         session: &Session,
     ) -> ServiceResult<()> {
+        let variables = self.variables.for_session(session.environment_id).await?;
+        let file = variables
+            .file
+            .as_ref()
+            .map(|_| variables_file(&session.tmux_session_name));
         let mut args: Vec<String> = vec![
             session.tmux_session_name.clone(),
             session.working_directory.to_string(),
             session.name.to_string(),
             self.settings.recording.limit.to_string(),
             RECORDER.to_owned(),
+            file.clone().unwrap_or_default(),
         ];
         // Until the tmux session runs, no watcher report of the container is trusted: one
         // begun earlier would take the session for ended.
@@ -62,18 +80,42 @@ impl Sessions {
             };
             self.watchers.expect(container, place)
         });
-        if session.session_type == SessionType::Agent
-            && !self
-                .tmux_alive(container, &session.tmux_session_name)
-                .await?
-        {
-            args.extend(self.agent_command(container, owner, session).await?);
+        match (session.session_type, &file) {
+            (SessionType::Agent, _) => {
+                if !self
+                    .tmux_alive(container, &session.tmux_session_name)
+                    .await?
+                {
+                    let file = file.as_deref().unwrap_or_default();
+                    args.extend(self.agent_command(container, owner, session, file).await?);
+                }
+            }
+            (SessionType::Terminal, Some(file)) => {
+                args.extend(
+                    ["bash", "-c", SESSION_SHELL, "craftastic-session", file].map(str::to_owned),
+                );
+            }
+            (SessionType::Terminal, None) => {}
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = self.shell(container, START, &args).await?;
+        let out = self
+            .shell_fed(container, START, &args, variables.file)
+            .await?;
         let dir = session.working_directory.as_str();
         match out.code {
-            0 => Ok(()),
+            0 => {
+                if out.stdout_str().lines().any(|l| l == "started") {
+                    match self
+                        .store
+                        .set_session_variables_version(session.id, variables.version)
+                        .await
+                    {
+                        Ok(()) | Err(craftastic_store::StoreError::NotFound) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Ok(())
+            }
             3 => Err(craftastic_domain::ValidationError::new(
                 "workingDirectory",
                 format!("{dir} does not exist in the workspace of {}; create it first or choose another folder", session.git_branch),
@@ -84,6 +126,10 @@ impl Sessions {
                 format!("{dir} leads outside /workspace (through a symbolic link); choose a folder inside it"),
             )
             .into()),
+            5 => Err(ServiceError::Upstream(format!(
+                "could not write the session's variables in the workspace: {}",
+                last_line(&out)
+            ))),
             _ => Err(ServiceError::Upstream(format!(
                 "tmux could not start the session: {}",
                 last_line(&out)

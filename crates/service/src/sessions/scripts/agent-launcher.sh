@@ -7,12 +7,20 @@
 # file matches $6, so that a first start starts afresh), and stays a login shell
 # afterwards, so the session outlives the CLI. No secret is ever an argument here: the
 # command line names only folders. $7 and $8, when $7 is not empty, are an option and its
-# value given to the CLI first: they set its hooks to call craftastic-hook.
-dir=$HOME/$1 cli=$2 kind=$3 notice=$4 resume=$5 history=$6
+# value given to the CLI first: they set its hooks to call craftastic-hook. $9, when not
+# empty, is the session's variables file under $HOME (the environment's variables, written
+# by start.sh): it is read and removed before the env file, so that the agent's own
+# variables win over a variable of the environment of the same name.
+dir=$HOME/$1 cli=$2 kind=$3 notice=$4 resume=$5 history=$6 variables=${9:-}
 hooks=()
 if [ -n "${7:-}" ]; then hooks=("$7" "${8:-}"); fi
 # The session watcher reads the agent's screen, with the rules of this agent type.
 tmux set-option @craftastic_agent "$kind" 2>/dev/null
+if [ -n "$variables" ]; then
+    # shellcheck source=/dev/null
+    if [ -r "$HOME/$variables" ]; then . "$HOME/$variables"; fi
+    rm -f -- "$HOME/$variables"
+fi
 # The env file is written by the server for this session (see write-private.sh).
 # shellcheck source=/dev/null
 if [ -r "$dir/env" ]; then . "$dir/env"; fi
