@@ -88,6 +88,7 @@ pub(crate) async fn serve(storage: Storage, args: ServeArgs) -> anyhow::Result<(
             disk_bytes: None,
         },
         disk_limit: sandbox.disk_limit,
+        size_maxima: sandbox.size_maxima,
         instance: instance_id(&storage.data_dir)?,
         data_dir: storage.data_dir.clone(),
         repo_policy: sandbox.policy,
@@ -256,7 +257,7 @@ async fn disk_cap_mechanism(
         );
         return None;
     };
-    let cap = disk::human_bytes(limit);
+    let cap = craftastic_domain::human_bytes(limit);
     match disk::engine_quota(runtime, sandbox).await {
         Ok(driver) => {
             tracing::info!(%cap, %driver, every_secs = every, "disk cap: the engine caps each container's writable layer (storage-opt size); the disk watch measures worktrees and repositories too and stops workspaces over the cap");

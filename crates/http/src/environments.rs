@@ -4,11 +4,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use craftastic_domain::{
-    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, IdleStopMinutes, RepositoryUrl,
-    UserId, ValidationError,
+    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, EnvironmentSize, IdleStopMinutes,
+    RepositoryUrl, UserId, ValidationError, WorkspaceSize, cpus,
 };
-use craftastic_service::activity::Activities;
+use craftastic_service::Services;
 use craftastic_service::environments::{EnvironmentSpec, EnvironmentView};
+use craftastic_service::usage::EnvironmentUsage;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +17,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::error::{ApiResult, ErrorBody, all_valid5};
+use crate::error::{ApiError, ApiResult, ErrorBody, all_valid6};
 use crate::extract::{Caller, Json, path_id};
 use crate::views::{Availability, SessionBody, rfc3339};
 
@@ -30,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(start))
         .routes(routes!(set_egress))
         .routes(routes!(set_idle_stop))
+        .routes(routes!(set_size))
+        .routes(routes!(usage))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -85,6 +88,9 @@ pub struct EnvironmentBody {
     /// 0: never.
     #[schema(example = 60)]
     pub idle_stop_minutes: u32,
+    /// The memory, CPUs and disk of its workspaces, what it asks for, and the server's
+    /// defaults and maxima.
+    pub size: SizeBody,
     #[serde(serialize_with = "rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
     #[serde(serialize_with = "rfc3339::serialize")]
@@ -96,9 +102,12 @@ pub struct EnvironmentBody {
 }
 
 impl EnvironmentBody {
-    pub fn new(v: EnvironmentView, activities: &Activities) -> Self {
+    pub fn new(v: EnvironmentView, services: &Services) -> Self {
+        let activities = &services.activities;
+        let settings = services.environments.settings();
         let container_id = v.container_id().map(str::to_owned);
         let e = v.environment;
+        let size = SizeBody::new(&e.size, &settings.default_size(), &settings.size_maxima);
         Self {
             id: e.id.0,
             user_id: e.user_id.0,
@@ -110,6 +119,7 @@ impl EnvironmentBody {
             container_id,
             egress_policy: EgressPolicyBody::from(&e.egress),
             idle_stop_minutes: e.idle_stop.minutes(),
+            size,
             created_at: e.created_at,
             updated_at: e.updated_at,
             workspaces: v
@@ -130,6 +140,168 @@ impl EnvironmentBody {
                 .sessions
                 .into_iter()
                 .map(|s| SessionBody::new(s, activities))
+                .collect(),
+        }
+    }
+}
+
+/// Memory, CPUs and disk of a workspace.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceSizeBody {
+    /// Bytes of memory (no swap beyond it).
+    #[schema(example = 536_870_912)]
+    pub memory_bytes: i64,
+    /// CPUs, e.g. 0.5 or 2.
+    #[schema(example = 0.5)]
+    pub cpus: f64,
+    /// Bytes of disk: its worktree, the rest of its container and its environment's
+    /// repository. `null`: no cap (or, among the maxima, no maximum).
+    #[schema(example = 10_737_418_240_i64)]
+    pub disk_bytes: Option<i64>,
+}
+
+impl From<&WorkspaceSize> for WorkspaceSizeBody {
+    fn from(size: &WorkspaceSize) -> Self {
+        Self {
+            memory_bytes: size.memory_bytes,
+            cpus: cpus(size.nano_cpus),
+            disk_bytes: size.disk_bytes,
+        }
+    }
+}
+
+/// What an environment asks for its workspaces; each `null` takes the server's default.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SizeSettingBody {
+    pub memory_bytes: Option<i64>,
+    pub cpus: Option<f64>,
+    pub disk_bytes: Option<i64>,
+}
+
+/// The size of an environment's workspaces.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SizeBody {
+    /// What each of its workspaces gets: its own settings, else the server's defaults.
+    pub effective: WorkspaceSizeBody,
+    /// What it asks for.
+    pub setting: SizeSettingBody,
+    /// What a workspace gets when its environment asks for nothing (`SANDBOX_MEMORY_LIMIT`,
+    /// `SANDBOX_CPU_LIMIT`, `SANDBOX_DISK_LIMIT`).
+    pub defaults: WorkspaceSizeBody,
+    /// The most an environment may ask for (`SANDBOX_MEMORY_MAX`, `SANDBOX_CPU_MAX`,
+    /// `SANDBOX_DISK_MAX`).
+    pub maxima: WorkspaceSizeBody,
+}
+
+impl SizeBody {
+    pub fn new(size: &EnvironmentSize, defaults: &WorkspaceSize, maxima: &WorkspaceSize) -> Self {
+        Self {
+            effective: (&size.effective(defaults)).into(),
+            setting: SizeSettingBody {
+                memory_bytes: size.memory_bytes,
+                cpus: size.nano_cpus.map(cpus),
+                disk_bytes: size.disk_bytes,
+            },
+            defaults: defaults.into(),
+            maxima: maxima.into(),
+        }
+    }
+}
+
+/// A size to set; each field left out or `null` takes the server's default.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SizeRequest {
+    /// Bytes of memory: at least 64 MiB, at most the server's maximum.
+    #[schema(example = 2_147_483_648_i64)]
+    pub memory_bytes: Option<i64>,
+    /// CPUs: at least 0.01, at most the server's maximum.
+    #[schema(example = 1.5)]
+    pub cpus: Option<f64>,
+    /// Bytes of disk: at least 1 MiB, at most the server's maximum.
+    #[schema(example = 21_474_836_480_i64)]
+    pub disk_bytes: Option<i64>,
+}
+
+impl SizeRequest {
+    /// Checks it against the server's maxima, naming each field after `prefix`.
+    pub fn parse(
+        &self,
+        prefix: &'static str,
+        maxima: &WorkspaceSize,
+    ) -> Result<EnvironmentSize, Vec<ValidationError>> {
+        EnvironmentSize::parse(
+            prefix,
+            self.memory_bytes,
+            self.cpus,
+            self.disk_bytes,
+            maxima,
+        )
+    }
+}
+
+/// One workspace's use now.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceUsageBody {
+    pub workspace_id: Uuid,
+    pub branch: String,
+    /// As in the environment's workspaces.
+    pub status: &'static str,
+    /// Bytes of memory its processes hold now (the page cache the kernel can take back
+    /// left out), while it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<i64>,
+    /// Its memory limit as the kernel applies it now, while it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_limit_bytes: Option<i64>,
+    /// Why a running workspace's memory is not known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_unknown: Option<String>,
+    /// Bytes of disk it held when last measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_bytes: Option<i64>,
+    /// Its disk cap at that measurement; absent when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_limit_bytes: Option<i64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rfc3339::option::serialize"
+    )]
+    pub disk_measured_at: Option<DateTime<Utc>>,
+}
+
+/// What an environment's workspaces use now, next to their size.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageBody {
+    /// What each of its workspaces is given.
+    pub size: WorkspaceSizeBody,
+    /// Its workspaces, oldest first.
+    pub workspaces: Vec<WorkspaceUsageBody>,
+}
+
+impl From<EnvironmentUsage> for UsageBody {
+    fn from(u: EnvironmentUsage) -> Self {
+        Self {
+            size: (&u.size).into(),
+            workspaces: u
+                .workspaces
+                .into_iter()
+                .map(|w| WorkspaceUsageBody {
+                    workspace_id: w.workspace.0,
+                    branch: w.branch.to_string(),
+                    status: w.status.as_str(),
+                    memory_bytes: w.memory.map(|m| m.bytes),
+                    memory_limit_bytes: w.memory.map(|m| m.limit_bytes),
+                    memory_unknown: w.memory_unknown,
+                    disk_bytes: w.disk.map(|d| d.bytes),
+                    disk_limit_bytes: w.disk.and_then(|d| d.limit_bytes),
+                    disk_measured_at: w.disk.map(|d| d.measured_at),
+                })
                 .collect(),
         }
     }
@@ -210,6 +382,9 @@ pub struct CreateEnvironmentRequest {
     /// never; 60 when left out.
     #[schema(example = 60)]
     pub idle_stop_minutes: Option<i64>,
+    /// The memory, CPUs and disk of its workspaces, within the server's maxima; the
+    /// server's defaults when left out.
+    pub size: Option<SizeRequest>,
 }
 
 /// How long an environment's workspaces may be idle.
@@ -229,7 +404,7 @@ pub struct IdleStopRequest {
     responses(
         (status = 201, description = "Being created", body = EnvironmentBody),
         (status = 409, description = "Name already taken", body = ErrorBody),
-        (status = 422, description = "Invalid name, URL, branch or egress policy", body = ErrorBody),
+        (status = 422, description = "Invalid name, URL, branch, egress policy, idle stop or size (over a maximum, the message says the maximum)", body = ErrorBody),
         (status = 503, description = "The server is still finishing, at start, what its previous run left half done", body = ErrorBody),
     ))]
 async fn create(
@@ -254,8 +429,14 @@ async fn create(
         .map_or(Ok(IdleStopMinutes::DEFAULT), |m| {
             IdleStopMinutes::parse("idleStopMinutes", m)
         });
-    let (name, repository_url, branch, egress, idle_stop) =
-        all_valid5(name, url, branch, egress, idle_stop)?;
+    let size = body
+        .size
+        .as_ref()
+        .map_or(Ok(EnvironmentSize::default()), |s| {
+            s.parse("size.", &envs.settings().size_maxima)
+        });
+    let (name, repository_url, branch, egress, idle_stop, size) =
+        all_valid6(name, url, branch, egress, idle_stop, size)?;
     // Start-up makes again the environments it finds `creating`: not this one as well.
     state.services.reconciler.resumed().await?;
     let spec = EnvironmentSpec {
@@ -264,11 +445,12 @@ async fn create(
         branch,
         egress,
         idle_stop,
+        size,
     };
     let view = envs.create(who, spec).await?;
     Ok((
         StatusCode::CREATED,
-        Json(EnvironmentBody::new(view, &state.services.activities)),
+        Json(EnvironmentBody::new(view, &state.services)),
     ))
 }
 
@@ -284,7 +466,7 @@ async fn list(
     Ok(Json(EnvironmentList {
         environments: envs
             .into_iter()
-            .map(|v| EnvironmentBody::new(v, &state.services.activities))
+            .map(|v| EnvironmentBody::new(v, &state.services))
             .collect(),
     }))
 }
@@ -307,7 +489,7 @@ async fn list_for_user(
     Ok(Json(EnvironmentList {
         environments: envs
             .into_iter()
-            .map(|v| EnvironmentBody::new(v, &state.services.activities))
+            .map(|v| EnvironmentBody::new(v, &state.services))
             .collect(),
     }))
 }
@@ -347,7 +529,7 @@ async fn get(
 ) -> ApiResult<Json<EnvironmentBody>> {
     let id: EnvironmentId = path_id(&id, "environment")?;
     let view = state.services.environments.get(who, id).await?;
-    Ok(Json(EnvironmentBody::new(view, &state.services.activities)))
+    Ok(Json(EnvironmentBody::new(view, &state.services)))
 }
 
 /// Delete an environment: its containers, worktrees, clone and records. Answers when all
@@ -389,7 +571,7 @@ async fn stop(
 ) -> ApiResult<Json<EnvironmentBody>> {
     let id: EnvironmentId = path_id(&id, "environment")?;
     let view = state.services.environments.stop(who, id).await?;
-    Ok(Json(EnvironmentBody::new(view, &state.services.activities)))
+    Ok(Json(EnvironmentBody::new(view, &state.services)))
 }
 
 /// Start the environment's containers again (an environment in `error` is made again).
@@ -409,7 +591,7 @@ async fn start(
 ) -> ApiResult<Json<EnvironmentBody>> {
     let id: EnvironmentId = path_id(&id, "environment")?;
     let view = state.services.environments.start(who, id).await?;
-    Ok(Json(EnvironmentBody::new(view, &state.services.activities)))
+    Ok(Json(EnvironmentBody::new(view, &state.services)))
 }
 
 /// Change where the environment's workspaces may connect to (the owner or an admin):
@@ -438,7 +620,7 @@ async fn set_egress(
             .environments
             .set_egress(who, id, policy)
             .await?,
-        &state.services.activities,
+        &state.services,
     )))
 }
 
@@ -470,6 +652,58 @@ async fn set_idle_stop(
             .environments
             .set_idle_stop(who, id, minutes)
             .await?,
-        &state.services.activities,
+        &state.services,
     )))
+}
+
+/// Change the memory, CPUs and disk of the environment's workspaces (the owner or an
+/// admin), each within the server's maximum; a field left out or `null` takes the server's
+/// default. Running workspaces get the memory and CPUs at once, stopped ones when they
+/// start; the disk cap applies from the next measurement of the disk watch.
+#[utoipa::path(put, path = "/api/environments/{id}/size", tag = "environments",
+    params(("id" = Uuid, Path)),
+    request_body = SizeRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The environment with its new size", body = EnvironmentBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+        (status = 409, description = "Being deleted", body = ErrorBody),
+        (status = 422, description = "Below what a workspace needs or over the server's maximum; the message says the maximum", body = ErrorBody),
+    ))]
+async fn set_size(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<SizeRequest>,
+) -> ApiResult<Json<EnvironmentBody>> {
+    let id: EnvironmentId = path_id(&id, "environment")?;
+    let envs = &state.services.environments;
+    let size = body
+        .parse("", &envs.settings().size_maxima)
+        .map_err(ApiError::invalid_fields)?;
+    Ok(Json(EnvironmentBody::new(
+        envs.set_size(who, id, size).await?,
+        &state.services,
+    )))
+}
+
+/// What the environment's workspaces use now, next to their size: the memory of each
+/// running one (one reading of the engine's statistics each, within 3 s) and the disk each
+/// held at the disk watch's last measurement.
+#[utoipa::path(get, path = "/api/environments/{id}/usage", tag = "environments",
+    params(("id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Use of its workspaces", body = UsageBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+    ))]
+async fn usage(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UsageBody>> {
+    let id: EnvironmentId = path_id(&id, "environment")?;
+    Ok(Json(
+        state.services.usage.of_environment(who, id).await?.into(),
+    ))
 }

@@ -19,6 +19,7 @@ mod notifications;
 pub mod sessions;
 pub mod terminal;
 pub mod users;
+pub mod variables;
 pub mod views;
 mod web;
 
@@ -114,6 +115,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth::router())
         .merge(github::router())
         .merge(environments::router())
+        .merge(variables::router())
         .merge(sessions::router())
         .merge(events::router())
         .merge(notifications::router())

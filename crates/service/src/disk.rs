@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use craftastic_domain::WorkspaceId;
+use craftastic_domain::{EnvironmentId, WorkspaceId, human_bytes};
 use craftastic_runtime::{ExecSpec, Limits, Runtime, RuntimeError, StorageDriver};
 use craftastic_store::{DiskUsage, Store, Workspace, WorkspaceStatus};
 use futures::StreamExt;
@@ -88,16 +88,39 @@ enum Verdict {
     Stop(String),
 }
 
+/// A workspace's disk cap and where it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cap {
+    bytes: i64,
+    /// Its environment's own size, rather than `SANDBOX_DISK_LIMIT`.
+    own: bool,
+}
+
+impl Cap {
+    /// Where the cap is set, and how to raise it.
+    fn source(self) -> (&'static str, &'static str) {
+        if self.own {
+            (
+                "its environment's disk size",
+                "or raise its environment's disk size",
+            )
+        } else {
+            ("SANDBOX_DISK_LIMIT", "or ask an admin to raise the cap")
+        }
+    }
+}
+
 /// The decision, apart from the engine: over the cap, or unmeasurable too often, stops.
-fn verdict(outcome: &Result<Measurement, String>, limit: Option<i64>, strikes: u32) -> Verdict {
-    let Some(limit) = limit else {
+fn verdict(outcome: &Result<Measurement, String>, cap: Option<Cap>, strikes: u32) -> Verdict {
+    let Some(cap) = cap else {
         return Verdict::Keep;
     };
+    let (limit, (setting, raise)) = (cap.bytes, cap.source());
     match outcome {
         Ok(m) if m.total() > limit => Verdict::Stop(format!(
-            "stopped because it used {} of disk, over its cap of {} (SANDBOX_DISK_LIMIT): \
+            "stopped because it used {} of disk, over its cap of {} ({setting}): \
              worktree {}, rest of the container {}, repository {}. Open one of its sessions to \
-             start it again and free space at once, or ask an admin to raise the cap",
+             start it again and free space at once, {raise}",
             human_bytes(m.total()),
             human_bytes(limit),
             human_bytes(m.worktree),
@@ -114,23 +137,6 @@ fn verdict(outcome: &Result<Measurement, String>, limit: Option<i64>, strikes: u
         )),
         Err(_) => Verdict::Keep,
     }
-}
-
-/// `10.3 GiB`, `50 MiB`, `512 B`: binary units, one decimal when it says something.
-pub fn human_bytes(bytes: i64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes.abs() < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value.abs() >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    let shown = format!("{value:.1}");
-    let shown = shown.strip_suffix(".0").unwrap_or(&shown);
-    format!("{shown} {}", UNITS[unit])
 }
 
 /// Reads `du -s` output of the worktree and the repository. `du` exits non-zero when a
@@ -194,11 +200,28 @@ impl DiskWatch {
     }
 
     /// One pass over every running workspace, a few at a time: each is measured, its figure
-    /// recorded, and it is stopped (see [`Self::stop_over_cap`]) when it is over its cap or
-    /// could not be measured [`STRIKES`] times in a row.
+    /// recorded, and it is stopped (see [`Self::stop_over_cap`]) when it is over its cap
+    /// (its environment's disk size, else `SANDBOX_DISK_LIMIT`) or could not be measured
+    /// [`STRIKES`] times in a row.
     /// Fails: the database fails → the pass ends early; the engine failing for one workspace
     /// only skips that one.
     pub async fn run(&self) -> ServiceResult<DiskReport> {
+        let caps: HashMap<EnvironmentId, Option<Cap>> = self
+            .store
+            .list_environments(None)
+            .await?
+            .into_iter()
+            .map(|env| {
+                let cap = match env.size.disk_bytes {
+                    Some(bytes) => Some(Cap { bytes, own: true }),
+                    None => self
+                        .settings
+                        .disk_limit
+                        .map(|bytes| Cap { bytes, own: false }),
+                };
+                (env.id, cap)
+            })
+            .collect();
         let running: Vec<Workspace> = self
             .store
             .list_workspaces(None)
@@ -212,7 +235,10 @@ impl DiskWatch {
             .expect("disk strikes")
             .retain(|id, _| ids.contains(id));
         let checked: Vec<ServiceResult<Checked>> = futures::stream::iter(running)
-            .map(|ws| async move { self.check(&ws).await })
+            .map(|ws| {
+                let cap = caps.get(&ws.environment_id).copied().flatten();
+                async move { self.check(&ws, cap).await }
+            })
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
@@ -232,7 +258,7 @@ impl DiskWatch {
     }
 
     /// Measures one workspace and acts on it.
-    async fn check(&self, ws: &Workspace) -> ServiceResult<Checked> {
+    async fn check(&self, ws: &Workspace, cap: Option<Cap>) -> ServiceResult<Checked> {
         let mut checked = Checked {
             workspace: ws.id,
             measured: None,
@@ -265,7 +291,7 @@ impl DiskWatch {
                         ws.id,
                         DiskUsage {
                             bytes: m.total(),
-                            limit_bytes: self.settings.disk_limit,
+                            limit_bytes: cap.map(|c| c.bytes),
                             measured_at: Utc::now(),
                         },
                     )
@@ -275,7 +301,7 @@ impl DiskWatch {
                 tracing::warn!(workspace = %ws.id, strikes, reason = %reason, "could not measure a workspace's disk use");
             }
         }
-        if let Verdict::Stop(reason) = verdict(&outcome, self.settings.disk_limit, strikes) {
+        if let Verdict::Stop(reason) = verdict(&outcome, cap, strikes) {
             match self.stop_over_cap(ws, &reason).await {
                 Ok(stopped) => checked.stopped = stopped,
                 Err(e) => {
@@ -442,6 +468,10 @@ mod tests {
 
     const REPO: &str = "/data/repos/x";
 
+    fn server(bytes: i64) -> Option<Cap> {
+        Some(Cap { bytes, own: false })
+    }
+
     fn m(worktree: i64, container: i64, repository: i64) -> Measurement {
         Measurement {
             worktree,
@@ -465,25 +495,33 @@ mod tests {
     }
 
     #[test]
-    fn sizes_read_as_people_say_them() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(50 << 20), "50 MiB");
-        assert_eq!(human_bytes((103 << 30) / 10), "10.3 GiB");
-        assert_eq!(human_bytes(10 << 30), "10 GiB");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-    }
-
-    #[test]
     fn over_the_cap_stops_with_the_figures() {
-        let Verdict::Stop(reason) = verdict(&Ok(m(60 << 20, 1 << 20, 0)), Some(50 << 20), 0) else {
+        let Verdict::Stop(reason) = verdict(&Ok(m(60 << 20, 1 << 20, 0)), server(50 << 20), 0)
+        else {
             panic!("kept a workspace over its cap")
         };
         assert!(
             reason.starts_with("stopped because it used 61 MiB of disk, over its cap of 50 MiB (SANDBOX_DISK_LIMIT): worktree 60 MiB"),
             "{reason}"
         );
+        assert!(
+            reason.ends_with("or ask an admin to raise the cap"),
+            "{reason}"
+        );
+        let own = Some(Cap {
+            bytes: 50 << 20,
+            own: true,
+        });
+        let Verdict::Stop(reason) = verdict(&Ok(m(60 << 20, 0, 0)), own, 0) else {
+            panic!("kept a workspace over its environment's cap")
+        };
+        assert!(
+            reason.contains("over its cap of 50 MiB (its environment's disk size)")
+                && reason.ends_with("or raise its environment's disk size"),
+            "{reason}"
+        );
         assert_eq!(
-            verdict(&Ok(m(50 << 20, 0, 0)), Some(50 << 20), 0),
+            verdict(&Ok(m(50 << 20, 0, 0)), server(50 << 20), 0),
             Verdict::Keep
         );
         assert_eq!(verdict(&Ok(m(1 << 40, 0, 0)), None, 0), Verdict::Keep);
@@ -492,8 +530,11 @@ mod tests {
     #[test]
     fn unmeasurable_stops_only_after_strikes_and_only_with_a_cap() {
         let failed = Err("du: cannot read directory '/workspace/x': Permission denied".into());
-        assert_eq!(verdict(&failed, Some(1 << 30), STRIKES - 1), Verdict::Keep);
-        let Verdict::Stop(reason) = verdict(&failed, Some(1 << 30), STRIKES) else {
+        assert_eq!(
+            verdict(&failed, server(1 << 30), STRIKES - 1),
+            Verdict::Keep
+        );
+        let Verdict::Stop(reason) = verdict(&failed, server(1 << 30), STRIKES) else {
             panic!("kept an unmeasurable workspace")
         };
         assert!(

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use craftastic_domain::ErrorCode;
 use craftastic_domain::{
-    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, IdleStopMinutes, RepositoryKind,
-    RepositoryUrl, UserId, ValidationError,
+    BranchName, EgressPolicy, EnvironmentId, EnvironmentName, EnvironmentSize, IdleStopMinutes,
+    RepositoryKind, RepositoryUrl, UserId, ValidationError,
 };
 use craftastic_runtime::Runtime;
 use craftastic_store::{
@@ -55,6 +55,8 @@ pub struct EnvironmentSpec {
     pub branch: Option<BranchName>,
     pub egress: EgressPolicy,
     pub idle_stop: IdleStopMinutes,
+    /// Checked against the server's maxima at the edge.
+    pub size: EnvironmentSize,
 }
 
 impl Environments {
@@ -97,6 +99,7 @@ impl Environments {
             branch,
             egress,
             idle_stop,
+            size,
         } = spec;
         if let Some(url) = &repository_url {
             self.refuse_own_clones(url)?;
@@ -118,6 +121,7 @@ impl Environments {
                     .unwrap_or_else(|| BranchName::from_trusted(DEFAULT_BRANCH.into())),
                 egress,
                 idle_stop,
+                size,
                 now: Utc::now(),
             })
             .await
@@ -134,7 +138,11 @@ impl Environments {
             "environments.create",
             Some(env.id.to_string()),
             "ok",
-            json!({ "repositoryUrl": env.repository_url, "egressPolicy": env.egress }),
+            json!({
+                "repositoryUrl": env.repository_url,
+                "egressPolicy": env.egress,
+                "size": size_json(&env.size),
+            }),
         )
         .await;
         self.spawn_provision(env.clone(), branch);
@@ -497,6 +505,49 @@ impl Environments {
         self.view(updated.id).await
     }
 
+    /// Replaces the memory, CPUs and disk the environment's workspaces ask for (each
+    /// `None`: the server's default), checked against the maxima at the edge, and returns
+    /// the environment. The owner or an admin may change it. Running workspaces get the
+    /// memory and CPUs at once (see [`Workspaces::resize`]), stopped ones when they start,
+    /// and the disk cap applies from the disk watch's next pass.
+    /// Fails: no such environment, or another user's → 404; being deleted → 409 `not_ready`.
+    pub async fn set_size(
+        &self,
+        who: Principal,
+        id: EnvironmentId,
+        size: EnvironmentSize,
+    ) -> ServiceResult<EnvironmentView> {
+        let env = access::environment(self.store.as_ref(), who, id).await?;
+        if env.status == EnvironmentStatus::Deleting {
+            return Err(ServiceError::Conflict {
+                code: ErrorCode::NotReady,
+                message: "the environment is being deleted; its settings no longer change".into(),
+            });
+        }
+        let updated = self
+            .store
+            .set_environment_size(env.id, size, Utc::now())
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => ServiceError::NotFound("environment"),
+                other => other.into(),
+            })?;
+        crate::audit::record(
+            self.store.as_ref(),
+            Some(who.user_id),
+            "environments.size",
+            Some(env.id.to_string()),
+            "ok",
+            json!({ "size": size_json(&updated.size), "previous": size_json(&env.size) }),
+        )
+        .await;
+        let resized = self.workspaces.resize(&updated).await?;
+        if resized > 0 {
+            tracing::info!(environment = %env.id, workspaces = resized, "running workspaces resized");
+        }
+        self.view(updated.id).await
+    }
+
     /// Deletes the environment: its containers, volumes, worktrees, bare clone and rows.
     /// Making it is cancelled if it is under way.
     pub async fn delete(&self, who: Principal, id: EnvironmentId) -> ServiceResult<()> {
@@ -581,6 +632,15 @@ impl Environments {
             .expect("provisioning map")
             .contains_key(&id)
     }
+}
+
+/// An environment's own size as the audit log keeps it (`null`: the server's default).
+fn size_json(size: &EnvironmentSize) -> serde_json::Value {
+    json!({
+        "memoryBytes": size.memory_bytes,
+        "nanoCpus": size.nano_cpus,
+        "diskBytes": size.disk_bytes,
+    })
 }
 
 fn require_settled(env: &Environment) -> ServiceResult<()> {

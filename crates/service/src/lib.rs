@@ -37,7 +37,9 @@ mod signins;
 pub mod terminal;
 pub mod tokens;
 pub mod untrusted;
+pub mod usage;
 pub mod users;
+pub mod variables;
 pub mod workspaces;
 
 use std::sync::Arc;
@@ -61,6 +63,8 @@ pub struct Services {
     pub environments: environments::Environments,
     pub github: github::Github,
     pub agents: agents::Agents,
+    /// Each environment's variables and secrets.
+    pub variables: variables::Variables,
     pub workspaces: workspaces::Workspaces,
     pub networks: networks::Networks,
     pub egress: egress::EgressProxy,
@@ -72,6 +76,8 @@ pub struct Services {
     pub limits: limits::Limits,
     pub users: users::Users,
     pub disk: disk::DiskWatch,
+    /// What workspaces use now, next to their limits.
+    pub usage: usage::Usage,
     pub idle: idle::IdleStop,
     pub admin: admin::Admin,
     pub health: health::Health,
@@ -122,6 +128,7 @@ impl Services {
             github.clone(),
         );
         let agents = agents::Agents::new(store.clone(), cipher.clone());
+        let variables = variables::Variables::new(store.clone(), cipher.clone());
         let events = events::Events::default();
         store.observe(events.observer());
         let notifications = notifications::Notifications::new(
@@ -138,6 +145,7 @@ impl Services {
             workspaces.clone(),
             git.clone(),
             agents.clone(),
+            variables.clone(),
             limits.clone(),
             activities.clone(),
         );
@@ -153,6 +161,7 @@ impl Services {
             sandbox.clone(),
             workspaces.clone(),
         );
+        let usage = usage::Usage::new(store.clone(), runtime.clone(), sandbox.clone());
         let idle = idle::IdleStop::new(
             store.clone(),
             workspaces.clone(),
@@ -193,12 +202,14 @@ impl Services {
             environments,
             github,
             agents,
+            variables,
             workspaces,
             networks,
             egress,
             reconciler,
             deployments,
             disk,
+            usage,
             idle,
             admin,
             health,

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use craftastic_domain::{BranchName, EnvironmentId, RepoPolicy, UserId, WorkspaceId};
+use craftastic_domain::{
+    BranchName, EnvironmentId, RepoPolicy, UserId, WorkspaceId, WorkspaceSize,
+};
 use craftastic_runtime::{Bind, ContainerSpec, Limits, VolumeMount};
 
 /// Labels on every container Craftastic starts (invariant I2).
@@ -29,10 +31,16 @@ pub struct SandboxSettings {
     pub user: String,
     pub uid: u32,
     pub gid: u32,
+    /// The default memory and CPUs of each workspace (an environment may ask for others,
+    /// see [`Self::size_maxima`]), its pids limit, and `disk_bytes` when the engine caps
+    /// writable layers itself.
     pub limits: Limits,
-    /// The disk cap of each workspace, enforced by [`crate::disk::DiskWatch`] (`None`: measured
-    /// and shown, never stopped).
+    /// The default disk cap of each workspace, enforced by [`crate::disk::DiskWatch`]
+    /// (`None`: measured and shown, never stopped).
     pub disk_limit: Option<i64>,
+    /// The most memory, CPUs and disk an environment may ask for its workspaces (`disk_bytes:
+    /// None`: no maximum).
+    pub size_maxima: WorkspaceSize,
     /// `<data dir>`; repositories live in `<data dir>/repos`.
     pub data_dir: PathBuf,
     pub instance: String,
@@ -49,6 +57,15 @@ pub struct SandboxSettings {
 }
 
 impl SandboxSettings {
+    /// What a workspace gets when its environment asks for nothing else.
+    pub fn default_size(&self) -> WorkspaceSize {
+        WorkspaceSize {
+            memory_bytes: self.limits.memory_bytes,
+            nano_cpus: self.limits.nano_cpus,
+            disk_bytes: self.disk_limit,
+        }
+    }
+
     pub fn repos_dir(&self) -> PathBuf {
         self.data_dir.join("repos")
     }
@@ -126,7 +143,9 @@ pub struct Attachment<'a> {
     pub proxy: Option<&'a str>,
 }
 
-/// The one place that describes a workspace container.
+/// The one place that describes a workspace container, of its environment's effective
+/// `size`.
+#[allow(clippy::too_many_arguments)]
 pub fn workspace_spec(
     settings: &SandboxSettings,
     owner: UserId,
@@ -134,6 +153,7 @@ pub fn workspace_spec(
     env_name: &str,
     ws: WorkspaceId,
     branch: &BranchName,
+    size: &WorkspaceSize,
     attachment: Attachment<'_>,
 ) -> ContainerSpec {
     let mut vars = vec![
@@ -193,7 +213,14 @@ pub fn workspace_spec(
         ],
         env: vars,
         working_dir: WORKSPACE_DIR.to_owned(),
-        limits: settings.limits,
+        limits: Limits {
+            memory_bytes: size.memory_bytes,
+            nano_cpus: size.nano_cpus,
+            pids: settings.limits.pids,
+            // Where the engine caps writable layers (it said so at start), the workspace's
+            // own cap; the disk watch measures the rest.
+            disk_bytes: settings.limits.disk_bytes.and(size.disk_bytes),
+        },
         network: Some(attachment.network.to_owned()),
     }
 }

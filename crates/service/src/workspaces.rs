@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use craftastic_domain::{BranchName, EgressPolicy, EnvironmentId, SessionId, WorkspaceId};
+use craftastic_domain::{
+    BranchName, EgressPolicy, EnvironmentId, SessionId, WorkspaceId, WorkspaceSize,
+};
 use craftastic_runtime::{ExecSpec, Runtime, RuntimeError};
 use craftastic_store::{
     Environment, Session, SessionStatus, SessionType, Store, StoreError, Workspace, WorkspaceStatus,
@@ -201,6 +203,15 @@ impl Workspaces {
                 self.networks
                     .ensure_locked(env.user_id, Self::net_kind(env))
                     .await?;
+                // Its environment's size may have changed while it was stopped.
+                let size = self.size_of(env).await?;
+                if let Err(e) = self
+                    .runtime
+                    .update_limits(&c.id, size.memory_bytes, size.nano_cpus)
+                    .await
+                {
+                    tracing::warn!(workspace = %ws.id, error = %e, "could not give a stopped container its environment's memory and CPUs; it starts with those it had");
+                }
                 c.id
             }
             None => self.create_container(env, ws).await?,
@@ -263,6 +274,52 @@ impl Workspaces {
         Ok(())
     }
 
+    /// The effective size of the environment's workspaces, read again: `env` may have been
+    /// read before a change of its size that the caller's lock did not wait for.
+    async fn size_of(&self, env: &Environment) -> ServiceResult<WorkspaceSize> {
+        let size = match self.store.get_environment(env.id).await? {
+            Some(current) => current.size,
+            None => env.size,
+        };
+        Ok(size.effective(&self.settings.default_size()))
+    }
+
+    /// Gives the running containers of the environment its current memory and CPUs at
+    /// once, each under its branch's lock (a container being made meanwhile is made with
+    /// them, or resized here once it is). Returns how many were resized; one the engine
+    /// refuses keeps its limits until it starts again, which is logged.
+    /// Fails: the store fails.
+    pub(crate) async fn resize(&self, env: &Environment) -> ServiceResult<usize> {
+        let size = env.size.effective(&self.settings.default_size());
+        let mut resized = 0;
+        for ws in self.store.list_workspaces(Some(env.id)).await? {
+            let _guard = self.lock(env.id, &ws.branch).await;
+            let Some(current) = self.store.get_workspace(env.id, &ws.branch).await? else {
+                continue;
+            };
+            let Some(id) = current.container_id.filter(|_| {
+                matches!(
+                    current.status,
+                    WorkspaceStatus::Running | WorkspaceStatus::Creating
+                )
+            }) else {
+                continue;
+            };
+            match self
+                .runtime
+                .update_limits(&id, size.memory_bytes, size.nano_cpus)
+                .await
+            {
+                Ok(()) => resized += 1,
+                Err(RuntimeError::NotFound) => {}
+                Err(e) => {
+                    tracing::warn!(workspace = %ws.id, error = %e, "the engine did not resize a running workspace; it keeps its memory and CPUs until it starts again")
+                }
+            }
+        }
+        Ok(resized)
+    }
+
     /// Makes the container on the network of its environment's egress policy; the caller
     /// holds the owner's network lock.
     async fn create_container(&self, env: &Environment, ws: &Workspace) -> ServiceResult<String> {
@@ -272,6 +329,7 @@ impl Workspaces {
             NetKind::Open => None,
             NetKind::Restricted => Some(self.egress_url(&network).await?),
         };
+        let size = self.size_of(env).await?;
         let spec = sandbox::workspace_spec(
             &self.settings,
             env.user_id,
@@ -279,6 +337,7 @@ impl Workspaces {
             env.name.as_str(),
             ws.id,
             &ws.branch,
+            &size,
             Attachment {
                 network: &network.name,
                 proxy: proxy.as_deref(),

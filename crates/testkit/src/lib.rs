@@ -191,6 +191,9 @@ pub struct ServerOptions {
     pub trusted_proxies: craftastic_http::client_addr::TrustedProxies,
     /// Each workspace's disk cap (`SANDBOX_DISK_LIMIT`): 10 GiB, as by default.
     pub disk_limit: Option<i64>,
+    /// The most an environment may ask for its workspaces: 2 GiB of memory, 2 CPUs and
+    /// 40 GiB of disk.
+    pub size_maxima: craftastic_domain::WorkspaceSize,
     /// How often the disk watch measures workspaces; `None` (the default) leaves it off, for
     /// a test to call `services.disk.run()` itself.
     pub disk_check_interval: Option<Duration>,
@@ -219,6 +222,11 @@ impl Default for ServerOptions {
             register_rate: RateLimit::OFF,
             trusted_proxies: Default::default(),
             disk_limit: Some(10 << 30),
+            size_maxima: craftastic_domain::WorkspaceSize {
+                memory_bytes: 2 << 30,
+                nano_cpus: 2_000_000_000,
+                disk_bytes: Some(40 << 30),
+            },
             disk_check_interval: None,
             watch: WatchSettings {
                 period: Duration::from_secs(1),
@@ -294,6 +302,7 @@ impl TestServer {
                 disk_bytes: None,
             },
             disk_limit: options.disk_limit,
+            size_maxima: options.size_maxima,
             data_dir: data_dir.path().to_owned(),
             instance: instance.clone(),
             repo_policy: RepoPolicy {

@@ -31,6 +31,18 @@ pub struct SandboxArgs {
     /// repository), e.g. 10g or 500m; 0 or none for no cap (disk use is still measured).
     #[arg(long, env = "SANDBOX_DISK_LIMIT", default_value = "10g")]
     pub sandbox_disk_limit: String,
+    /// The most memory an environment may give its workspaces, e.g. 8g. Default: this
+    /// machine's memory.
+    #[arg(long, env = "SANDBOX_MEMORY_MAX")]
+    pub sandbox_memory_max: Option<String>,
+    /// The most CPUs an environment may give its workspaces, e.g. 4. Default: this
+    /// machine's CPUs.
+    #[arg(long, env = "SANDBOX_CPU_MAX")]
+    pub sandbox_cpu_max: Option<String>,
+    /// The largest disk cap an environment may give its workspaces, e.g. 50g; none for no
+    /// maximum. Default: four times SANDBOX_DISK_LIMIT (none when that is none).
+    #[arg(long, env = "SANDBOX_DISK_MAX")]
+    pub sandbox_disk_max: Option<String>,
     /// Seconds between two measurements of the running workspaces' disk use.
     #[arg(long, env = "SANDBOX_DISK_CHECK_INTERVAL", default_value = "30")]
     pub sandbox_disk_check_interval: String,
@@ -72,6 +84,8 @@ pub struct Sandbox {
     pub pids: i64,
     /// `None`: no cap.
     pub disk_limit: Option<i64>,
+    /// The most an environment may ask for its workspaces (`disk_bytes: None`: no maximum).
+    pub size_maxima: craftastic_domain::WorkspaceSize,
     pub disk_check_interval: Duration,
     pub watch_interval: Duration,
     /// 0: recording off.
@@ -115,6 +129,8 @@ impl SandboxArgs {
             ))
         })? as i64;
         let disk_limit = parse_disk_limit(&self.sandbox_disk_limit)?;
+        let size_maxima =
+            self.size_maxima(memory_bytes, nano_cpus, disk_limit, &Machine::this())?;
         let disk_check_interval =
             parse_range(&self.sandbox_disk_check_interval, 1, 3600).ok_or_else(|| {
                 bad(format!(
@@ -195,6 +211,7 @@ impl SandboxArgs {
             nano_cpus,
             pids,
             disk_limit,
+            size_maxima,
             disk_check_interval: Duration::from_secs(disk_check_interval),
             watch_interval: Duration::from_secs(watch_interval),
             recording_limit,
@@ -204,6 +221,95 @@ impl SandboxArgs {
                 local_roots,
             },
             clone_timeout: Duration::from_secs(clone_timeout),
+        })
+    }
+}
+
+/// What the maxima of sizes default to: this machine's memory and CPUs.
+struct Machine {
+    memory_bytes: Option<i64>,
+    nano_cpus: i64,
+}
+
+impl Machine {
+    fn this() -> Self {
+        let memory_bytes = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|info| {
+                let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+                let kib: i64 = line.split_whitespace().nth(1)?.parse().ok()?;
+                kib.checked_mul(1024)
+            });
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self {
+            memory_bytes,
+            nano_cpus: i64::try_from(cpus)
+                .unwrap_or(1)
+                .saturating_mul(1_000_000_000),
+        }
+    }
+}
+
+impl SandboxArgs {
+    /// `SANDBOX_MEMORY_MAX`, `SANDBOX_CPU_MAX` and `SANDBOX_DISK_MAX`, each at least its
+    /// default; left out, the machine's memory and CPUs, and four times the disk cap.
+    fn size_maxima(
+        &self,
+        memory_bytes: i64,
+        nano_cpus: i64,
+        disk_limit: Option<i64>,
+        machine: &Machine,
+    ) -> Result<craftastic_domain::WorkspaceSize, ConfigError> {
+        let memory_max = match self.sandbox_memory_max.as_deref() {
+            None => machine
+                .memory_bytes
+                .unwrap_or(memory_bytes.saturating_mul(4))
+                .max(memory_bytes),
+            Some(raw) => parse_bytes(raw)
+                .filter(|b| *b >= memory_bytes)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "SANDBOX_MEMORY_MAX must be a size such as 8g, at least SANDBOX_MEMORY_LIMIT ({}), not {raw:?}",
+                        self.sandbox_memory_limit.trim()
+                    ))
+                })?,
+        };
+        let cpu_max = match self.sandbox_cpu_max.as_deref() {
+            None => machine.nano_cpus.max(nano_cpus),
+            Some(raw) => raw
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|c| c.is_finite() && *c <= 1024.0)
+                .map(|c| (c * 1e9).round() as i64)
+                .filter(|c| *c >= nano_cpus)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "SANDBOX_CPU_MAX must be a number of CPUs such as 4, at least SANDBOX_CPU_LIMIT ({}), not {raw:?}",
+                        self.sandbox_cpu_limit.trim()
+                    ))
+                })?,
+        };
+        let disk_max = match self.sandbox_disk_max.as_deref() {
+            None => disk_limit.map(|d| d.saturating_mul(4)),
+            Some(raw) => match raw.trim().to_ascii_lowercase().as_str() {
+                "none" => None,
+                _ => Some(
+                    parse_bytes(raw)
+                        .filter(|b| *b >= disk_limit.unwrap_or(1 << 20).max(1 << 20))
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "SANDBOX_DISK_MAX must be a size such as 50g, at least SANDBOX_DISK_LIMIT ({}) and 1m, or none for no maximum, not {raw:?}",
+                                self.sandbox_disk_limit.trim()
+                            ))
+                        })?,
+                ),
+            },
+        };
+        Ok(craftastic_domain::WorkspaceSize {
+            memory_bytes: memory_max,
+            nano_cpus: cpu_max,
+            disk_bytes: disk_max,
         })
     }
 }
@@ -239,7 +345,78 @@ fn parse_recording_limit(raw: &str) -> Result<u64, ConfigError> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_disk_limit, parse_recording_limit};
+    use clap::Parser;
+
+    use super::{Machine, SandboxArgs, parse_disk_limit, parse_recording_limit};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        sandbox: SandboxArgs,
+    }
+
+    fn args(flags: &[&str]) -> SandboxArgs {
+        Cli::try_parse_from([&["craftastic"], flags].concat())
+            .unwrap()
+            .sandbox
+    }
+
+    #[test]
+    fn size_maxima_default_to_the_machine_and_four_disk_caps_and_stay_above_the_defaults() {
+        let machine = Machine {
+            memory_bytes: Some(16 << 30),
+            nano_cpus: 8_000_000_000,
+        };
+        let defaults = args(&[])
+            .size_maxima(512 << 20, 500_000_000, Some(10 << 30), &machine)
+            .unwrap();
+        assert_eq!(
+            (
+                defaults.memory_bytes,
+                defaults.nano_cpus,
+                defaults.disk_bytes
+            ),
+            (16 << 30, 8_000_000_000, Some(40 << 30))
+        );
+        let unknown = Machine {
+            memory_bytes: None,
+            nano_cpus: 1_000_000_000,
+        };
+        let small = args(&[])
+            .size_maxima(1 << 30, 2_000_000_000, None, &unknown)
+            .unwrap();
+        assert_eq!(
+            (small.memory_bytes, small.nano_cpus, small.disk_bytes),
+            (4 << 30, 2_000_000_000, None)
+        );
+        let set = args(&[
+            "--sandbox-memory-max",
+            "2g",
+            "--sandbox-cpu-max",
+            "1.5",
+            "--sandbox-disk-max",
+            "none",
+        ])
+        .size_maxima(512 << 20, 500_000_000, Some(10 << 30), &machine)
+        .unwrap();
+        assert_eq!(
+            (set.memory_bytes, set.nano_cpus, set.disk_bytes),
+            (2 << 30, 1_500_000_000, None)
+        );
+        for (flag, value, says) in [
+            ("--sandbox-memory-max", "256m", "SANDBOX_MEMORY_MAX must be"),
+            ("--sandbox-cpu-max", "0.1", "SANDBOX_CPU_MAX must be"),
+            ("--sandbox-cpu-max", "lots", "SANDBOX_CPU_MAX must be"),
+            ("--sandbox-disk-max", "5g", "SANDBOX_DISK_MAX must be"),
+        ] {
+            let e = args(&[flag, value])
+                .size_maxima(512 << 20, 500_000_000, Some(10 << 30), &machine)
+                .unwrap_err()
+                .0;
+            assert!(e.starts_with(says), "{flag} {value}: {e}");
+            assert_eq!(e.lines().count(), 1);
+        }
+    }
 
     #[test]
     fn recording_limits() {
