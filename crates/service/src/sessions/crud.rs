@@ -102,6 +102,8 @@ impl Sessions {
             }
             return Err(e);
         }
+        // Read again: starting it recorded the version of the variables it got.
+        let session = self.store.get_session(session.id).await?.unwrap_or(session);
         crate::audit::record(
             self.store.as_ref(),
             Some(who.user_id),
