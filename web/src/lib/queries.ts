@@ -11,6 +11,9 @@ export const queryKeys = {
   notificationSettings: ["notifications", "settings"] as const,
   environments: ["environments"] as const,
   environment: (id: string) => ["environments", id] as const,
+  /** Below the environment's key: read again with it. */
+  variables: (id: string) => ["environments", id, "variables"] as const,
+  usage: (id: string) => ["environments", id, "usage"] as const,
   session: (id: string) => ["sessions", id] as const,
   recording: (sessionId: string) => ["sessions", sessionId, "recording"] as const,
   checkEnvironmentName: ["check", "environment-name"] as const,

@@ -9,6 +9,7 @@ import { applyEvent } from "@/lib/events/cache"
 import { json, mockFetch, signIn } from "@/test/render"
 import { AttentionCount } from "@/features/attention/AttentionCount"
 import { AttentionPage } from "@/features/attention/AttentionPage"
+import { DEFAULT_SIZE } from "@/test/fixtures"
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString()
 
@@ -22,6 +23,7 @@ function session(id: string, state: string, since: string, detail?: string): Ses
     status: "active",
     sessionType: "terminal",
     gitBranch: "feature",
+    variablesOutdated: false,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     activity: { state, since, ...(detail ? { detail } : {}) },
@@ -37,6 +39,7 @@ function environment(sessions: Session[]): Environment {
     status: "running",
     egressPolicy: { mode: "open", hosts: [] },
     idleStopMinutes: 60,
+    size: DEFAULT_SIZE,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     workspaces: [],

@@ -6,6 +6,7 @@ import type { Deployment, Environment } from "@/lib/api/types"
 import { DeploymentsPanel } from "@/features/deployments/DeploymentsPanel"
 import { rememberAppId, rememberedAppId } from "@/features/deployments/deployments"
 import { json, mockFetch, renderApp, signIn, type Route } from "@/test/render"
+import { DEFAULT_SIZE } from "@/test/fixtures"
 
 afterEach(() => {
   vi.useRealTimers()
@@ -22,6 +23,7 @@ const environment: Environment = {
   updatedAt: "2026-01-01T00:00:00Z",
   egressPolicy: { mode: "open", hosts: [] },
   idleStopMinutes: 60,
+  size: DEFAULT_SIZE,
   workspaces: [],
   sessions: [],
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest"
 import type { EgressPolicy, Environment, User } from "@/lib/api/types"
 import { EgressPolicySummary } from "@/features/environments/EgressPolicy"
 import { json, mockFetch, renderApp, signIn } from "@/test/render"
+import { DEFAULT_SIZE } from "@/test/fixtures"
 
 const environment = (egressPolicy: EgressPolicy): Environment => ({
   id: "env-1",
@@ -15,6 +16,7 @@ const environment = (egressPolicy: EgressPolicy): Environment => ({
   status: "running",
   egressPolicy,
   idleStopMinutes: 60,
+  size: DEFAULT_SIZE,
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:00Z",
   workspaces: [],

@@ -11,10 +11,12 @@ import type { Environment } from "@/lib/api/types"
 import { formatDate, shortRepository } from "@/lib/format"
 import { EgressPolicySummary } from "@/features/environments/EgressPolicy"
 import { IdleStopSummary } from "@/features/environments/IdleStop"
+import { SizeSummary } from "@/features/environments/EnvironmentSize"
 import { EnvironmentActions } from "@/features/environments/EnvironmentActions"
 import { EnvironmentSidebar } from "@/features/environments/EnvironmentSidebar"
 import { useEnvironment } from "@/features/environments/hooks"
 import { StoppedWorkspaces } from "@/features/environments/WorkspaceDisk"
+import { VariablesPanel } from "@/features/environments/VariablesPanel"
 import { SessionsPanel } from "@/features/sessions/SessionsPanel"
 
 export function EnvironmentPage() {
@@ -63,11 +65,12 @@ export function EnvironmentPage() {
       <StoppedWorkspaces environment={env} />
       {/* Main column (sessions) and a side column that collapses while it is empty. */}
       <div className="flex flex-col gap-6 lg:flex-row lg:items-start">
-        <div className="min-w-0 flex-1">
+        <div className="flex min-w-0 flex-1 flex-col gap-6">
           <SessionsPanel
             environment={env}
             onOpenSession={(session) => void navigate(`/environments/${env.id}/terminal/${session.id}`)}
           />
+          <VariablesPanel environment={env} />
         </div>
         <aside aria-label="Environment tools" className="flex w-full min-w-0 shrink-0 flex-col gap-6 empty:hidden lg:w-96">
           <EnvironmentSidebar environment={env} />
@@ -124,6 +127,7 @@ function EnvironmentHeader({ environment: env, onDeleted }: { environment: Envir
             </div>
             <EgressPolicySummary environment={env} />
             <IdleStopSummary environment={env} />
+            <SizeSummary environment={env} />
             <div className="flex items-center gap-1.5">
               <dt>Created</dt>
               <dd>{formatDate(env.createdAt)}</dd>

@@ -6,6 +6,7 @@ import type { Environment, User } from "@/lib/api/types"
 import { IdleStopSummary } from "@/features/environments/IdleStop"
 import { describeIdle, minutesProblem } from "@/features/environments/idle"
 import { json, mockFetch, renderApp, signIn } from "@/test/render"
+import { DEFAULT_SIZE } from "@/test/fixtures"
 
 const environment = (idleStopMinutes: number): Environment => ({
   id: "env-1",
@@ -16,6 +17,7 @@ const environment = (idleStopMinutes: number): Environment => ({
   status: "running",
   egressPolicy: { mode: "open", hosts: [] },
   idleStopMinutes,
+  size: DEFAULT_SIZE,
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:00Z",
   workspaces: [],

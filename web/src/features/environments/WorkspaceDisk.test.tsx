@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest"
 
 import type { Environment, Workspace } from "@/lib/api/types"
 import { StoppedWorkspaces, WorkspaceDisk } from "@/features/environments/WorkspaceDisk"
+import { DEFAULT_SIZE } from "@/test/fixtures"
 
 const GiB = 2 ** 30
 
@@ -23,6 +24,7 @@ function environment(workspaces: Workspace[], status = "running"): Environment {
     sessions: [],
     egressPolicy: { mode: "open", hosts: [] },
     idleStopMinutes: 60,
+    size: DEFAULT_SIZE,
   }
 }
 

@@ -2,7 +2,13 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 
 import { apiCalls } from "@/lib/api/endpoints"
 import { isNotFound } from "@/lib/api/errors"
-import type { CreateEnvironmentInput, EgressPolicy, Environment } from "@/lib/api/types"
+import type {
+  CreateEnvironmentInput,
+  EgressPolicy,
+  Environment,
+  EnvironmentVariables,
+  SizeInput,
+} from "@/lib/api/types"
 import { FALLBACK_POLL_MS, useIsLive } from "@/lib/events/live"
 import { queryKeys } from "@/lib/queries"
 
@@ -120,6 +126,49 @@ export function useSetIdleStop() {
       store(env)
     },
   })
+}
+
+export function useSetSize() {
+  const queryClient = useQueryClient()
+  const store = useStoreEnvironment()
+  return useMutation({
+    mutationFn: ({ id, size }: { id: string; size: SizeInput }) => apiCalls.setSize(id, size),
+    onSuccess: (env) => {
+      store(env)
+      void queryClient.invalidateQueries({ queryKey: queryKeys.usage(env.id) })
+    },
+  })
+}
+
+/** How often what the workspaces use is read again while the page shows it. */
+export const USAGE_POLL_MS = 30_000
+
+/** What the environment's workspaces use now (memory read once per running workspace). */
+export function useUsage(environment: Environment) {
+  return useQuery({
+    queryKey: queryKeys.usage(environment.id),
+    queryFn: ({ signal }) => apiCalls.getUsage(environment.id, signal),
+    enabled: environment.status === "running",
+    refetchInterval: USAGE_POLL_MS,
+  })
+}
+
+export function useVariables(id: string) {
+  return useQuery({
+    queryKey: queryKeys.variables(id),
+    queryFn: ({ signal }) => apiCalls.getVariables(id, signal),
+  })
+}
+
+/** Keeps the variables a save answered, and reads the environment again (its sessions
+ * tell which still run with the old ones). Saving itself is a plain call, not a mutation,
+ * so that no cache keeps the secrets sent. */
+export function useStoreVariables(id: string) {
+  const queryClient = useQueryClient()
+  return (variables: EnvironmentVariables) => {
+    queryClient.setQueryData(queryKeys.variables(id), variables)
+    void queryClient.invalidateQueries({ queryKey: queryKeys.environment(id), exact: true })
+  }
 }
 
 export function useDeleteEnvironment() {

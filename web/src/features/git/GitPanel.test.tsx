@@ -6,6 +6,7 @@ import type { Environment, GitCommit, GitStatus, Session } from "@/lib/api/types
 import { DiffView } from "@/features/git/DiffView"
 import { GitPanel } from "@/features/git/GitPanel"
 import { json, mockFetch, renderApp, signIn } from "@/test/render"
+import { DEFAULT_SIZE } from "@/test/fixtures"
 
 function session(id: string, name: string, gitBranch: string, status = "active"): Session {
   return {
@@ -17,6 +18,7 @@ function session(id: string, name: string, gitBranch: string, status = "active")
     status,
     sessionType: "terminal",
     gitBranch,
+    variablesOutdated: false,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     activity: { state: "idle", since: "2026-01-01T00:00:00Z" },
@@ -35,6 +37,7 @@ function environment(sessions: Session[], status = "running"): Environment {
     updatedAt: "2026-01-01T00:00:00Z",
     egressPolicy: { mode: "open", hosts: [] },
     idleStopMinutes: 60,
+    size: DEFAULT_SIZE,
     workspaces: [],
     sessions,
   }

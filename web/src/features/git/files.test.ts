@@ -15,6 +15,7 @@ function session(id: string, gitBranch: string, status: string): Session {
     status,
     sessionType: "terminal",
     gitBranch,
+    variablesOutdated: false,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     activity: { state: "idle", since: "2026-01-01T00:00:00Z" },

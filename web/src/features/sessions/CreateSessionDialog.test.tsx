@@ -6,6 +6,7 @@ import type { Agent, Environment, Session } from "@/lib/api/types"
 import { CreateSessionDialog } from "@/features/sessions/CreateSessionDialog"
 import { SessionRow } from "@/features/sessions/SessionRow"
 import { json, mockFetch, renderApp, signIn } from "@/test/render"
+import { DEFAULT_SIZE } from "@/test/fixtures"
 
 const environment: Environment = {
   id: "env-1",
@@ -18,6 +19,7 @@ const environment: Environment = {
   updatedAt: "2026-01-01T00:00:00Z",
   egressPolicy: { mode: "open", hosts: [] },
   idleStopMinutes: 60,
+  size: DEFAULT_SIZE,
   workspaces: [],
   sessions: [],
 }
@@ -42,6 +44,7 @@ const session = (overrides: Partial<Session> = {}): Session => ({
   status: "active",
   sessionType: "terminal",
   gitBranch: "main",
+  variablesOutdated: false,
   createdAt: "2026-01-01T00:00:00Z",
   updatedAt: "2026-01-01T00:00:00Z",
   activity: { state: "idle", since: "2026-01-01T00:00:00Z" },
@@ -131,5 +134,29 @@ describe("SessionRow", () => {
     expect(screen.getByTestId("session-agent-badge")).toHaveTextContent("claude")
     // A terminal session has no badge.
     expect(screen.getAllByTestId("session-agent-badge")).toHaveLength(1)
+  })
+
+  it("marks a running session that started with older variables", () => {
+    server([])
+    signIn()
+    renderApp(
+      <ul>
+        <SessionRow
+          environment={environment}
+          session={session({ variablesOutdated: true })}
+          lastOnBranch={false}
+          onWorkspaceKept={() => undefined}
+        />
+        <SessionRow
+          environment={environment}
+          session={session({ id: "s2", name: "ended", status: "dead", variablesOutdated: true })}
+          lastOnBranch={false}
+          onWorkspaceKept={() => undefined}
+        />
+      </ul>,
+    )
+    const badges = screen.getAllByTestId("session-variables-outdated")
+    expect(badges).toHaveLength(1)
+    expect(badges[0]).toHaveTextContent("old variables")
   })
 })

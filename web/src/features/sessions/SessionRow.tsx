@@ -6,6 +6,7 @@ import { toast } from "sonner"
 import { ConfirmDialog } from "@/components/ConfirmDialog"
 import { IconButton } from "@/components/IconButton"
 import { SessionStatusBadge } from "@/components/StatusBadge"
+import { Badge } from "@/components/ui/badge"
 import { Button } from "@/components/ui/button"
 import { Tooltip, TooltipContent, TooltipTrigger } from "@/components/ui/tooltip"
 import { describeError } from "@/lib/api/errors"
@@ -64,6 +65,18 @@ export function SessionRow({ environment, session, lastOnBranch, onWorkspaceKept
           <SessionStatusBadge status={session.status} data-testid="session-status" />
           <ActivityBadge activity={session.activity} />
           {session.sessionType === "agent" && <AgentBadge agentId={session.agentId} />}
+          {session.variablesOutdated && session.status === "active" && (
+            <Tooltip>
+              <TooltipTrigger asChild>
+                <Badge variant="outline" tabIndex={0} data-testid="session-variables-outdated">
+                  old variables
+                </Badge>
+              </TooltipTrigger>
+              <TooltipContent>
+                It started before the environment&apos;s variables changed; restarting it gives it the new ones.
+              </TooltipContent>
+            </Tooltip>
+          )}
         </div>
         <div className="text-muted-foreground flex flex-wrap items-center gap-x-3 gap-y-0.5 text-xs">
           <span className="inline-flex min-w-0 items-center gap-1 font-mono" title="Working directory">

@@ -7,6 +7,7 @@ import {
   needsYouCount,
   sessionsForAttention,
 } from "@/features/sessions/activity"
+import { DEFAULT_SIZE } from "@/test/fixtures"
 
 function session(name: string, state: string, since: string, environmentId = "e1"): Session {
   return {
@@ -18,6 +19,7 @@ function session(name: string, state: string, since: string, environmentId = "e1
     status: "active",
     sessionType: "terminal",
     gitBranch: "main",
+    variablesOutdated: false,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     activity: { state, since },
@@ -33,6 +35,7 @@ function environment(id: string, sessions: Session[]): Environment {
     status: "running",
     egressPolicy: { mode: "open", hosts: [] },
     idleStopMinutes: 60,
+    size: DEFAULT_SIZE,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     workspaces: [],

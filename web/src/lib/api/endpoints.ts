@@ -15,6 +15,8 @@ import type {
   DeploymentBinding,
   EgressPolicy,
   Environment,
+  EnvironmentUsage,
+  EnvironmentVariables,
   GitDiff,
   GitHubDeviceFlow,
   GitHubPoll,
@@ -32,10 +34,12 @@ import type {
   Pushed,
   Session,
   SessionDeleted,
+  SizeInput,
   Ticket,
   UpdateAgentInput,
   UpdateSessionInput,
   User,
+  VariableInput,
 } from "@/lib/api/types"
 
 const seg = encodeURIComponent
@@ -94,6 +98,19 @@ export function endpoints(client: ApiClient) {
     /** 422 when `minutes` is not a whole number from 0 to 10080. */
     setIdleStop: (id: string, minutes: number) =>
       client.request<Environment>(`/api/environments/${seg(id)}/idle-stop`, { method: "PUT", body: { minutes } }),
+    /** 422 with `details.fields` (`memoryBytes`, `cpus`, `diskBytes`) saying the maximum. */
+    setSize: (id: string, size: SizeInput) =>
+      client.request<Environment>(`/api/environments/${seg(id)}/size`, { method: "PUT", body: size }),
+    getUsage: (id: string, signal?: AbortSignal) =>
+      client.request<EnvironmentUsage>(`/api/environments/${seg(id)}/usage`, { signal }),
+    getVariables: (id: string, signal?: AbortSignal) =>
+      client.request<EnvironmentVariables>(`/api/environments/${seg(id)}/variables`, { signal }),
+    /** Replaces them all; 422 with `details.fields` naming each bad entry (`variables[2].name`). */
+    setVariables: (id: string, variables: VariableInput[]) =>
+      client.request<EnvironmentVariables>(`/api/environments/${seg(id)}/variables`, {
+        method: "PUT",
+        body: { variables },
+      }),
 
     listSessions: async (environmentId: string, signal?: AbortSignal) =>
       (

@@ -65,6 +65,9 @@ export interface Session {
   updatedAt: string
   lastActivity?: string | null
   activity: SessionActivity
+  /** It runs with other values of its environment's variables than the environment has
+   * now; starting it again gives it the new ones. */
+  variablesOutdated: boolean
 }
 
 /** Where an environment's workspaces may connect to: anywhere, nowhere, or listed hosts. */
@@ -74,6 +77,76 @@ export interface EgressPolicy {
   mode: EgressMode
   /** With `allowlist`: host names (`github.com`), or `*.` and a name for its subdomains. */
   hosts: string[]
+}
+
+/** Memory, CPUs and disk of a workspace. */
+export interface WorkspaceSize {
+  memoryBytes: number
+  cpus: number
+  /** `null`: no disk cap (among the maxima: no maximum). */
+  diskBytes: number | null
+}
+
+/** What an environment asks for its workspaces; each `null` takes the server's default. */
+export interface SizeSetting {
+  memoryBytes: number | null
+  cpus: number | null
+  diskBytes: number | null
+}
+
+export interface EnvironmentSize {
+  /** What each of its workspaces gets. */
+  effective: WorkspaceSize
+  setting: SizeSetting
+  /** What a workspace gets when its environment asks for nothing. */
+  defaults: WorkspaceSize
+  /** The most an environment may ask for. */
+  maxima: WorkspaceSize
+}
+
+/** A size to set: each field left out or `null` takes the server's default. */
+export type SizeInput = Partial<SizeSetting>
+
+export interface WorkspaceUsage {
+  workspaceId: string
+  branch: string
+  status: WorkspaceStatus | (string & {})
+  /** What its processes hold now, while it runs. */
+  memoryBytes?: number | null
+  /** Its memory limit as the kernel applies it now. */
+  memoryLimitBytes?: number | null
+  /** Why a running workspace's memory is not known. */
+  memoryUnknown?: string | null
+  diskBytes?: number | null
+  diskLimitBytes?: number | null
+  diskMeasuredAt?: string | null
+}
+
+export interface EnvironmentUsage {
+  size: WorkspaceSize
+  workspaces: WorkspaceUsage[]
+}
+
+/** One of an environment's variables; a secret comes without its value. */
+export interface Variable {
+  name: string
+  value?: string | null
+  secret: boolean
+}
+
+export interface EnvironmentVariables {
+  variables: Variable[]
+  /** Grows with every change of them. */
+  version: number
+  /** The sessions still running with other values. */
+  outdatedSessions: string[]
+}
+
+/** A variable to set: a secret without `value` keeps the one stored under its name. */
+export interface VariableInput {
+  name: string
+  value?: string
+  secret?: boolean
 }
 
 export interface Environment {
@@ -89,6 +162,8 @@ export interface Environment {
   egressPolicy: EgressPolicy
   /** Minutes a workspace may sit idle before the server stops it; 0: never. */
   idleStopMinutes: number
+  /** The memory, CPUs and disk of its workspaces. */
+  size: EnvironmentSize
   createdAt: string
   updatedAt: string
   workspaces: Workspace[]
@@ -127,6 +202,8 @@ export interface CreateEnvironmentInput {
   egressPolicy?: EgressPolicy
   /** 60 when left out; 0: never. */
   idleStopMinutes?: number
+  /** The server's defaults when left out. */
+  size?: SizeInput
 }
 
 export type SessionType = "terminal" | "agent"

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest"
 import type { Deployment, Environment, Session } from "@/lib/api/types"
 import { applyEvent } from "@/lib/events/cache"
 import { queryKeys } from "@/lib/queries"
+import { DEFAULT_SIZE } from "@/test/fixtures"
 
 function session(id: string, gitBranch = "main"): Session {
   return {
@@ -15,6 +16,7 @@ function session(id: string, gitBranch = "main"): Session {
     status: "active",
     sessionType: "terminal",
     gitBranch,
+    variablesOutdated: false,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     activity: { state: "idle", since: "2026-01-01T00:00:00Z" },
@@ -30,6 +32,7 @@ function environment(id: string, sessions: Session[]): Environment {
     status: "running",
     egressPolicy: { mode: "open", hosts: [] },
     idleStopMinutes: 60,
+    size: DEFAULT_SIZE,
     createdAt: "2026-01-01T00:00:00Z",
     updatedAt: "2026-01-01T00:00:00Z",
     workspaces: [{ id: "w1", branch: "main", status: "running" }],
