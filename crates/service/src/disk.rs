@@ -21,7 +21,7 @@ use std::time::Duration;
 use chrono::Utc;
 use craftastic_domain::WorkspaceId;
 use craftastic_runtime::{ExecSpec, Limits, Runtime, RuntimeError, StorageDriver};
-use craftastic_store::{DiskUsage, Store, Workspace, WorkspaceStatus};
+use craftastic_store::{DiskUsage, Store, Workspace};
 use futures::StreamExt;
 
 use crate::ServiceResult;
@@ -201,10 +201,10 @@ impl DiskWatch {
     pub async fn run(&self) -> ServiceResult<DiskReport> {
         let running: Vec<Workspace> = self
             .store
-            .list_workspaces(None)
+            .list_running_workspaces()
             .await?
             .into_iter()
-            .filter(|w| w.status == WorkspaceStatus::Running && w.container_id.is_some())
+            .filter(|w| w.container_id.is_some())
             .collect();
         let ids: HashSet<WorkspaceId> = running.iter().map(|w| w.id).collect();
         self.strikes
