@@ -2,10 +2,14 @@
 //! in a file: each agent's events, with the JSON the real CLIs give (captured from Gemini
 //! CLI 0.61, Qwen Code 0.24 and OpenCode 1.18 in the image, and from the CLIs' hook
 //! documentation), become the state and detail `activity` reads; hostile input is bounded.
+//! And the hook files the image ships for Gemini CLI, Qwen Code and OpenCode name events
+//! `craftastic-hook` knows, and are installed where those CLIs read them.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use serde_json::Value;
 
 fn sandbox(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -300,4 +304,155 @@ fn hostile_input_is_bounded_and_never_fails_the_agent() {
     pane.run(&["qwen", "Stop"], b"{}", false);
     assert_eq!(pane.state(), None);
     assert_eq!(pane.run(&["gemini", "BeforeAgent"], b"{}", false), "");
+}
+
+/// The `command` hooks of a CLI's settings file: event name and command.
+fn settings_hooks(file: &str) -> Vec<(String, String)> {
+    let settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(sandbox(file)).unwrap()).unwrap();
+    let mut found = Vec::new();
+    for (event, groups) in settings["hooks"].as_object().unwrap() {
+        for group in groups.as_array().unwrap() {
+            for hook in group["hooks"].as_array().unwrap() {
+                assert_eq!(hook["type"], "command", "{file}: {event}");
+                assert!(hook["timeout"].as_u64().unwrap() > 0, "{file}: {event}");
+                found.push((event.clone(), hook["command"].as_str().unwrap().to_owned()));
+            }
+        }
+    }
+    found
+}
+
+/// The events `craftastic-hook AGENT …` acts on: the patterns of the `case` of events
+/// under AGENT's branch (the lines indented one level in it, up to its `esac`).
+fn known_events(agent: &str) -> Vec<String> {
+    let script = std::fs::read_to_string(sandbox("craftastic-hook")).unwrap();
+    let mut lines = script.lines().skip_while(|line| {
+        !line
+            .strip_suffix(')')
+            .is_some_and(|patterns| patterns.split(" | ").any(|p| p == agent))
+    });
+    assert!(
+        lines.next().is_some(),
+        "no branch for {agent} in craftastic-hook"
+    );
+    let is_name = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+    };
+    let mut events = Vec::new();
+    for line in lines.take_while(|line| *line != "    esac") {
+        let Some(branch) = line.strip_prefix("    ") else {
+            continue;
+        };
+        if let Some((patterns, _)) = branch.split_once(')')
+            && patterns.split(" | ").all(is_name)
+        {
+            events.extend(patterns.split(" | ").map(str::to_owned));
+        }
+    }
+    events
+}
+
+#[test]
+fn the_images_gemini_and_qwen_settings_call_the_hook_on_events_it_knows() {
+    for (file, agent, expected) in [
+        (
+            "gemini-system-defaults.json",
+            "gemini",
+            &[
+                "SessionStart",
+                "BeforeAgent",
+                "BeforeTool",
+                "AfterTool",
+                "Notification",
+                "AfterAgent",
+                "SessionEnd",
+            ][..],
+        ),
+        (
+            "qwen-system-defaults.json",
+            "qwen",
+            &[
+                "SessionStart",
+                "UserPromptSubmit",
+                "PreToolUse",
+                "PostToolUse",
+                "PermissionRequest",
+                "Notification",
+                "Stop",
+                "StopFailure",
+                "SessionEnd",
+            ][..],
+        ),
+    ] {
+        let hooks = settings_hooks(file);
+        let events: Vec<&str> = hooks.iter().map(|(e, _)| e.as_str()).collect();
+        assert_eq!(events.len(), expected.len(), "{file}: {events:?}");
+        for event in expected {
+            assert!(events.contains(event), "{file} lacks {event}");
+        }
+        let known = known_events(agent);
+        for (event, command) in &hooks {
+            assert_eq!(
+                command,
+                &format!("/usr/local/bin/craftastic-hook {agent} {event}"),
+                "{file}"
+            );
+            assert!(
+                known.contains(event),
+                "craftastic-hook {agent} ignores {event}: {known:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_opencode_plugin_passes_on_events_the_hook_knows_and_the_image_installs_it() {
+    let plugin = std::fs::read_to_string(sandbox("opencode-plugin.js")).unwrap();
+    let list = plugin
+        .split_once("const FORWARDED = new Set([")
+        .and_then(|(_, rest)| rest.split_once("])"))
+        .expect("the plugin's FORWARDED list")
+        .0;
+    let forwarded: Vec<&str> = list
+        .split(',')
+        .map(|e| e.trim().trim_matches('"'))
+        .filter(|e| !e.is_empty())
+        .collect();
+    let known = known_events("opencode");
+    assert!(forwarded.len() >= 5, "{forwarded:?}");
+    for event in &forwarded {
+        assert!(
+            known.contains(&(*event).to_owned()),
+            "craftastic-hook opencode ignores {event}: {known:?}"
+        );
+    }
+    assert!(plugin.contains(r#"const HOOK = "/usr/local/bin/craftastic-hook""#));
+
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(sandbox("opencode.json")).unwrap()).unwrap();
+    let plugins = config["plugin"].as_array().unwrap();
+    assert_eq!(plugins.len(), 1, "{config}");
+    let installed = plugins[0]
+        .as_str()
+        .unwrap()
+        .strip_prefix("file://")
+        .unwrap();
+
+    // Each file goes where its CLI reads it.
+    let dockerfile = std::fs::read_to_string(sandbox("Dockerfile")).unwrap();
+    for copy in [
+        "COPY craftastic-hook /usr/local/bin/craftastic-hook".to_owned(),
+        "COPY gemini-system-defaults.json /etc/gemini-cli/system-defaults.json".to_owned(),
+        "COPY qwen-system-defaults.json /etc/qwen-code/system-defaults.json".to_owned(),
+        "COPY opencode.json /etc/opencode/opencode.json".to_owned(),
+        format!("COPY opencode-plugin.js {installed}"),
+    ] {
+        assert!(
+            dockerfile.lines().any(|l| l == copy),
+            "the Dockerfile lacks `{copy}`"
+        );
+    }
 }
