@@ -164,6 +164,8 @@ fn qwen_code_events_become_states() {
             r#""reason":"prompt_input_exit""#,
             Some(("exited", "")),
         ),
+        // /clear ends the session and starts another at once.
+        ("SessionEnd", r#""reason":"clear""#, None),
         ("PostCompact", r#""trigger":"auto""#, None),
     ] {
         let input = format!(r#"{{{base},"hook_event_name":"{event}",{fields}}}"#);
@@ -195,6 +197,7 @@ fn gemini_cli_events_become_states_and_get_the_empty_answer() {
             Some(("idle", "")),
         ),
         ("SessionEnd", r#""reason":"exit""#, Some(("exited", ""))),
+        ("SessionEnd", r#""reason":"clear""#, None),
         ("BeforeModel", r#""llm_request":{}"#, None),
     ] {
         let input = format!(r#"{{{base},"hook_event_name":"{event}",{fields}}}"#);
