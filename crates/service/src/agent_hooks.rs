@@ -1,7 +1,8 @@
 //! The sandbox image's `craftastic-hook`, run with a fake `tmux` that keeps the pane option
 //! in a file: each agent's events, with the JSON the real CLIs give (captured from Gemini
-//! CLI 0.61, Qwen Code 0.24 and OpenCode 1.18 in the image, and from the CLIs' hook
-//! documentation), become the state and detail `activity` reads; hostile input is bounded.
+//! CLI 0.61, Qwen Code 0.24 and OpenCode 1.18 in the image, without network or against a
+//! fake model on loopback), become the state and detail `activity` reads; hostile input is
+//! bounded.
 //! And the hook files the image ships for Gemini CLI, Qwen Code and OpenCode name events
 //! `craftastic-hook` knows, and are installed where those CLIs read them.
 
@@ -188,8 +189,11 @@ fn gemini_cli_events_become_states_and_get_the_empty_answer() {
         ),
         (
             "Notification",
-            r#""notification_type":"ToolPermission","message":"Tool Shell requires execution","details":{"type":"exec"}"#,
-            Some(("permission", "Tool Shell requires execution")),
+            r#""notification_type":"ToolPermission","message":"Tool Confirm Shell Command requires execution","details":{"type":"exec"}"#,
+            Some((
+                "permission",
+                "Tool Confirm Shell Command requires execution",
+            )),
         ),
         (
             "AfterAgent",

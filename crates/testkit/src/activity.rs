@@ -51,8 +51,10 @@ pub fn fake_gemini() -> String {
 while read -r cue; do
     case $cue in
     prompt) fire BeforeAgent '"prompt":"hello"' ;;
-    tool) fire BeforeTool '"tool_name":"run_shell_command","tool_input":{"command":"ls"}' ;;
-    permission) fire Notification '"notification_type":"ToolPermission","message":"Tool Shell requires execution","details":{"type":"exec","title":"Shell","command":"rm -rf build"}' ;;
+    permission)
+        fire BeforeTool '"tool_name":"run_shell_command","tool_input":{"command":"rm -rf build"}'
+        fire Notification '"notification_type":"ToolPermission","message":"Tool Confirm Shell Command requires execution","details":{"type":"exec","title":"Confirm Shell Command","command":"rm -rf build"}' ;;
+    tool) fire AfterTool '"tool_name":"run_shell_command","tool_input":{"command":"rm -rf build"},"tool_response":{"llmContent":""}' ;;
     stop) fire AfterAgent '"prompt":"hello","prompt_response":"done","stop_hook_active":false' ;;
     exit) fire SessionEnd '"reason":"exit"'; exit 0 ;;
     esac

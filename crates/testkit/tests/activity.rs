@@ -272,7 +272,7 @@ async fn gemini_cli_follows_the_hooks_of_the_images_system_defaults() {
         &session,
         "permission",
         "permission",
-        Some("Tool Shell requires execution"),
+        Some("Tool Confirm Shell Command requires execution"),
     )
     .await;
     f.cue(&mut events, &session, "tool", "working", None).await;
