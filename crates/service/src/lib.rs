@@ -5,6 +5,8 @@
 pub mod access;
 pub mod activity;
 pub mod admin;
+#[cfg(test)]
+mod agent_hooks;
 pub mod agents;
 mod audit;
 pub mod auth;
