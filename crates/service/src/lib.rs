@@ -10,6 +10,7 @@ mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod deployments;
+pub mod devcontainer;
 pub mod disk;
 pub mod egress;
 pub mod environments;
@@ -62,6 +63,8 @@ pub struct Services {
     pub github: github::Github,
     pub agents: agents::Agents,
     pub workspaces: workspaces::Workspaces,
+    /// Workspaces made from a branch's devcontainer.json.
+    pub devcontainers: devcontainer::Devcontainers,
     pub networks: networks::Networks,
     pub egress: egress::EgressProxy,
     pub sessions: sessions::Sessions,
@@ -99,6 +102,9 @@ impl Services {
         let github = github::Github::new(store.clone(), cipher.clone(), github);
         let networks = networks::Networks::new(runtime.clone(), sandbox.clone());
         let egress = egress::EgressProxy::new(store.clone(), runtime.clone(), sandbox.clone());
+        let events = events::Events::default();
+        let devcontainers =
+            devcontainer::Devcontainers::new(runtime.clone(), sandbox.clone(), events.clone());
         let workspaces = workspaces::Workspaces::new(
             store.clone(),
             runtime.clone(),
@@ -106,6 +112,7 @@ impl Services {
             networks.clone(),
             egress.clone(),
             limits.clone(),
+            devcontainers.clone(),
         );
         let environments = environments::Environments::new(
             store.clone(),
@@ -122,7 +129,6 @@ impl Services {
             github.clone(),
         );
         let agents = agents::Agents::new(store.clone(), cipher.clone());
-        let events = events::Events::default();
         store.observe(events.observer());
         let notifications = notifications::Notifications::new(
             store.clone(),
@@ -194,6 +200,7 @@ impl Services {
             github,
             agents,
             workspaces,
+            devcontainers,
             networks,
             egress,
             reconciler,
