@@ -512,9 +512,9 @@ impl Runtime for DockerRuntime {
             forcerm: true,
             ..Default::default()
         };
-        let mut stream = self
-            .docker
-            .build_image(options, None, Some(Bytes::from(spec.context_tar)));
+        let mut stream =
+            self.docker
+                .build_image(options, None, Some(Bytes::from(spec.context_tar)));
         while let Some(info) = stream.next().await {
             let info = info.map_err(engine)?;
             if let Some(error) = info.error {

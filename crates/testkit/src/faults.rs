@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use craftastic_runtime::{
-    BuildSpec, ContainerInfo, ImageInfo, ContainerSpec, ExecOutput, ExecSpec, NetworkInfo, NetworkSpec, Runtime,
-    RuntimeError, RuntimeResult, StorageDriver, StreamExec, TtyExec,
+    BuildSpec, ContainerInfo, ContainerSpec, ExecOutput, ExecSpec, ImageInfo, NetworkInfo,
+    NetworkSpec, Runtime, RuntimeError, RuntimeResult, StorageDriver, StreamExec, TtyExec,
 };
 
 /// The methods of [`Runtime`].

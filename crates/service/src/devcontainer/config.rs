@@ -401,7 +401,10 @@ fn check_env_value(field: &str, var: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn lifecycle_field(fields: &mut Map<String, Value>, name: &str) -> Result<Option<Lifecycle>, String> {
+fn lifecycle_field(
+    fields: &mut Map<String, Value>,
+    name: &str,
+) -> Result<Option<Lifecycle>, String> {
     match fields.remove(name) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => lifecycle(name, value, true).map(Some),
@@ -451,7 +454,9 @@ fn lifecycle(field: &str, value: Value, top: bool) -> Result<Lifecycle, String> 
             let mut commands = Vec::new();
             for (name, command) in named {
                 if name.len() > 100 || name.chars().any(char::is_control) {
-                    return Err(format!("{field}: a command's name is too long or holds control characters"));
+                    return Err(format!(
+                        "{field}: a command's name is too long or holds control characters"
+                    ));
                 }
                 let inner = lifecycle(&format!("{field}.{name}"), command, false)?;
                 commands.push((name, inner));
@@ -529,9 +534,9 @@ fn valid_image(image: &str) -> bool {
     !image.is_empty()
         && image.len() <= 255
         && !image.starts_with(['-', '.', '/', ':', '@'])
-        && image.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@')
-        })
+        && image
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@'))
 }
 
 /// What `${…}` in a value stands for.
@@ -603,7 +608,11 @@ mod tests {
     }
 
     fn fields(config: &Config) -> Vec<&str> {
-        config.unsupported.iter().map(|u| u.field.as_str()).collect()
+        config
+            .unsupported
+            .iter()
+            .map(|u| u.field.as_str())
+            .collect()
     }
 
     #[test]
@@ -656,8 +665,11 @@ mod tests {
         assert_eq!(fields(&c), ["features", "privileged"]);
         assert!(c.unsupported[1].reason.starts_with("refused"));
 
-        let root = Config::parse(LOCATIONS[1], br#"{"build": {"dockerfile": "ci/Dockerfile"}}"#)
-            .unwrap();
+        let root = Config::parse(
+            LOCATIONS[1],
+            br#"{"build": {"dockerfile": "ci/Dockerfile"}}"#,
+        )
+        .unwrap();
         let Source::Dockerfile {
             dockerfile,
             context,
@@ -666,20 +678,28 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!((dockerfile.as_str(), context.as_str()), ("ci/Dockerfile", ""));
+        assert_eq!(
+            (dockerfile.as_str(), context.as_str()),
+            ("ci/Dockerfile", "")
+        );
     }
 
     #[test]
     fn the_object_form_of_a_command_runs_each_named_one() {
-        let c = parse(json!({"image": "debian", "postCreateCommand": {"a": "make", "b": ["npm", "ci"]}}))
-            .unwrap();
+        let c = parse(
+            json!({"image": "debian", "postCreateCommand": {"a": "make", "b": ["npm", "ci"]}}),
+        )
+        .unwrap();
         let Some(Lifecycle::Parallel { commands }) = c.post_create_command else {
             panic!()
         };
         assert_eq!(commands.len(), 2);
         assert_eq!(commands[1].0, "b");
         let err = parse(json!({"image": "d", "postCreateCommand": {"a": {"b": "c"}}})).unwrap_err();
-        assert!(err.reason.contains("postCreateCommand.a must be a string"), "{err}");
+        assert!(
+            err.reason.contains("postCreateCommand.a must be a string"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -708,25 +728,73 @@ mod tests {
         let cases = [
             (json!([]), "must be a JSON object"),
             (json!({}), "names neither an image"),
-            (json!({"image": "a", "build": {"dockerfile": "D"}}), "both an image"),
+            (
+                json!({"image": "a", "build": {"dockerfile": "D"}}),
+                "both an image",
+            ),
             (json!({"image": "-v /:/host"}), "not an image reference"),
-            (json!({"build": {"dockerfile": "/etc/passwd"}}), "must be relative"),
-            (json!({"build": {"dockerfile": "../../x"}}), "leads out of the repository"),
-            (json!({"build": {"dockerfile": "D", "context": "../.."}}), "build.context"),
-            (json!({"build": {"dockerfile": "D", "options": ["--privileged"]}}), "build.options is not supported"),
-            (json!({"build": {"dockerfile": "D", "target": "a b"}}), "not a stage name"),
-            (json!({"build": {"dockerfile": "D", "args": {"1A": "x"}}}), "not a variable name"),
-            (json!({"image": "a", "containerEnv": {"A=B": "x"}}), "not a variable name"),
-            (json!({"image": "a", "containerEnv": {"A": 1}}), "containerEnv.A must be a string"),
-            (json!({"image": "a", "containerEnv": {"A": "x".repeat(40_000)}}), "longer than 32 KiB"),
-            (json!({"image": "a", "remoteUser": "a:b c"}), "is not a user name"),
-            (json!({"image": "a", "postStartCommand": []}), "must list a program"),
-            (json!({"image": "a", "postStartCommand": 3}), "must be a string, an array"),
+            (
+                json!({"build": {"dockerfile": "/etc/passwd"}}),
+                "must be relative",
+            ),
+            (
+                json!({"build": {"dockerfile": "../../x"}}),
+                "leads out of the repository",
+            ),
+            (
+                json!({"build": {"dockerfile": "D", "context": "../.."}}),
+                "build.context",
+            ),
+            (
+                json!({"build": {"dockerfile": "D", "options": ["--privileged"]}}),
+                "build.options is not supported",
+            ),
+            (
+                json!({"build": {"dockerfile": "D", "target": "a b"}}),
+                "not a stage name",
+            ),
+            (
+                json!({"build": {"dockerfile": "D", "args": {"1A": "x"}}}),
+                "not a variable name",
+            ),
+            (
+                json!({"image": "a", "containerEnv": {"A=B": "x"}}),
+                "not a variable name",
+            ),
+            (
+                json!({"image": "a", "containerEnv": {"A": 1}}),
+                "containerEnv.A must be a string",
+            ),
+            (
+                json!({"image": "a", "containerEnv": {"A": "x".repeat(40_000)}}),
+                "longer than 32 KiB",
+            ),
+            (
+                json!({"image": "a", "remoteUser": "a:b c"}),
+                "is not a user name",
+            ),
+            (
+                json!({"image": "a", "postStartCommand": []}),
+                "must list a program",
+            ),
+            (
+                json!({"image": "a", "postStartCommand": 3}),
+                "must be a string, an array",
+            ),
             (json!({"image": "a", "postStartCommand": "a\u{0}b"}), "NUL"),
             (json!({"image": "a", "forwardPorts": [0]}), "is not a port"),
-            (json!({"image": "a", "forwardPorts": [70000]}), "is not a port"),
-            (json!({"image": "a", "forwardPorts": ["a b:1"]}), "is not a port"),
-            (json!({"image": "a", "forwardPorts": "3000"}), "must be an array"),
+            (
+                json!({"image": "a", "forwardPorts": [70000]}),
+                "is not a port",
+            ),
+            (
+                json!({"image": "a", "forwardPorts": ["a b:1"]}),
+                "is not a port",
+            ),
+            (
+                json!({"image": "a", "forwardPorts": "3000"}),
+                "must be an array",
+            ),
         ];
         for (value, expected) in cases {
             let err = parse(value.clone()).expect_err(&value.to_string());
@@ -734,7 +802,10 @@ mod tests {
                 err.to_string().contains(expected),
                 "{value}: {err} (wanted {expected})"
             );
-            assert!(err.to_string().starts_with(".devcontainer/devcontainer.json: "));
+            assert!(
+                err.to_string()
+                    .starts_with(".devcontainer/devcontainer.json: ")
+            );
         }
         let many: Map<String, Value> = (0..300).map(|i| (format!("V{i}"), json!("x"))).collect();
         assert!(parse(json!({"image": "a", "containerEnv": many})).is_err());

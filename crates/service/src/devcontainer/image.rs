@@ -68,7 +68,11 @@ impl<'a> Reader<'a> {
 
     /// The branch's devcontainer.json (`base`'s when the branch does not exist yet), if any.
     /// Fails: it is not a regular file or is too large → 422; git fails → 502.
-    pub async fn config(&self, branch: &BranchName, base: &BranchName) -> ServiceResult<Option<Found>> {
+    pub async fn config(
+        &self,
+        branch: &BranchName,
+        base: &BranchName,
+    ) -> ServiceResult<Option<Found>> {
         let max = jsonc::MAX_BYTES.to_string();
         let out = self
             .run(
@@ -136,8 +140,17 @@ impl<'a> Reader<'a> {
         Ok(out.stdout)
     }
 
-    async fn run(&self, args: &[&str], limit: usize) -> ServiceResult<craftastic_runtime::ExecOutput> {
-        let mut cmd = vec!["sh".to_owned(), "-c".to_owned(), READ.to_owned(), "read".to_owned()];
+    async fn run(
+        &self,
+        args: &[&str],
+        limit: usize,
+    ) -> ServiceResult<craftastic_runtime::ExecOutput> {
+        let mut cmd = vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            READ.to_owned(),
+            "read".to_owned(),
+        ];
         cmd.extend(args.iter().map(|a| (*a).to_owned()));
         Ok(self
             .runtime
@@ -195,7 +208,9 @@ pub async fn build_dockerfile(
     };
     let tar = reader.context(commit, context).await?;
     let text = dockerfile_text(&tar, inside).ok_or_else(|| {
-        invalid(format!("build.dockerfile {dockerfile} is not a file of the branch"))
+        invalid(format!(
+            "build.dockerfile {dockerfile} is not a file of the branch"
+        ))
     })?;
     let mut hash = sha2::Sha256::new();
     hash.update(&tar);
@@ -233,7 +248,9 @@ pub async fn build_dockerfile(
     };
     match tokio::time::timeout(BUILD_DEADLINE, runtime.build(spec, place.progress)).await {
         Ok(Ok(())) => Ok(tag),
-        Ok(Err(e)) => Err(ServiceError::Upstream(format!("building {dockerfile} failed: {e}"))),
+        Ok(Err(e)) => Err(ServiceError::Upstream(format!(
+            "building {dockerfile} failed: {e}"
+        ))),
         Err(_) => Err(ServiceError::Upstream(format!(
             "building {dockerfile} took longer than {} minutes and was stopped",
             BUILD_DEADLINE.as_secs() / 60
@@ -266,10 +283,7 @@ fn base_images(dockerfile: &str) -> Vec<String> {
     let mut images = Vec::new();
     for line in dockerfile.lines() {
         let mut words = line.split_whitespace();
-        if !words
-            .next()
-            .is_some_and(|w| w.eq_ignore_ascii_case("FROM"))
-        {
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
             continue;
         }
         let mut words = words.skip_while(|w| w.starts_with("--"));
@@ -365,9 +379,6 @@ mod tests {
     #[test]
     fn base_images_leave_out_stages_and_variables() {
         let text = "# syntax=x\nFROM --platform=linux/amd64 craftastic/base:bookworm AS build\nRUN x\nfrom build\nFROM ${BASE}\nFROM debian:12 as final\n";
-        assert_eq!(
-            base_images(text),
-            ["craftastic/base:bookworm", "debian:12"]
-        );
+        assert_eq!(base_images(text), ["craftastic/base:bookworm", "debian:12"]);
     }
 }

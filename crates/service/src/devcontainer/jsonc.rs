@@ -172,15 +172,15 @@ mod tests {
             panic!("{err:?}");
         };
         assert_eq!((*line, *column), (4, 3), "{err}");
-        assert!(err.to_string().starts_with("line 4, column 3: expected"), "{err}");
+        assert!(
+            err.to_string().starts_with("line 4, column 3: expected"),
+            "{err}"
+        );
     }
 
     #[test]
     fn hostile_input_is_refused_clearly_and_never_panics() {
-        assert_eq!(
-            parse(&vec![b' '; MAX_BYTES + 1]),
-            Err(JsoncError::TooLarge)
-        );
+        assert_eq!(parse(&vec![b' '; MAX_BYTES + 1]), Err(JsoncError::TooLarge));
         assert_eq!(parse(b"{\"a\": \"\xff\"}"), Err(JsoncError::NotUtf8));
         let err = parse(b"{\n  /* never ends").unwrap_err();
         assert!(err.to_string().contains("line 2, column 3"), "{err}");

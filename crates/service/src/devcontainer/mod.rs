@@ -326,7 +326,10 @@ impl Devcontainers {
             v.config = Some(summary(&config));
             v.unsupported = config.unsupported.clone();
             v.forward_ports = config.forward_ports.clone();
-            push_line(v, &format!("read {} at {}", found.path, short(&found.commit)));
+            push_line(
+                v,
+                &format!("read {} at {}", found.path, short(&found.commit)),
+            );
             for u in &config.unsupported {
                 push_line(v, &format!("not applied: {}: {}", u.field, u.reason));
             }
@@ -342,8 +345,14 @@ impl Devcontainers {
                     instance: &self.settings.instance,
                     progress: &log,
                 };
-                image::build_dockerfile(self.runtime.as_ref(), reader, &found.commit, source, &place)
-                    .await?
+                image::build_dockerfile(
+                    self.runtime.as_ref(),
+                    reader,
+                    &found.commit,
+                    source,
+                    &place,
+                )
+                .await?
             }
         };
         self.set_status(ws.id, Status::Building, None);
@@ -490,24 +499,44 @@ impl Devcontainers {
     ) -> Result<(), String> {
         if let Some(command) = &config.post_create_command {
             let ran = self
-                .exec(container, vec!["test".into(), "-e".into(), marker.into()], Duration::from_secs(30))
+                .exec(
+                    container,
+                    vec!["test".into(), "-e".into(), marker.into()],
+                    Duration::from_secs(30),
+                )
                 .await
                 .is_ok_and(|out| out.code == 0);
             if ran {
                 self.log(ws, "postCreateCommand ran in this workspace before");
             } else {
                 self.set_status(ws, Status::PostCreate, None);
-                self.run(ws, container, "postCreateCommand", command, POST_CREATE_DEADLINE)
-                    .await?;
-                self.exec(container, vec!["touch".into(), marker.into()], Duration::from_secs(30))
-                    .await
-                    .map_err(|e| format!("could not record that postCreateCommand ran: {e}"))?;
+                self.run(
+                    ws,
+                    container,
+                    "postCreateCommand",
+                    command,
+                    POST_CREATE_DEADLINE,
+                )
+                .await?;
+                self.exec(
+                    container,
+                    vec!["touch".into(), marker.into()],
+                    Duration::from_secs(30),
+                )
+                .await
+                .map_err(|e| format!("could not record that postCreateCommand ran: {e}"))?;
             }
         }
         if let Some(command) = &config.post_start_command {
             self.set_status(ws, Status::PostStart, None);
-            self.run(ws, container, "postStartCommand", command, POST_START_DEADLINE)
-                .await?;
+            self.run(
+                ws,
+                container,
+                "postStartCommand",
+                command,
+                POST_START_DEADLINE,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -551,7 +580,10 @@ impl Devcontainers {
                 Ok(out) => {
                     let text = out.stdout_str();
                     if out.stdout_cut {
-                        self.log(ws, &format!("[{name}] … (only the end of its output is kept)"));
+                        self.log(
+                            ws,
+                            &format!("[{name}] … (only the end of its output is kept)"),
+                        );
                     }
                     for line in text.lines() {
                         self.log(ws, &format!("[{name}] {line}"));
@@ -567,7 +599,10 @@ impl Devcontainers {
             }
         });
         let results = futures::future::join_all(runs).await;
-        results.into_iter().collect::<Result<Vec<()>, String>>().map(drop)
+        results
+            .into_iter()
+            .collect::<Result<Vec<()>, String>>()
+            .map(drop)
     }
 
     async fn exec(

@@ -180,7 +180,7 @@ fn unpack(tar: &[u8], dir: &Path) -> ServiceResult<()> {
     for entry in archive.entries().map_err(fail)? {
         let mut entry = entry.map_err(fail)?;
         let path = entry.path().map_err(fail)?.into_owned();
-        let plain = path.starts_with("opt/craftastic")
+        let plain = (path == Path::new("opt") || path.starts_with("opt/craftastic"))
             && path.components().all(|c| matches!(c, Component::Normal(_)));
         if !plain {
             return Err(ServiceError::Internal(format!(
@@ -246,7 +246,9 @@ fn elf_files(dir: &Path) -> Vec<(std::path::PathBuf, bool)> {
             continue;
         };
         for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             if kind.is_dir() {
                 stack.push(entry.path());
             } else if kind.is_file() {
