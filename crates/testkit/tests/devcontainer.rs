@@ -298,11 +298,19 @@ async fn a_dockerfile_devcontainer_without_tmux_or_git_gets_a_working_session() 
 /// Removes the workspace image and the images it was built from (not the tools image,
 /// which every devcontainer test of this machine shares).
 fn remove_images(image: &Value) {
-    let image = image.as_str().unwrap();
     let builds = docker_cli(&["images", "-q", "craftastic/devcontainer-build"]);
-    let mut args = vec!["rmi", "-f", image];
-    args.extend(builds.lines());
-    let _ = std::process::Command::new("docker").args(&args).output();
+    for image in std::iter::once(image.as_str().unwrap()).chain(builds.lines()) {
+        let out = std::process::Command::new("docker")
+            .args(["rmi", "-f", image])
+            .output()
+            .expect("docker CLI");
+        if !out.status.success() {
+            eprintln!(
+                "docker rmi {image}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
 }
 
 async fn wait_for(mut read: impl FnMut() -> String, done: impl Fn(&str) -> bool) -> String {

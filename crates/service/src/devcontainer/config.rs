@@ -715,10 +715,10 @@ mod tests {
         assert_eq!(
             fields(&c),
             [
-                "remoteUser",
                 "containerEnv.CRAFTASTIC_BRANCH",
                 "containerEnv.HOME",
-                "containerEnv.HTTP_PROXY"
+                "containerEnv.HTTP_PROXY",
+                "remoteUser",
             ]
         );
     }

@@ -210,7 +210,7 @@ impl Devcontainers {
             if due {
                 state.told_at = Some(Instant::now());
             }
-            due.then(|| (state.owner, state.environment, state.view.status))
+            due.then_some((state.owner, state.environment, state.view.status))
         };
         if let Some((owner, environment, status)) = told {
             self.events.publish(
