@@ -12,6 +12,7 @@ mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod deployments;
+pub mod devcontainer;
 pub mod disk;
 pub mod egress;
 pub mod environments;
@@ -64,6 +65,8 @@ pub struct Services {
     pub github: github::Github,
     pub agents: agents::Agents,
     pub workspaces: workspaces::Workspaces,
+    /// Workspaces made from a branch's devcontainer.json.
+    pub devcontainers: devcontainer::Devcontainers,
     pub networks: networks::Networks,
     pub egress: egress::EgressProxy,
     pub sessions: sessions::Sessions,
@@ -101,6 +104,9 @@ impl Services {
         let github = github::Github::new(store.clone(), cipher.clone(), github);
         let networks = networks::Networks::new(runtime.clone(), sandbox.clone());
         let egress = egress::EgressProxy::new(store.clone(), runtime.clone(), sandbox.clone());
+        let events = events::Events::default();
+        let devcontainers =
+            devcontainer::Devcontainers::new(runtime.clone(), sandbox.clone(), events.clone());
         let workspaces = workspaces::Workspaces::new(
             store.clone(),
             runtime.clone(),
@@ -108,6 +114,7 @@ impl Services {
             networks.clone(),
             egress.clone(),
             limits.clone(),
+            devcontainers.clone(),
         );
         let environments = environments::Environments::new(
             store.clone(),
@@ -124,7 +131,6 @@ impl Services {
             github.clone(),
         );
         let agents = agents::Agents::new(store.clone(), cipher.clone());
-        let events = events::Events::default();
         store.observe(events.observer());
         let notifications = notifications::Notifications::new(
             store.clone(),
@@ -196,6 +202,7 @@ impl Services {
             github,
             agents,
             workspaces,
+            devcontainers,
             networks,
             egress,
             reconciler,

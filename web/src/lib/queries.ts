@@ -11,6 +11,7 @@ export const queryKeys = {
   notificationSettings: ["notifications", "settings"] as const,
   environments: ["environments"] as const,
   environment: (id: string) => ["environments", id] as const,
+  devcontainers: (environmentId: string) => ["environments", environmentId, "devcontainers"] as const,
   session: (id: string) => ["sessions", id] as const,
   recording: (sessionId: string) => ["sessions", sessionId, "recording"] as const,
   checkEnvironmentName: ["check", "environment-name"] as const,

@@ -15,6 +15,7 @@ import { EnvironmentActions } from "@/features/environments/EnvironmentActions"
 import { EnvironmentSidebar } from "@/features/environments/EnvironmentSidebar"
 import { useEnvironment } from "@/features/environments/hooks"
 import { StoppedWorkspaces } from "@/features/environments/WorkspaceDisk"
+import { Devcontainers } from "@/features/environments/Devcontainers"
 import { SessionsPanel } from "@/features/sessions/SessionsPanel"
 
 export function EnvironmentPage() {
@@ -61,6 +62,7 @@ export function EnvironmentPage() {
       />
       <StatusNotice environment={env} />
       <StoppedWorkspaces environment={env} />
+      <Devcontainers environmentId={env.id} />
       {/* Main column (sessions) and a side column that collapses while it is empty. */}
       <div className="flex flex-col gap-6 lg:flex-row lg:items-start">
         <div className="min-w-0 flex-1">

@@ -5,10 +5,20 @@
 # Its output is recorded (`record`, defined before this script: see record.sh) within $4
 # bytes by the recorder $5, which starts with it, or now if it runs unrecorded.
 # Arguments after $5, if any, are the command the session runs instead of a shell.
+# In a devcontainer workspace, the session gets the variables of CRAFTASTIC_SESSION_ENV (one
+# NAME=value a line: remoteEnv, and a PATH with the image's commands first).
 # Exits 3 when the folder does not exist and 4 when it leads outside the worktree.
 set -u
 name=$1 dir=$2 session=$3 limit=$4 recorder=$5
 shift 5
+nl='
+'
+rest=${CRAFTASTIC_SESSION_ENV-}
+while [ -n "$rest" ]; do
+    pair=${rest%%"$nl"*}
+    if [ "$pair" = "$rest" ]; then rest=; else rest=${rest#*"$nl"}; fi
+    case $pair in *=*) set -- -e "$pair" "$@" ;; esac
+done
 if tmux has-session -t "=$name" 2>/dev/null; then
     record "$name" "$limit" "$recorder"
     exit 0
