@@ -416,13 +416,31 @@ async fn connect_runtime() -> anyhow::Result<craftastic_runtime::docker::DockerR
     .into())
 }
 
-const SANDBOX_FILES: [(&str, &str); 4] = [
+/// The sandbox image's build context, but for `extra-ca-certificates.crt` (the certificates
+/// given to `craftastic image build`).
+const SANDBOX_FILES: [(&str, &str); 8] = [
     ("Dockerfile", include_str!("../../../sandbox/Dockerfile")),
     ("tmux.conf", include_str!("../../../sandbox/tmux.conf")),
     ("bashrc", include_str!("../../../sandbox/bashrc")),
     (
         "craftastic-hook",
         include_str!("../../../sandbox/craftastic-hook"),
+    ),
+    (
+        "gemini-system-defaults.json",
+        include_str!("../../../sandbox/gemini-system-defaults.json"),
+    ),
+    (
+        "qwen-system-defaults.json",
+        include_str!("../../../sandbox/qwen-system-defaults.json"),
+    ),
+    (
+        "opencode.json",
+        include_str!("../../../sandbox/opencode.json"),
+    ),
+    (
+        "opencode-plugin.js",
+        include_str!("../../../sandbox/opencode-plugin.js"),
     ),
 ];
 
@@ -522,4 +540,23 @@ async fn image_build(
         .map_err(|e| anyhow::anyhow!("building {} failed: {e}", sandbox.image))?;
     println!("built {}", sandbox.image);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SANDBOX_FILES;
+
+    #[test]
+    fn the_image_build_takes_every_file_of_the_sandbox_folder() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sandbox");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name != "extra-ca-certificates.crt")
+            .collect();
+        files.sort();
+        let mut taken: Vec<String> = SANDBOX_FILES.iter().map(|(n, _)| (*n).to_owned()).collect();
+        taken.sort();
+        assert_eq!(files, taken);
+    }
 }

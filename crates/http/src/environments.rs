@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_for_user))
         .routes(routes!(check_name))
         .routes(routes!(get, delete))
+        .routes(routes!(devcontainers))
         .routes(routes!(stop))
         .routes(routes!(start))
         .routes(routes!(set_egress))
@@ -530,6 +531,54 @@ async fn get(
     let id: EnvironmentId = path_id(&id, "environment")?;
     let view = state.services.environments.get(who, id).await?;
     Ok(Json(EnvironmentBody::new(view, &state.services)))
+}
+
+/// The devcontainers of an environment's workspaces, those whose branch has a
+/// devcontainer.json and that the server made or started since it runs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DevcontainersBody {
+    /// Each: `workspaceId`, `branch`, `status` (`reading`, `building`, `postCreate`,
+    /// `postStart`, `ready`, `invalid`, `failed`), `config` (the file's summary),
+    /// `unsupported` (`[{field, reason}]`), `forwardPorts` (`[{port, host?}]`), `error`,
+    /// `log` (`[{at, line}]`, the newest 2000 lines), `logCut` and `updatedAt`.
+    #[schema(value_type = Vec<Object>)]
+    pub workspaces: Vec<serde_json::Value>,
+}
+
+/// The devcontainer of each workspace of an environment: status, the file's summary, what
+/// it asks that is not applied, its ports and its progress log.
+#[utoipa::path(get, path = "/api/environments/{id}/devcontainers", tag = "environments",
+    params(("id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The devcontainers", body = DevcontainersBody),
+        (status = 404, description = "No such environment", body = ErrorBody),
+    ))]
+async fn devcontainers(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DevcontainersBody>> {
+    let id: EnvironmentId = path_id(&id, "environment")?;
+    let view = state.services.environments.get(who, id).await?;
+    let ids: Vec<_> = view.workspaces.iter().map(|w| w.id).collect();
+    let workspaces = state
+        .services
+        .devcontainers
+        .views(&ids)
+        .into_iter()
+        .map(|d| {
+            let branch = view
+                .workspaces
+                .iter()
+                .find(|w| w.id == d.workspace_id)
+                .map(|w| w.branch.to_string());
+            let mut value = serde_json::to_value(&d).unwrap_or_default();
+            value["branch"] = serde_json::json!(branch);
+            value
+        })
+        .collect();
+    Ok(Json(DevcontainersBody { workspaces }))
 }
 
 /// Delete an environment: its containers, worktrees, clone and records. Answers when all

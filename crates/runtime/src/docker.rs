@@ -80,7 +80,7 @@ fn docker_config(spec: &ContainerSpec) -> Config<String> {
             target: Some(b.target.clone()),
             source: Some(b.source.display().to_string()),
             typ: Some(MountTypeEnum::BIND),
-            read_only: Some(false),
+            read_only: Some(b.read_only),
             ..Default::default()
         })
         .collect();
@@ -478,27 +478,43 @@ impl Runtime for DockerRuntime {
         tolerate_missing(self.docker.remove_network(name).await)
     }
 
-    async fn build_image(
+    async fn image_info(&self, image: &str) -> RuntimeResult<Option<ImageInfo>> {
+        match self.docker.inspect_image(image).await {
+            Ok(i) => Ok(Some(ImageInfo {
+                id: i.id.unwrap_or_default(),
+                env: i.config.and_then(|c| c.env).unwrap_or_default(),
+            })),
+            Err(e) => match engine(e) {
+                RuntimeError::NotFound => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn build(
         &self,
-        context_tar: Vec<u8>,
-        tag: &str,
-        build_args: &[(&str, &str)],
+        spec: BuildSpec,
         progress: &(dyn for<'l> Fn(&'l str) + Send + Sync),
     ) -> RuntimeResult<()> {
+        let limits = spec.limits;
         let options = BuildImageOptions {
-            t: tag.to_owned(),
-            dockerfile: "Dockerfile".to_owned(),
-            buildargs: build_args
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+            t: spec.tag,
+            dockerfile: spec.dockerfile,
+            buildargs: spec.args.into_iter().collect(),
+            labels: spec.labels.into_iter().collect(),
+            target: spec.target.unwrap_or_default(),
+            networkmode: spec.network.unwrap_or_default(),
+            memory: limits.map(|l| l.memory_bytes as u64),
+            memswap: limits.map(|l| l.memory_bytes),
+            cpuperiod: limits.map(|_| 100_000),
+            cpuquota: limits.map(|l| (l.nano_cpus / 10_000) as u64),
             rm: true,
             forcerm: true,
             ..Default::default()
         };
-        let mut stream = self
-            .docker
-            .build_image(options, None, Some(Bytes::from(context_tar)));
+        let mut stream =
+            self.docker
+                .build_image(options, None, Some(Bytes::from(spec.context_tar)));
         while let Some(info) = stream.next().await {
             let info = info.map_err(engine)?;
             if let Some(error) = info.error {
@@ -511,6 +527,26 @@ impl Runtime for DockerRuntime {
             }
         }
         Ok(())
+    }
+
+    async fn build_image(
+        &self,
+        context_tar: Vec<u8>,
+        tag: &str,
+        build_args: &[(&str, &str)],
+        progress: &(dyn for<'l> Fn(&'l str) + Send + Sync),
+    ) -> RuntimeResult<()> {
+        let spec = BuildSpec {
+            context_tar,
+            tag: tag.to_owned(),
+            dockerfile: "Dockerfile".to_owned(),
+            args: build_args
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Default::default()
+        };
+        self.build(spec, progress).await
     }
 
     async fn writable_layer_bytes(&self, id: &str) -> RuntimeResult<Option<i64>> {

@@ -43,6 +43,7 @@ pub enum RuntimeError {
 pub struct Bind {
     pub source: PathBuf,
     pub target: String,
+    pub read_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +116,32 @@ pub struct ContainerInfo {
     pub labels: BTreeMap<String, String>,
     /// The networks it joined, by name, with its IPv4 address on each while it runs.
     pub networks: BTreeMap<String, Option<Ipv4Addr>>,
+}
+
+/// What the engine says of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// `sha256:…`
+    pub id: String,
+    /// Its `NAME=value` variables.
+    pub env: Vec<String>,
+}
+
+/// An image built from a tar of a build context, as the engine's (classic) builder does it.
+#[derive(Debug, Clone, Default)]
+pub struct BuildSpec {
+    pub context_tar: Vec<u8>,
+    pub tag: String,
+    /// The Dockerfile's path inside the context.
+    pub dockerfile: String,
+    pub args: Vec<(String, String)>,
+    pub target: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// The network its `RUN` steps join (`none`, or a network's name); the engine's default
+    /// bridge when `None`.
+    pub network: Option<String>,
+    /// Memory and CPU of each `RUN` step (the engine's builder takes no pids or disk limit).
+    pub limits: Option<Limits>,
 }
 
 /// How long an exec may run when its spec names no deadline.
@@ -230,6 +257,15 @@ pub trait Runtime: Send + Sync + 'static {
     async fn inspect_network(&self, name: &str) -> RuntimeResult<Option<NetworkInfo>>;
     /// A missing network is not an error; one still in use is.
     async fn remove_network(&self, name: &str) -> RuntimeResult<()>;
+    /// What the engine says of a local image; `None` when it has none of that name.
+    async fn image_info(&self, image: &str) -> RuntimeResult<Option<ImageInfo>>;
+    /// Builds an image (see [`BuildSpec`]); `progress` gets each line of build output. No
+    /// deadline: the caller drops the future to stop waiting, which ends the build.
+    async fn build(
+        &self,
+        spec: BuildSpec,
+        progress: &(dyn for<'l> Fn(&'l str) + Send + Sync),
+    ) -> RuntimeResult<()>;
     /// Builds `tag` from a tar of a build context; `progress` gets each line of build output.
     async fn build_image(
         &self,

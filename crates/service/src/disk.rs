@@ -21,7 +21,7 @@ use std::time::Duration;
 use chrono::Utc;
 use craftastic_domain::{EnvironmentId, WorkspaceId, human_bytes};
 use craftastic_runtime::{ExecSpec, Limits, Runtime, RuntimeError, StorageDriver};
-use craftastic_store::{DiskUsage, Store, Workspace, WorkspaceStatus};
+use craftastic_store::{DiskUsage, Store, Workspace};
 use futures::StreamExt;
 
 use crate::ServiceResult;
@@ -206,29 +206,33 @@ impl DiskWatch {
     /// Fails: the database fails → the pass ends early; the engine failing for one workspace
     /// only skips that one.
     pub async fn run(&self) -> ServiceResult<DiskReport> {
-        let caps: HashMap<EnvironmentId, Option<Cap>> = self
-            .store
-            .list_environments(None)
-            .await?
-            .into_iter()
-            .map(|env| {
-                let cap = match env.size.disk_bytes {
-                    Some(bytes) => Some(Cap { bytes, own: true }),
-                    None => self
-                        .settings
-                        .disk_limit
-                        .map(|bytes| Cap { bytes, own: false }),
-                };
-                (env.id, cap)
-            })
-            .collect();
         let running: Vec<Workspace> = self
             .store
-            .list_workspaces(None)
+            .list_running_workspaces()
             .await?
             .into_iter()
-            .filter(|w| w.status == WorkspaceStatus::Running && w.container_id.is_some())
+            .filter(|w| w.container_id.is_some())
             .collect();
+        // The cap of each environment with a running workspace, each read by its key.
+        let mut caps: HashMap<EnvironmentId, Option<Cap>> = HashMap::new();
+        for ws in &running {
+            if caps.contains_key(&ws.environment_id) {
+                continue;
+            }
+            let own = self
+                .store
+                .get_environment(ws.environment_id)
+                .await?
+                .and_then(|env| env.size.disk_bytes);
+            let cap = match own {
+                Some(bytes) => Some(Cap { bytes, own: true }),
+                None => self
+                    .settings
+                    .disk_limit
+                    .map(|bytes| Cap { bytes, own: false }),
+            };
+            caps.insert(ws.environment_id, cap);
+        }
         let ids: HashSet<WorkspaceId> = running.iter().map(|w| w.id).collect();
         self.strikes
             .lock()

@@ -61,6 +61,12 @@ pub enum Event {
         environment_id: EnvironmentId,
         status: &'static str,
     },
+    /// A workspace's devcontainer changed (status or progress log): read it again.
+    WorkspaceDevcontainer {
+        workspace_id: WorkspaceId,
+        environment_id: EnvironmentId,
+        status: crate::devcontainer::Status,
+    },
     DeploymentStatus {
         deployment_id: DeploymentId,
         environment_id: EnvironmentId,
@@ -77,6 +83,7 @@ impl Event {
             Self::SessionStatus { .. } => "session.status",
             Self::EnvironmentStatus { .. } => "environment.status",
             Self::WorkspaceStatus { .. } => "workspace.status",
+            Self::WorkspaceDevcontainer { .. } => "workspace.devcontainer",
             Self::DeploymentStatus { .. } => "deployment.status",
             Self::Notification(_) => "notification",
         }

@@ -9,8 +9,9 @@
 //! (the server cannot tell, so it does not stop it). A workspace that is not busy has been
 //! idle since the latest of: its last change of state (its start), the last check that
 //! found it busy, the last terminal input of its sessions, and the last change of their
-//! activity (when a command or an agent's turn ended). The check reads only environments
-//! that have a running workspace, each with its workspaces and sessions in one statement.
+//! activity (when a command or an agent's turn ended). The check reads the running
+//! workspaces (through their partial index), then only the environments that have one, each
+//! with its workspaces and sessions in one statement.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use craftastic_domain::{ActivityState, EnvironmentId, WorkspaceId};
-use craftastic_store::{EnvironmentStatus, Session, SessionStatus, Store, WorkspaceStatus};
+use craftastic_store::{EnvironmentStatus, Session, SessionStatus, Store};
 
 use crate::ServiceResult;
 use crate::activity::Activities;
@@ -81,10 +82,10 @@ impl IdleStop {
     pub async fn run_at(&self, now: DateTime<Utc>) -> ServiceResult<IdleReport> {
         let running: Vec<_> = self
             .store
-            .list_workspaces(None)
+            .list_running_workspaces()
             .await?
             .into_iter()
-            .filter(|w| w.status == WorkspaceStatus::Running && w.container_id.is_some())
+            .filter(|w| w.container_id.is_some())
             .collect();
         let ids: HashSet<WorkspaceId> = running.iter().map(|w| w.id).collect();
         self.busy().retain(|id, _| ids.contains(id));

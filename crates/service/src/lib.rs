@@ -5,11 +5,14 @@
 pub mod access;
 pub mod activity;
 pub mod admin;
+#[cfg(test)]
+mod agent_hooks;
 pub mod agents;
 mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod deployments;
+pub mod devcontainer;
 pub mod disk;
 pub mod egress;
 pub mod environments;
@@ -66,6 +69,8 @@ pub struct Services {
     /// Each environment's variables and secrets.
     pub variables: variables::Variables,
     pub workspaces: workspaces::Workspaces,
+    /// Workspaces made from a branch's devcontainer.json.
+    pub devcontainers: devcontainer::Devcontainers,
     pub networks: networks::Networks,
     pub egress: egress::EgressProxy,
     pub sessions: sessions::Sessions,
@@ -105,6 +110,9 @@ impl Services {
         let github = github::Github::new(store.clone(), cipher.clone(), github);
         let networks = networks::Networks::new(runtime.clone(), sandbox.clone());
         let egress = egress::EgressProxy::new(store.clone(), runtime.clone(), sandbox.clone());
+        let events = events::Events::default();
+        let devcontainers =
+            devcontainer::Devcontainers::new(runtime.clone(), sandbox.clone(), events.clone());
         let workspaces = workspaces::Workspaces::new(
             store.clone(),
             runtime.clone(),
@@ -112,6 +120,7 @@ impl Services {
             networks.clone(),
             egress.clone(),
             limits.clone(),
+            devcontainers.clone(),
         );
         let environments = environments::Environments::new(
             store.clone(),
@@ -129,7 +138,6 @@ impl Services {
         );
         let agents = agents::Agents::new(store.clone(), cipher.clone());
         let variables = variables::Variables::new(store.clone(), cipher.clone());
-        let events = events::Events::default();
         store.observe(events.observer());
         let notifications = notifications::Notifications::new(
             store.clone(),
@@ -204,6 +212,7 @@ impl Services {
             agents,
             variables,
             workspaces,
+            devcontainers,
             networks,
             egress,
             reconciler,

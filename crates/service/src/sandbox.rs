@@ -200,6 +200,7 @@ pub fn workspace_spec(
         binds: vec![Bind {
             source: settings.repo_path(env),
             target: repo_mount(env),
+            read_only: false,
         }],
         volumes: vec![
             VolumeMount {

@@ -13,6 +13,7 @@ use craftastic_store::{
 };
 use serde_json::json;
 
+use crate::devcontainer::{Devcontainers, Prepared};
 use crate::egress::EgressProxy;
 use crate::keyed_lock::{KeyedGuard, KeyedLocks};
 use crate::limits::{Limits, Quota};
@@ -35,6 +36,7 @@ pub struct Workspaces {
     /// branch.
     locks: KeyedLocks<(EnvironmentId, BranchName)>,
     limits: Limits,
+    devcontainers: Devcontainers,
 }
 
 impl Workspaces {
@@ -45,6 +47,7 @@ impl Workspaces {
         networks: Networks,
         egress: EgressProxy,
         limits: Limits,
+        devcontainers: Devcontainers,
     ) -> Self {
         Self {
             store,
@@ -54,6 +57,7 @@ impl Workspaces {
             egress,
             locks: KeyedLocks::default(),
             limits,
+            devcontainers,
         }
     }
 
@@ -183,26 +187,44 @@ impl Workspaces {
 
     /// Returns the id of a running container holding the worktree. A container on another
     /// network than its environment's egress policy asks for is made anew (the worktree's
-    /// volume stays).
+    /// volume stays). A new container of a branch with a devcontainer.json gets the image
+    /// made from it (built before the owner's network lock is taken: a build takes long),
+    /// and a container that started runs its lifecycle commands.
     async fn bring_up(&self, env: &Environment, ws: &Workspace) -> ServiceResult<String> {
         let existing = match &ws.container_id {
             Some(id) => self.runtime.inspect(id).await?,
             None => None,
         };
-        let network = self.networks.name(env.user_id, Self::net_kind(env));
+        let kind = Self::net_kind(env);
+        let network = self.networks.name(env.user_id, kind);
+        let new = match &existing {
+            Some(c) if c.running && c.networks.contains_key(&network) => return Ok(c.id.clone()),
+            Some(c) => !c.networks.contains_key(&network),
+            None => true,
+        };
+        let prepared = if new {
+            // A build reaches what the workspace would: the owner's open network, or none.
+            let build_network = match kind {
+                NetKind::Open => {
+                    let _network_guard = self.networks.lock(env.user_id).await;
+                    self.networks.ensure_locked(env.user_id, kind).await?.name
+                }
+                NetKind::Restricted => "none".to_owned(),
+            };
+            self.devcontainers.prepare(env, ws, build_network).await?
+        } else {
+            None
+        };
         let _network_guard = self.networks.lock(env.user_id).await;
         let id = match existing {
             Some(c) if !c.networks.contains_key(&network) => {
                 tracing::info!(workspace = %ws.id, "its container is on another network than its egress policy asks: making it anew");
                 self.runtime.remove(&c.id).await?;
-                self.create_container(env, ws).await?
+                self.create_container(env, ws, prepared.as_ref()).await?
             }
-            Some(c) if c.running => return Ok(c.id),
             Some(c) => {
                 // A stopped container's network may have been removed as unused.
-                self.networks
-                    .ensure_locked(env.user_id, Self::net_kind(env))
-                    .await?;
+                self.networks.ensure_locked(env.user_id, kind).await?;
                 // Its environment's size may have changed while it was stopped.
                 let size = self.size_of(env).await?;
                 if let Err(e) = self
@@ -214,12 +236,15 @@ impl Workspaces {
                 }
                 c.id
             }
-            None => self.create_container(env, ws).await?,
+            None => self.create_container(env, ws, prepared.as_ref()).await?,
         };
         self.runtime.start(&id).await?;
         drop(_network_guard);
         self.forget_agent_files(env, ws, &id).await?;
         self.make_worktree(env, ws, &id).await?;
+        if let Some(c) = self.runtime.inspect(&id).await? {
+            self.devcontainers.started(env, ws, &id, &c.labels);
+        }
         Ok(id)
     }
 
@@ -322,7 +347,12 @@ impl Workspaces {
 
     /// Makes the container on the network of its environment's egress policy; the caller
     /// holds the owner's network lock.
-    async fn create_container(&self, env: &Environment, ws: &Workspace) -> ServiceResult<String> {
+    async fn create_container(
+        &self,
+        env: &Environment,
+        ws: &Workspace,
+        devcontainer: Option<&Prepared>,
+    ) -> ServiceResult<String> {
         let kind = Self::net_kind(env);
         let network = self.networks.ensure_locked(env.user_id, kind).await?;
         let proxy = match kind {
@@ -330,7 +360,7 @@ impl Workspaces {
             NetKind::Restricted => Some(self.egress_url(&network).await?),
         };
         let size = self.size_of(env).await?;
-        let spec = sandbox::workspace_spec(
+        let mut spec = sandbox::workspace_spec(
             &self.settings,
             env.user_id,
             env.id,
@@ -343,6 +373,12 @@ impl Workspaces {
                 proxy: proxy.as_deref(),
             },
         );
+        if let Some(d) = devcontainer {
+            spec.image = d.image.clone();
+            spec.user = d.user.clone();
+            spec.env.extend(d.env.iter().cloned());
+            spec.labels.extend(d.labels.clone());
+        }
         // A container of this name without a row pointing at it was left by a crash
         // between creating it and recording it: replace it.
         if let Some(stale) = self.runtime.inspect(&spec.name).await? {
@@ -562,6 +598,7 @@ impl Workspaces {
                 "could not remove the worktree's folder in the clone");
         }
         self.store.delete_workspace(ws.id).await?;
+        self.devcontainers.forget(ws.id);
         Ok(())
     }
 }

@@ -359,6 +359,10 @@ impl Store for SqlStore {
         workspaces::list(&self.db, env).await
     }
 
+    async fn list_running_workspaces(&self) -> StoreResult<Vec<Workspace>> {
+        workspaces::list_running(&self.db).await
+    }
+
     async fn set_workspace_state(
         &self,
         id: WorkspaceId,

@@ -89,6 +89,16 @@ pub(crate) async fn list(db: &Db, env: Option<EnvironmentId>) -> StoreResult<Vec
     q.all(db, from_row).await
 }
 
+/// The running workspaces, through their partial index (whose condition the statement
+/// repeats word for word, so that both databases use it).
+pub(crate) async fn list_running(db: &Db) -> StoreResult<Vec<Workspace>> {
+    query(format!(
+        "SELECT {COLUMNS} FROM workspaces WHERE status = 'running' ORDER BY created_at, id"
+    ))
+    .all(db, from_row)
+    .await
+}
+
 pub(crate) async fn set_state(
     db: &Db,
     id: WorkspaceId,

@@ -245,6 +245,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Workspace>>;
     /// The environment's workspaces, oldest first; every workspace when `env` is `None`.
     async fn list_workspaces(&self, env: Option<EnvironmentId>) -> StoreResult<Vec<Workspace>>;
+    /// The running workspaces, oldest first: what the background checks of running
+    /// workspaces read, without the rest of the table.
+    async fn list_running_workspaces(&self) -> StoreResult<Vec<Workspace>>;
     async fn set_workspace_state(
         &self,
         id: WorkspaceId,

@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use craftastic_runtime::{
-    ContainerInfo, ContainerSpec, ExecOutput, ExecSpec, MemoryUsage, NetworkInfo, NetworkSpec,
-    Runtime, RuntimeError, RuntimeResult, StorageDriver, StreamExec, TtyExec,
+    BuildSpec, ContainerInfo, ContainerSpec, ExecOutput, ExecSpec, ImageInfo, MemoryUsage,
+    NetworkInfo, NetworkSpec, Runtime, RuntimeError, RuntimeResult, StorageDriver, StreamExec,
+    TtyExec,
 };
 
 /// The methods of [`Runtime`].
@@ -346,6 +347,20 @@ impl Runtime for FaultyRuntime {
     async fn storage_driver(&self) -> RuntimeResult<StorageDriver> {
         self.faults.apply(Call::StorageDriver, "", &[]).await?;
         self.inner.storage_driver().await
+    }
+
+    async fn image_info(&self, image: &str) -> RuntimeResult<Option<ImageInfo>> {
+        self.faults.apply(Call::ImageExists, image, &[]).await?;
+        self.inner.image_info(image).await
+    }
+
+    async fn build(
+        &self,
+        spec: BuildSpec,
+        progress: &(dyn for<'l> Fn(&'l str) + Send + Sync),
+    ) -> RuntimeResult<()> {
+        self.faults.apply(Call::BuildImage, &spec.tag, &[]).await?;
+        self.inner.build(spec, progress).await
     }
 
     async fn update_limits(

@@ -167,7 +167,7 @@ pub struct ServerOptions {
     /// Where Coolify is: not configured by default (deployments answer 503);
     /// `FakeCoolify::settings()` points the server at a fake.
     pub coolify: Option<CoolifySettings>,
-    /// The image of workspace containers: [`SANDBOX_IMAGE`] unless a test brings its own.
+    /// The image of workspace containers: [`sandbox_image`] unless a test brings its own.
     pub sandbox_image: String,
     /// The egress proxy's port on restricted networks.
     pub egress_proxy_port: u16,
@@ -212,7 +212,7 @@ impl Default for ServerOptions {
             local_roots: Vec::new(),
             github: GithubSettings::default(),
             coolify: None,
-            sandbox_image: SANDBOX_IMAGE.into(),
+            sandbox_image: sandbox_image().into(),
             egress_proxy_port: 3128,
             faults: Faults::new(),
             reconcile_at_start: false,
@@ -237,8 +237,42 @@ impl Default for ServerOptions {
     }
 }
 
-/// The sandbox image the tests run (built by the README's test command).
+/// The sandbox image the tests run by default (built by the README's test command).
 pub const SANDBOX_IMAGE: &str = "craftastic/sandbox:latest";
+
+/// The sandbox image the tests run: the one `TEST_SANDBOX_IMAGE` names, else
+/// [`SANDBOX_IMAGE`].
+pub fn sandbox_image() -> &'static str {
+    static IMAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IMAGE.get_or_init(|| {
+        std::env::var("TEST_SANDBOX_IMAGE")
+            .ok()
+            .filter(|image| !image.is_empty())
+            .unwrap_or_else(|| SANDBOX_IMAGE.to_owned())
+    })
+}
+
+/// The tag of an image that tests build FROM [`sandbox_image`]: `craftastic/NAME:test`, or,
+/// when `TEST_SANDBOX_IMAGE` names another sandbox, a tag that names it too, so that test
+/// runs against two sandbox images never build over each other's.
+pub fn derived_image(name: &str) -> String {
+    let base = sandbox_image();
+    if base == SANDBOX_IMAGE {
+        return format!("craftastic/{name}:test");
+    }
+    let suffix: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(100)
+        .collect();
+    format!("craftastic/{name}:test-{suffix}")
+}
 
 /// The range test servers take workspace networks from: apart from the default pool, so
 /// that tests never take the ranges of a Craftastic server running on the same engine.

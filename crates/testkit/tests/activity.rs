@@ -2,15 +2,17 @@
 //! a terminal works while a command runs and is idle at its prompt; a fake Claude Code that
 //! fires the real hooks' formats through the image's `craftastic-hook` moves its session
 //! through working, permission and idle at once, a dialog on its screen makes it
-//! `permission` without a hook, and its exit makes it `exited`; the statuses of sessions,
-//! workspaces and environments are pushed too. Each test prints how long a change took to
-//! reach the stream. Another user's stream stays silent.
+//! `permission` without a hook, and its exit makes it `exited`; fake Gemini CLI, Qwen Code
+//! and OpenCode run the hooks of the configuration the image ships for them (its system
+//! defaults and OpenCode plugin) the way the real CLIs do, and move their sessions the same
+//! way; the statuses of sessions, workspaces and environments are pushed too. Each test
+//! prints how long a change took to reach the stream. Another user's stream stays silent.
 
 use std::time::Duration;
 
-use craftastic_testkit::activity::{Events, WAIT, fake_claude_image};
+use craftastic_testkit::activity::{Events, WAIT, fake_hooks_image};
 use craftastic_testkit::{
-    Backend, SANDBOX_IMAGE, ServerOptions, TestServer, docker_cli, fixture_repo,
+    Backend, ServerOptions, TestServer, docker_cli, fixture_repo, sandbox_image,
 };
 use serde_json::{Value, json};
 
@@ -63,6 +65,65 @@ impl Fixture {
         session
     }
 
+    /// An agent of `agent_type` with `credential` (an API key), and a session of it that
+    /// became `idle` on the event stream.
+    async fn agent_session(
+        &self,
+        events: &mut Events,
+        agent_type: &str,
+        credential: &str,
+    ) -> Value {
+        let (status, agent) = self
+            .server
+            .call(
+                "POST",
+                "/api/agents",
+                Some(&self.token),
+                Some(json!({"name": agent_type, "type": agent_type,
+                            "credential": {"type": "api-key", "value": credential}})),
+            )
+            .await;
+        assert_eq!(status, 201, "{agent}");
+        let session = self
+            .session(json!({"environmentId": self.env, "sessionType": "agent",
+                            "agentId": agent["id"], "name": agent_type}))
+            .await;
+        events
+            .activity(session["id"].as_str().unwrap(), "idle", WAIT)
+            .await;
+        session
+    }
+
+    /// Types `cue` and Enter into the session, and waits for the next change of its
+    /// activity, which must be `state` (and `detail`, when given), within a hook's time.
+    async fn cue(
+        &self,
+        events: &mut Events,
+        session: &Value,
+        cue: &str,
+        state: &str,
+        detail: Option<&str>,
+    ) {
+        let id = session["id"].as_str().unwrap();
+        self.type_keys(session, &[cue, "Enter"]);
+        let (data, took) = events
+            .wait_for("session.activity", |d| d["sessionId"] == id, WAIT)
+            .await;
+        let activity = &data["activity"];
+        println!(
+            "{}: hook {cue}, {activity} on the event stream after {took:?}",
+            session["name"].as_str().unwrap()
+        );
+        assert_eq!(activity["state"], state, "after {cue}: {activity}");
+        if let Some(detail) = detail {
+            assert_eq!(activity["detail"], detail, "after {cue}: {activity}");
+        }
+        assert!(
+            took < Duration::from_secs(4),
+            "a hook's signal took {took:?} to reach the stream"
+        );
+    }
+
     /// Types `keys` into the session's tmux session, as a viewer would.
     fn type_keys(&self, session: &Value, keys: &[&str]) {
         let target = format!("={}:", session["tmuxSessionName"].as_str().unwrap());
@@ -74,7 +135,7 @@ impl Fixture {
 
 #[tokio::test]
 async fn a_terminal_is_working_while_a_command_runs_and_idle_at_its_prompt() {
-    let f = fixture(SANDBOX_IMAGE).await;
+    let f = fixture(sandbox_image()).await;
     let mut events = Events::open(&f.server, &f.token).await;
     let session = f.session(json!({"environmentId": f.env})).await;
     let id = session["id"].as_str().unwrap();
@@ -135,7 +196,7 @@ async fn a_terminal_is_working_while_a_command_runs_and_idle_at_its_prompt() {
 
 #[tokio::test]
 async fn an_agent_follows_its_hooks_at_once_its_screen_after_a_debounce_and_its_exit() {
-    let f = fixture(fake_claude_image()).await;
+    let f = fixture(fake_hooks_image()).await;
     let (status, agent) = f
         .server
         .call(
@@ -197,6 +258,101 @@ async fn an_agent_follows_its_hooks_at_once_its_screen_after_a_debounce_and_its_
     if let Some((name, data)) = bobs.next(Duration::from_millis(200)).await {
         panic!("another user's stream got {name} {data}");
     }
+}
+
+#[tokio::test]
+async fn gemini_cli_follows_the_hooks_of_the_images_system_defaults() {
+    let f = fixture(fake_hooks_image()).await;
+    let mut events = Events::open(&f.server, &f.token).await;
+    let session = f.agent_session(&mut events, "gemini-cli", "k-test").await;
+    f.cue(&mut events, &session, "prompt", "working", None)
+        .await;
+    f.cue(
+        &mut events,
+        &session,
+        "permission",
+        "permission",
+        Some("Tool Confirm Shell Command requires execution"),
+    )
+    .await;
+    f.cue(&mut events, &session, "tool", "working", None).await;
+    f.cue(&mut events, &session, "stop", "idle", None).await;
+    f.cue(&mut events, &session, "exit", "exited", None).await;
+}
+
+#[tokio::test]
+async fn qwen_code_follows_the_hooks_of_the_images_system_defaults() {
+    let f = fixture(fake_hooks_image()).await;
+    let mut events = Events::open(&f.server, &f.token).await;
+    let session = f.agent_session(&mut events, "qwen-coder", "k-test").await;
+    f.cue(&mut events, &session, "prompt", "working", None)
+        .await;
+    // A permission request, then its notification: the notification's message stays.
+    let id = session["id"].as_str().unwrap();
+    f.type_keys(&session, &["permission", "Enter"]);
+    events
+        .wait_for(
+            "session.activity",
+            |d| {
+                d["sessionId"] == id
+                    && d["activity"]["detail"]
+                        == "Qwen Code needs your permission to use run_shell_command"
+            },
+            WAIT,
+        )
+        .await;
+    f.cue(&mut events, &session, "prompt", "working", None)
+        .await;
+    // An API error ends the turn; the idle prompt's notification after it changes nothing.
+    f.cue(
+        &mut events,
+        &session,
+        "failure",
+        "waiting",
+        Some("stopped on an API error: Connection error. (cause: fetch failed)"),
+    )
+    .await;
+    f.cue(&mut events, &session, "prompt", "working", None)
+        .await;
+    f.cue(&mut events, &session, "stop", "idle", None).await;
+    f.cue(&mut events, &session, "exit", "exited", None).await;
+}
+
+#[tokio::test]
+async fn opencode_follows_the_events_its_image_plugin_passes_on() {
+    let f = fixture(fake_hooks_image()).await;
+    let mut events = Events::open(&f.server, &f.token).await;
+    let session = f
+        .agent_session(&mut events, "opencode", "anthropic:sk-test")
+        .await;
+    f.cue(&mut events, &session, "prompt", "working", None)
+        .await;
+    // A subagent's session going idle is not the session's: the next change is the
+    // permission request.
+    f.type_keys(&session, &["subagent", "Enter"]);
+    f.cue(
+        &mut events,
+        &session,
+        "permission",
+        "permission",
+        Some("approve bash"),
+    )
+    .await;
+    f.cue(&mut events, &session, "reply", "working", None).await;
+    // An error ends the turn, and the session goes idle right after: it still waits.
+    f.cue(
+        &mut events,
+        &session,
+        "error",
+        "waiting",
+        Some("stopped on an error: invalid x-api-key"),
+    )
+    .await;
+    f.cue(&mut events, &session, "prompt", "working", None)
+        .await;
+    f.cue(&mut events, &session, "stop", "idle", None).await;
+    f.cue(&mut events, &session, "exit", "exited", Some("status 3"))
+        .await;
 }
 
 #[tokio::test]

@@ -10,8 +10,8 @@ use craftastic_domain::AgentId;
 use craftastic_service::agents::credential_context;
 use craftastic_service::crypto::{Cipher, CryptoError};
 use craftastic_testkit::{
-    Backend, ENCRYPTION_KEY, SANDBOX_IMAGE, ServerOptions, TestServer, docker_cli, fixture_repo,
-    sample_host_command_lines,
+    Backend, ENCRYPTION_KEY, ServerOptions, TestServer, derived_image, docker_cli, fixture_repo,
+    sample_host_command_lines, sandbox_image,
 };
 use serde_json::{Value, json};
 
@@ -82,14 +82,14 @@ read -r line
 fn fake_agent_image() -> &'static str {
     static IMAGE: OnceLock<String> = OnceLock::new();
     IMAGE.get_or_init(|| {
-        let tag = "craftastic/sandbox-fake-agents:test".to_owned();
+        let tag = derived_image("sandbox-fake-agents");
         let dir = tempfile::tempdir().unwrap();
         let fakes = [
             ("claude", FAKE_CLAUDE),
             ("codex", FAKE_CODEX),
             ("opencode", FAKE_OPENCODE),
         ];
-        let mut dockerfile = format!("FROM {SANDBOX_IMAGE}\nUSER root\n");
+        let mut dockerfile = format!("FROM {}\nUSER root\n", sandbox_image());
         for (name, script) in fakes {
             std::fs::write(dir.path().join(name), script).unwrap();
             dockerfile.push_str(&format!(

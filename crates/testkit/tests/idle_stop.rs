@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use craftastic_testkit::activity::{Events, WAIT, fake_claude_image};
+use craftastic_testkit::activity::{Events, WAIT, fake_hooks_image};
 use craftastic_testkit::{Backend, ServerOptions, TestServer, docker_cli, fixture_repo};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -69,7 +69,7 @@ async fn an_idle_workspace_stops_says_why_and_starts_again_with_its_conversation
         Backend::Sqlite,
         ServerOptions {
             local_roots: vec![roots.path().to_owned()],
-            sandbox_image: fake_claude_image().to_owned(),
+            sandbox_image: fake_hooks_image().to_owned(),
             ..Default::default()
         },
     )

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
-use craftastic_testkit::activity::{Events, WAIT, fake_claude_image};
+use craftastic_testkit::activity::{Events, WAIT, fake_hooks_image};
 use craftastic_testkit::{Backend, ServerOptions, TestServer, docker_cli, fixture_repo};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -166,7 +166,7 @@ async fn an_agent_asking_for_permission_notifies_once_and_not_while_watched() {
         Backend::Sqlite,
         ServerOptions {
             local_roots: vec![roots.path().to_owned()],
-            sandbox_image: fake_claude_image().to_owned(),
+            sandbox_image: fake_hooks_image().to_owned(),
             ..Default::default()
         },
     )

@@ -92,7 +92,7 @@ impl Fixture {
             &format!("craftastic.instance={}", self.server.instance),
             "--label",
             &format!("craftastic.workspace={}", uuid::Uuid::new_v4()),
-            craftastic_testkit::SANDBOX_IMAGE,
+            craftastic_testkit::sandbox_image(),
         ])
         .trim()
         .to_owned()

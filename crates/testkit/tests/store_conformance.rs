@@ -1349,6 +1349,15 @@ async fn workspace_disk_is_recorded_without_touching_its_state(backend: Backend)
     let main = BranchName::parse("main").unwrap();
     let before = s.get_workspace(at.env, &main).await.unwrap().unwrap();
     assert_eq!(before.disk, None, "not measured yet");
+    s.set_workspace_state(at.workspace, WorkspaceStatus::Running, Some("c1"), None)
+        .await
+        .unwrap();
+    let running = s.list_running_workspaces().await.unwrap();
+    assert_eq!(
+        running.iter().map(|w| w.id).collect::<Vec<_>>(),
+        [at.workspace]
+    );
+    let before = s.get_workspace(at.env, &main).await.unwrap().unwrap();
 
     let first = DiskUsage {
         bytes: 11 << 30,
@@ -1387,6 +1396,10 @@ async fn workspace_disk_is_recorded_without_touching_its_state(backend: Backend)
         "replaced, and no cap stays none"
     );
     assert_eq!(listed[0].status, WorkspaceStatus::Stopped);
+    assert!(
+        s.list_running_workspaces().await.unwrap().is_empty(),
+        "a stopped workspace is not running"
+    );
     assert_eq!(
         listed[0].error.as_deref(),
         Some(reason),

@@ -11,6 +11,7 @@ export const queryKeys = {
   notificationSettings: ["notifications", "settings"] as const,
   environments: ["environments"] as const,
   environment: (id: string) => ["environments", id] as const,
+  devcontainers: (environmentId: string) => ["environments", environmentId, "devcontainers"] as const,
   /** Below the environment's key: read again with it. */
   variables: (id: string) => ["environments", id, "variables"] as const,
   usage: (id: string) => ["environments", id, "usage"] as const,

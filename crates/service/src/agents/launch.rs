@@ -134,8 +134,9 @@ fn claude_hooks() -> String {
 }
 
 /// How each CLI is told to call `craftastic-hook`: Claude Code through `--settings`, Codex
-/// through its `notify` program; Gemini CLI and Qwen Code read theirs from the image's
-/// system settings, and the others have none the image can set.
+/// through its `notify` program. Gemini CLI and Qwen Code read theirs from the system
+/// defaults the image ships, and OpenCode from the plugin its managed config names (see
+/// `sandbox/Dockerfile`), wherever they run; Cursor's CLI has none.
 fn hook_args(agent_type: AgentType) -> (&'static str, String) {
     match agent_type {
         AgentType::ClaudeCode => ("--settings", claude_hooks()),

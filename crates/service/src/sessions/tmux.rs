@@ -15,7 +15,7 @@ const START: &str = concat!(
     include_str!("recordings/record.sh"),
     include_str!("scripts/start.sh")
 );
-/// What a terminal session runs when its environment has variables (`bash -c`).
+/// What a terminal session runs when its environment has variables (`sh -c`).
 const SESSION_SHELL: &str = include_str!("scripts/session-shell.sh");
 const ALIVE: &str = include_str!("scripts/alive.sh");
 const RENAME: &str = include_str!("scripts/rename.sh");
@@ -92,7 +92,7 @@ impl Sessions {
             }
             (SessionType::Terminal, Some(file)) => {
                 args.extend(
-                    ["bash", "-c", SESSION_SHELL, "craftastic-session", file].map(str::to_owned),
+                    ["sh", "-c", SESSION_SHELL, "craftastic-session", file].map(str::to_owned),
                 );
             }
             (SessionType::Terminal, None) => {}

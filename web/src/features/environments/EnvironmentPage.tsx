@@ -16,6 +16,7 @@ import { EnvironmentActions } from "@/features/environments/EnvironmentActions"
 import { EnvironmentSidebar } from "@/features/environments/EnvironmentSidebar"
 import { useEnvironment } from "@/features/environments/hooks"
 import { StoppedWorkspaces } from "@/features/environments/WorkspaceDisk"
+import { Devcontainers } from "@/features/environments/Devcontainers"
 import { VariablesPanel } from "@/features/environments/VariablesPanel"
 import { SessionsPanel } from "@/features/sessions/SessionsPanel"
 
@@ -63,6 +64,7 @@ export function EnvironmentPage() {
       />
       <StatusNotice environment={env} />
       <StoppedWorkspaces environment={env} />
+      <Devcontainers environmentId={env.id} />
       {/* Main column (sessions) and a side column that collapses while it is empty. */}
       <div className="flex flex-col gap-6 lg:flex-row lg:items-start">
         <div className="flex min-w-0 flex-1 flex-col gap-6">

@@ -13,10 +13,12 @@ import type {
   DeployInput,
   Deployment,
   DeploymentBinding,
+  Devcontainer,
   EgressPolicy,
   Environment,
   EnvironmentUsage,
   EnvironmentVariables,
+  Fetched,
   GitDiff,
   GitHubDeviceFlow,
   GitHubPoll,
@@ -25,7 +27,6 @@ import type {
   GitLogPage,
   GitRepo,
   GitStatus,
-  Fetched,
   Limits,
   LimitsPatch,
   NotificationSettings,
@@ -82,6 +83,9 @@ export function endpoints(client: ApiClient) {
       (await client.request<{ environments: Environment[] }>("/api/environments", { signal })).environments,
     getEnvironment: (id: string, signal?: AbortSignal) =>
       client.request<Environment>(`/api/environments/${seg(id)}`, { signal }),
+    getDevcontainers: async (id: string, signal?: AbortSignal) =>
+      (await client.request<{ workspaces: Devcontainer[] }>(`/api/environments/${seg(id)}/devcontainers`, { signal }))
+        .workspaces,
     checkEnvironmentName: (name: string, signal?: AbortSignal) =>
       client.request<Availability>(`/api/environments/check-name/${seg(name)}`, { signal }),
     createEnvironment: (input: CreateEnvironmentInput) =>

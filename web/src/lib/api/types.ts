@@ -24,6 +24,19 @@ export type EnvironmentStatus = "creating" | "running" | "stopped" | "error" | "
 
 export type WorkspaceStatus = "creating" | "running" | "stopped" | "missing" | "error"
 
+/** A workspace's devcontainer (`GET /api/environments/:id/devcontainers`). */
+export interface Devcontainer {
+  workspaceId: string
+  branch: string | null
+  status: "reading" | "building" | "postCreate" | "postStart" | "ready" | "invalid" | "failed" | (string & {})
+  config?: { path: string; name?: string }
+  unsupported: { field: string; reason: string }[]
+  forwardPorts: { port: number; host?: string }[]
+  error?: string
+  log: { at: string; line: string }[]
+  logCut: boolean
+}
+
 export interface Workspace {
   id: string
   branch: string

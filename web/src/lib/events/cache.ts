@@ -101,6 +101,10 @@ export function applyEvent(client: QueryClient, event: LiveEvent): void {
       // The event has no branch, error or disk: a new workspace, or a stopped one's reason.
       refreshEnvironment(client, event.environmentId)
       return
+    case "workspace.devcontainer":
+      // The event tells only the status: the log and the rest are read again.
+      void client.invalidateQueries({ queryKey: queryKeys.devcontainers(event.environmentId), exact: true })
+      return
     case "deployment.status": {
       const withStatus = (d: Deployment): Deployment =>
         d.id === event.deploymentId ? { ...d, status: event.status } : d

@@ -11,6 +11,7 @@ export type LiveEvent =
   | { type: "session.status"; sessionId: string; environmentId: string; status: string }
   | { type: "environment.status"; environmentId: string; status: string; error?: string | null }
   | { type: "workspace.status"; workspaceId: string; environmentId: string; status: string }
+  | { type: "workspace.devcontainer"; workspaceId: string; environmentId: string; status: string }
   | { type: "deployment.status"; deploymentId: string; environmentId: string; status: string }
   | { type: "notification"; notice: Notice }
 
@@ -64,6 +65,14 @@ export function decodeEvent(raw: ServerSentEvent): LiveEvent | null {
         error: isString(d.error) ? d.error : null,
       }
     case "workspace.status":
+      if (!strings(d, "workspaceId", "environmentId", "status")) return null
+      return {
+        type: raw.event,
+        workspaceId: d.workspaceId as string,
+        environmentId: d.environmentId as string,
+        status: d.status as string,
+      }
+    case "workspace.devcontainer":
       if (!strings(d, "workspaceId", "environmentId", "status")) return null
       return {
         type: raw.event,

@@ -7,12 +7,23 @@
 # When $6 is not empty, standard input holds the session's variables: they are written to
 # $HOME/$6 (mode 0600), which the session's command reads and removes as it starts.
 # Arguments after $6, if any, are the command the session runs instead of a shell.
+# In a devcontainer workspace, the session gets the variables of CRAFTASTIC_SESSION_ENV (one
+# NAME=value a line: remoteEnv, and a PATH with the image's commands first); those of $6 are
+# read after them.
 # Prints `started` when it started the tmux session, nothing when it ran already.
 # Exits 3 when the folder does not exist, 4 when it leads outside the worktree and 5 when
 # the variables cannot be written.
 set -u
 name=$1 dir=$2 session=$3 limit=$4 recorder=$5 variables=$6
 shift 6
+nl='
+'
+rest=${CRAFTASTIC_SESSION_ENV-}
+while [ -n "$rest" ]; do
+    pair=${rest%%"$nl"*}
+    if [ "$pair" = "$rest" ]; then rest=; else rest=${rest#*"$nl"}; fi
+    case $pair in *=*) set -- -e "$pair" "$@" ;; esac
+done
 if tmux has-session -t "=$name" 2>/dev/null; then
     record "$name" "$limit" "$recorder"
     exit 0
