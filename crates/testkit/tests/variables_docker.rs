@@ -453,6 +453,19 @@ async fn changing_variables_tells_the_running_sessions_and_a_restart_gives_the_n
         "one",
         "a running session keeps what it started with"
     );
+    // Asking a running session to be active changes nothing: it was not started again.
+    let started = Instant::now();
+    let (code, same) = p
+        .call("PATCH", &session_path, Some(json!({"status": "active"})))
+        .await;
+    assert_eq!(code, 200, "{same}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(same["variablesOutdated"], true, "{same}");
+    assert_eq!(echo(&container, &first, "kept", "$STAGE").await, "one");
 
     // A new session starts with the new values.
     let second = p.session(json!({"name": "second"})).await;

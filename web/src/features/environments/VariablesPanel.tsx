@@ -167,7 +167,8 @@ function RestartSession({ session }: { session: Session }) {
         }
         confirmLabel="Restart"
         onConfirm={async () => {
-          await update.mutateAsync({ id: session.id, input: { status: "dead" } })
+          // Ended with a plain call, so that the page shows it only once it runs again.
+          await apiCalls.updateSession(session.id, { status: "dead" })
           await update.mutateAsync({ id: session.id, input: { status: "active" } })
           toast.success(`${session.name} restarted with the new values`)
         }}

@@ -25,6 +25,8 @@ while [ -n "$rest" ]; do
     case $pair in *=*) set -- -e "$pair" "$@" ;; esac
 done
 if tmux has-session -t "=$name" 2>/dev/null; then
+    # The variables are for a new tmux session: read and dropped, so the writer never waits.
+    if [ -n "$variables" ]; then cat >/dev/null; fi
     record "$name" "$limit" "$recorder"
     exit 0
 fi
