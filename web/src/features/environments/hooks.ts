@@ -180,9 +180,11 @@ export function useDeleteEnvironment() {
       markStatus(id, "deleting")
     },
     onSuccess: (_data, id) => {
-      queryClient.removeQueries({ queryKey: queryKeys.environment(id), exact: true })
+      // The environment and everything read under it (variables, usage, devcontainers): a
+      // refetch of any of them would be a 404.
+      queryClient.removeQueries({ queryKey: queryKeys.environment(id) })
       queryClient.setQueryData<Environment[]>(queryKeys.environments, (list) => list?.filter((e) => e.id !== id))
     },
-    onSettled: () => queryClient.invalidateQueries({ queryKey: queryKeys.environments }),
+    onSettled: () => queryClient.invalidateQueries({ queryKey: queryKeys.environments, exact: true }),
   })
 }
