@@ -2,7 +2,7 @@
 //! its owner and by admins; to anyone else it does not exist.
 
 use craftastic_domain::{AgentId, DeploymentId, EnvironmentId, ErrorCode, SessionId, UserId};
-use craftastic_store::{Agent, Deployment, Environment, Session, Store};
+use craftastic_store::{Agent, Deployment, Environment, EnvironmentStatus, Session, Store};
 
 use crate::tokens::Principal;
 use crate::{ServiceError, ServiceResult};
@@ -28,6 +28,23 @@ pub async fn environment(
         Some(env) if may_access(store, who, env.user_id).await? => Ok(env),
         _ => Err(ServiceError::NotFound("environment")),
     }
+}
+
+/// The environment if `who` may change its settings: as [`environment`], and not being
+/// deleted (409 `not_ready`).
+pub async fn changeable_environment(
+    store: &dyn Store,
+    who: Principal,
+    id: EnvironmentId,
+) -> ServiceResult<Environment> {
+    let env = environment(store, who, id).await?;
+    if env.status == EnvironmentStatus::Deleting {
+        return Err(ServiceError::Conflict {
+            code: ErrorCode::NotReady,
+            message: "the environment is being deleted; its settings no longer change".into(),
+        });
+    }
+    Ok(env)
 }
 
 /// The session and its environment if `who` may reach them; 404 otherwise.

@@ -28,6 +28,8 @@ use crate::tokens::Principal;
 use crate::workspaces::Workspaces;
 use crate::{ServiceError, ServiceResult, access, untrusted};
 
+mod settings;
+
 /// The branch of an environment made without a repository, or whose repository has none.
 const DEFAULT_BRANCH: &str = "main";
 
@@ -141,7 +143,7 @@ impl Environments {
             json!({
                 "repositoryUrl": env.repository_url,
                 "egressPolicy": env.egress,
-                "size": size_json(&env.size),
+                "size": settings::size_json(&env.size),
             }),
         )
         .await;
@@ -425,129 +427,6 @@ impl Environments {
         self.get(who, id).await
     }
 
-    /// Replaces the environment's egress policy (where its workspaces may connect to) and
-    /// returns the environment. The owner or an admin may change it. Workspaces on the other
-    /// kind of network are moved ([`Workspaces::apply_egress`]).
-    /// Fails: no such environment, or another user's → 404; being deleted → 409 `not_ready`;
-    /// the engine fails while moving workspaces → 502.
-    pub async fn set_egress(
-        &self,
-        who: Principal,
-        id: EnvironmentId,
-        egress: EgressPolicy,
-    ) -> ServiceResult<EnvironmentView> {
-        let env = access::environment(self.store.as_ref(), who, id).await?;
-        if env.status == EnvironmentStatus::Deleting {
-            return Err(ServiceError::Conflict {
-                code: ErrorCode::NotReady,
-                message: "the environment is being deleted; its egress policy no longer changes"
-                    .into(),
-            });
-        }
-        let updated = self
-            .store
-            .set_environment_egress(env.id, &egress, Utc::now())
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ServiceError::NotFound("environment"),
-                other => other.into(),
-            })?;
-        crate::audit::record(
-            self.store.as_ref(),
-            Some(who.user_id),
-            "environments.egress",
-            Some(env.id.to_string()),
-            "ok",
-            json!({ "egressPolicy": updated.egress, "previous": env.egress }),
-        )
-        .await;
-        let moved = self.workspaces.apply_egress(&updated).await?;
-        if moved > 0 {
-            tracing::info!(environment = %env.id, workspaces = moved, "workspaces moved to the network of the new egress policy");
-        }
-        self.view(updated.id).await
-    }
-
-    /// Replaces how long the environment's workspaces may be idle before the server stops
-    /// them (see [`crate::idle`]), and returns the environment. The owner or an admin may
-    /// change it; it applies from the next idle check.
-    /// Fails: no such environment, or another user's → 404; being deleted → 409 `not_ready`.
-    pub async fn set_idle_stop(
-        &self,
-        who: Principal,
-        id: EnvironmentId,
-        idle_stop: IdleStopMinutes,
-    ) -> ServiceResult<EnvironmentView> {
-        let env = access::environment(self.store.as_ref(), who, id).await?;
-        if env.status == EnvironmentStatus::Deleting {
-            return Err(ServiceError::Conflict {
-                code: ErrorCode::NotReady,
-                message: "the environment is being deleted; its settings no longer change".into(),
-            });
-        }
-        let updated = self
-            .store
-            .set_environment_idle_stop(env.id, idle_stop, Utc::now())
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ServiceError::NotFound("environment"),
-                other => other.into(),
-            })?;
-        crate::audit::record(
-            self.store.as_ref(),
-            Some(who.user_id),
-            "environments.idle_stop",
-            Some(env.id.to_string()),
-            "ok",
-            json!({ "minutes": idle_stop.minutes(), "previous": env.idle_stop.minutes() }),
-        )
-        .await;
-        self.view(updated.id).await
-    }
-
-    /// Replaces the memory, CPUs and disk the environment's workspaces ask for (each
-    /// `None`: the server's default), checked against the maxima at the edge, and returns
-    /// the environment. The owner or an admin may change it. Running workspaces get the
-    /// memory and CPUs at once (see [`Workspaces::resize`]), stopped ones when they start,
-    /// and the disk cap applies from the disk watch's next pass.
-    /// Fails: no such environment, or another user's → 404; being deleted → 409 `not_ready`.
-    pub async fn set_size(
-        &self,
-        who: Principal,
-        id: EnvironmentId,
-        size: EnvironmentSize,
-    ) -> ServiceResult<EnvironmentView> {
-        let env = access::environment(self.store.as_ref(), who, id).await?;
-        if env.status == EnvironmentStatus::Deleting {
-            return Err(ServiceError::Conflict {
-                code: ErrorCode::NotReady,
-                message: "the environment is being deleted; its settings no longer change".into(),
-            });
-        }
-        let updated = self
-            .store
-            .set_environment_size(env.id, size, Utc::now())
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => ServiceError::NotFound("environment"),
-                other => other.into(),
-            })?;
-        crate::audit::record(
-            self.store.as_ref(),
-            Some(who.user_id),
-            "environments.size",
-            Some(env.id.to_string()),
-            "ok",
-            json!({ "size": size_json(&updated.size), "previous": size_json(&env.size) }),
-        )
-        .await;
-        let resized = self.workspaces.resize(&updated).await?;
-        if resized > 0 {
-            tracing::info!(environment = %env.id, workspaces = resized, "running workspaces resized");
-        }
-        self.view(updated.id).await
-    }
-
     /// Deletes the environment: its containers, volumes, worktrees, bare clone and rows.
     /// Making it is cancelled if it is under way.
     pub async fn delete(&self, who: Principal, id: EnvironmentId) -> ServiceResult<()> {
@@ -632,15 +511,6 @@ impl Environments {
             .expect("provisioning map")
             .contains_key(&id)
     }
-}
-
-/// An environment's own size as the audit log keeps it (`null`: the server's default).
-fn size_json(size: &EnvironmentSize) -> serde_json::Value {
-    json!({
-        "memoryBytes": size.memory_bytes,
-        "nanoCpus": size.nano_cpus,
-        "diskBytes": size.disk_bytes,
-    })
 }
 
 fn require_settled(env: &Environment) -> ServiceResult<()> {

@@ -11,11 +11,9 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use craftastic_domain::{
-    EnvironmentId, ErrorCode, SessionId, ValidationError, VariableInput, VariableName, VariableSet,
+    EnvironmentId, SessionId, ValidationError, VariableInput, VariableName, VariableSet,
 };
-use craftastic_store::{
-    EnvironmentStatus, EnvironmentVariables, Store, StoreError, StoredValue, StoredVariable,
-};
+use craftastic_store::{EnvironmentVariables, Store, StoreError, StoredValue, StoredVariable};
 use serde_json::json;
 
 use crate::crypto::Cipher;
@@ -90,13 +88,7 @@ impl Variables {
         id: EnvironmentId,
         variables: VariableSet,
     ) -> ServiceResult<VariablesView> {
-        let env = access::environment(self.store.as_ref(), who, id).await?;
-        if env.status == EnvironmentStatus::Deleting {
-            return Err(ServiceError::Conflict {
-                code: ErrorCode::NotReady,
-                message: "the environment is being deleted; its settings no longer change".into(),
-            });
-        }
+        let env = access::changeable_environment(self.store.as_ref(), who, id).await?;
         let before = self.stored(env.id).await?;
         let old: HashMap<&str, &StoredValue> = before
             .variables
